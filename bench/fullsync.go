@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// FullSyncOptions configure the fullsync scenario: a master holding Keys
+// keys, then a fresh replica joining it while the master serves a load.
+type FullSyncOptions struct {
+	// Keys is how many keys the master holds. Default 200000.
+	Keys int `json:"keys"`
+	// ValueSize is the size of each value in bytes. Default 100.
+	ValueSize int `json:"value_size"`
+	// Load runs on the master before the sync (for Baseline) and during it.
+	// It must leave DBSIZE unchanged (only get, set, ping: SETs overwrite
+	// filled keys), since the sync ends when the replica's DBSIZE equals the
+	// master's. Its KeySpace and ValueSize are those of the fill. Default:
+	// set:get=1:1, 4 clients, pipeline 1.
+	Load Load `json:"load"`
+	// Baseline is how long the load runs before the replica starts.
+	// Default 3s.
+	Baseline time.Duration `json:"baseline_ns"`
+	// Timeout bounds the sync. Default 5m.
+	Timeout time.Duration `json:"timeout_ns"`
+}
+
+func (o FullSyncOptions) withDefaults() FullSyncOptions {
+	if o.Keys <= 0 {
+		o.Keys = 200_000
+	}
+	if o.ValueSize <= 0 {
+		o.ValueSize = 100
+	}
+	if o.Load.Clients <= 0 {
+		o.Load.Clients = 4
+	}
+	if o.Baseline <= 0 {
+		o.Baseline = 3 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	o.Load.KeySpace, o.Load.ValueSize = o.Keys, o.ValueSize
+	o.Load.Duration, o.Load.Requests = o.Baseline, 0
+	o.Load = o.Load.withDefaults()
+	return o
+}
+
+func (o FullSyncOptions) params() []Param {
+	o = o.withDefaults()
+	return []Param{
+		{"keys", fmt.Sprint(o.Keys)},
+		{"value", fmt.Sprintf("%d B", o.ValueSize)},
+		{"master load", fmt.Sprintf("%s, %d clients, pipeline %d", o.Load.Workload, o.Load.Clients, o.Load.Pipeline)},
+		{"baseline", o.Baseline.String()},
+		{"in sync", "replica link up and replica DBSIZE = master DBSIZE"},
+	}
+}
+
+// ErrLoadChangesKeys reports a fullsync load that would change DBSIZE.
+var ErrLoadChangesKeys = errors.New("fullsync load must only get/set/ping (DBSIZE must stay fixed)")
+
+// runFullSync fills a master, measures it under load, then starts an empty
+// replica of it (through a byte-counting proxy) and measures the time until
+// the replica's link is up with the master's DBSIZE, the bytes transferred,
+// and the master's latency, throughput, CPU and memory during the sync.
+func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, error) {
+	o = o.withDefaults()
+	if !o.Load.Workload.OnlyOverwrites() {
+		return ServerRun{}, fmt.Errorf("%w: %s", ErrLoadChangesKeys, o.Load.Workload)
+	}
+	master, err := e.start("master", RoleMaster)
+	if err != nil {
+		return ServerRun{}, err
+	}
+	if err := e.fill(master, o.Keys, o.ValueSize); err != nil {
+		return ServerRun{}, err
+	}
+	want, err := dbsize(master.Addr)
+	if err != nil {
+		return ServerRun{}, err
+	}
+
+	bar, progress := e.loadBar("master load before sync", o.Load)
+	var before LoadResult
+	uBefore, err := measure(master, func() (err error) {
+		before, err = RunLoad(ctx, master.Addr, o.Load, progress)
+		return err
+	})
+	bar.Finish()
+	if err != nil {
+		return ServerRun{}, err
+	}
+
+	proxy, err := startProxy(master.Addr)
+	if err != nil {
+		return ServerRun{}, err
+	}
+	defer proxy.close()
+
+	during := o.Load
+	during.Duration = o.Timeout
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	var (
+		duringRes   LoadResult
+		loadErr     error
+		syncTime    time.Duration
+		bytes       int64
+		replicaPeak int64
+	)
+	sbar := e.bar(fmt.Sprintf("full sync of %d keys", o.Keys), -1)
+	uDuring, err := measure(master, func() error {
+		loadDone := make(chan struct{})
+		go func() { // owned here: stopped by stopLoad, waited for below
+			defer close(loadDone)
+			duringRes, loadErr = RunLoad(loadCtx, master.Addr, during, nil)
+		}()
+		defer func() { stopLoad(); <-loadDone }()
+		t0 := time.Now()
+		replica, err := e.spawn("replica", RoleReplica, "--replicaof", "127.0.0.1", strconv.Itoa(proxy.port()))
+		if err != nil {
+			return err
+		}
+		ms := startMemSampler(replica.Pid())
+		err = waitFor("replica in sync", o.Timeout, 10*time.Millisecond, func() (bool, error) {
+			sbar.Set64(proxy.down.Load())
+			return replicaInSync(replica, want)
+		})
+		syncTime, bytes = time.Since(t0), proxy.down.Load()
+		replicaPeak = ms.finish()
+		return err
+	})
+	sbar.Finish()
+	if err != nil {
+		return ServerRun{}, err
+	}
+	if loadErr != nil {
+		return ServerRun{}, fmt.Errorf("master load during sync: %w", loadErr)
+	}
+
+	lb, ld := Summarize(before.Hist), Summarize(duringRes.Hist)
+	figs := []Figure{
+		{Name: "sync time", Unit: "s", Value: syncTime.Seconds(), Better: Lower},
+		{Name: "bytes to replica", Unit: "MiB", Value: float64(bytes) / (1 << 20), Better: Lower},
+		{Name: "master ops/s before", Unit: "ops/s", Value: before.OpsPerSec(), Better: Higher},
+		{Name: "master ops/s during", Unit: "ops/s", Value: duringRes.OpsPerSec(), Better: Higher},
+		{Name: "master p50 before", Unit: "µs", Value: float64(lb.P50Us), Better: Lower},
+		{Name: "master p50 during", Unit: "µs", Value: float64(ld.P50Us), Better: Lower},
+		{Name: "master p99 before", Unit: "µs", Value: float64(lb.P99Us), Better: Lower},
+		{Name: "master p99 during", Unit: "µs", Value: float64(ld.P99Us), Better: Lower},
+		{Name: "master max during", Unit: "µs", Value: float64(ld.MaxUs), Better: Lower},
+	}
+	figs = append(figs, usageFigures("master before", uBefore, before.Ops)...)
+	figs = append(figs, usageFigures("master during", uDuring, duringRes.Ops)...)
+	figs = append(figs, Figure{Name: "replica peak PSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
+	return ServerRun{
+		Figures: figs,
+		Series: []Series{
+			{Chart: "fullsync-master-latency-cdf", Kind: KindCDF, Name: "before sync", XLabel: "percentile", YLabel: "latency (µs)", Points: CDF(before.Hist)},
+			{Chart: "fullsync-master-latency-cdf", Kind: KindCDF, Name: "during sync", XLabel: "percentile", YLabel: "latency (µs)", Points: CDF(duringRes.Hist)},
+		},
+	}, nil
+}
+
+// replicaInSync reports whether the replica's link to its master is up and
+// its DBSIZE is want. A replica still loading answers errors, which count as
+// not yet.
+func replicaInSync(replica *Process, want int64) (bool, error) {
+	if replica.Exited() {
+		return false, fmt.Errorf("replica %s: %w; log:\n%s", replica.Addr, ErrExited, replica.LogTail(10))
+	}
+	c, err := Dial(replica.Addr, controlTimeout)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	m, err := c.Info("replication")
+	if err != nil {
+		return false, err
+	}
+	if m["master_link_status"] != "up" {
+		return false, nil
+	}
+	n, err := c.DBSize()
+	if err != nil {
+		return false, err
+	}
+	return n == want, nil
+}

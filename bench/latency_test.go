@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestSummarizeReportsPercentiles(t *testing.T) {
+	h := newHistogram()
+	for us := 1; us <= 10000; us++ {
+		recordLatency(h, time.Duration(us)*time.Microsecond)
+	}
+	l := Summarize(h)
+	near := func(name string, got, want int64) {
+		t.Helper()
+		if math.Abs(float64(got-want)) > float64(want)*0.002+1 {
+			t.Errorf("%s = %d, want %d ±0.2%%", name, got, want)
+		}
+	}
+	if l.Count != 10000 {
+		t.Errorf("Count = %d", l.Count)
+	}
+	near("p50", l.P50Us, 5000)
+	near("p99", l.P99Us, 9900)
+	near("p99.9", l.P999Us, 9990)
+	near("max", l.MaxUs, 10000)
+	if l.MeanUs < 4990 || l.MeanUs > 5010 {
+		t.Errorf("mean = %f", l.MeanUs)
+	}
+}
+
+func TestSummarizeOfNothingIsZero(t *testing.T) {
+	if got := Summarize(newHistogram()); got != (Latency{}) {
+		t.Errorf("Summarize(empty) = %+v", got)
+	}
+	if got := Summarize(nil); got != (Latency{}) {
+		t.Errorf("Summarize(nil) = %+v", got)
+	}
+	if CDF(newHistogram()) != nil {
+		t.Error("CDF of an empty histogram has points")
+	}
+}
+
+func TestRecordLatencyClampsToRange(t *testing.T) {
+	h := newHistogram()
+	recordLatency(h, 0)
+	recordLatency(h, time.Hour)
+	if h.TotalCount() != 2 {
+		t.Fatalf("recorded %d of 2", h.TotalCount())
+	}
+	if h.Min() < histMinUs-1 || h.Max() < histMaxUs*999/1000 {
+		t.Errorf("min %d max %d", h.Min(), h.Max())
+	}
+}
+
+func TestCDFRisesToTheMaximum(t *testing.T) {
+	h := newHistogram()
+	for i := 1; i <= 1000; i++ {
+		recordLatency(h, time.Duration(i*i)*time.Microsecond)
+	}
+	pts := CDF(h)
+	if len(pts) < 20 {
+		t.Fatalf("%d points", len(pts))
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].X < pts[i-1].X || pts[i].Y <= pts[i-1].Y {
+			t.Fatalf("not monotonic at %d: %v then %v", i, pts[i-1], pts[i])
+		}
+	}
+	if last := pts[len(pts)-1]; last.Y != 100 || int64(last.X) != h.Max() {
+		t.Errorf("last point %v, want (max %d, 100)", last, h.Max())
+	}
+}

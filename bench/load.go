@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Load describes a closed-loop load: Clients connections, each sending
+// Pipeline commands, waiting for their replies, and sending again, until
+// Duration passes, Requests commands are done, or the context ends.
+type Load struct {
+	// Workload is the command mix. Default: set:get=1:1.
+	Workload Workload `json:"workload"`
+	// Clients is the number of connections. Default 50.
+	Clients int `json:"clients"`
+	// Pipeline is how many commands a client sends per round trip. Default 1.
+	Pipeline int `json:"pipeline"`
+	// KeySpace is the number of distinct keys per op prefix. Default 100000.
+	KeySpace int `json:"key_space"`
+	// ValueSize is the size of SET/LPUSH/HSET values in bytes. Default 100.
+	ValueSize int `json:"value_size"`
+	// Duration bounds the load in time. Default 10s when Requests is 0.
+	Duration time.Duration `json:"duration_ns,omitempty"`
+	// Requests bounds the load in commands; 0 means no bound but Duration.
+	Requests int64 `json:"requests,omitempty"`
+	// Seed makes the command sequence reproducible. Default 1.
+	Seed uint64 `json:"seed"`
+}
+
+// withDefaults fills the zero fields.
+func (l Load) withDefaults() Load {
+	if len(l.Workload.Ops) == 0 {
+		l.Workload = Workload{Ops: []WeightedOp{{OpSet, 1}, {OpGet, 1}}}
+	}
+	if l.Clients <= 0 {
+		l.Clients = 50
+	}
+	if l.Pipeline <= 0 {
+		l.Pipeline = 1
+	}
+	if l.KeySpace <= 0 {
+		l.KeySpace = 100_000
+	}
+	if l.ValueSize < 0 {
+		l.ValueSize = 0
+	} else if l.ValueSize == 0 {
+		l.ValueSize = 100
+	}
+	if l.Duration <= 0 && l.Requests <= 0 {
+		l.Duration = 10 * time.Second
+	}
+	if l.Seed == 0 {
+		l.Seed = 1
+	}
+	return l
+}
+
+// LoadResult is what a load did.
+type LoadResult struct {
+	Ops     int64         // commands answered
+	Errors  int64         // of which error replies
+	Elapsed time.Duration // from the first send to the last reply
+	// Hist holds every command's latency in µs: from the flush of its
+	// pipeline to the parse of its reply.
+	Hist *hdrhistogram.Histogram
+	// FirstError is the text of the first error reply, if any.
+	FirstError string
+}
+
+// OpsPerSec is the throughput of the load.
+func (r LoadResult) OpsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Ops) / r.Elapsed.Seconds()
+}
+
+// RunLoad runs the load against addr. progress, if not nil, is called about
+// every 100ms from one goroutine with the number of commands answered so
+// far. A connection or protocol failure ends the load with an error; error
+// replies are counted, not fatal.
+func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64)) (LoadResult, error) {
+	l = l.withDefaults()
+	conns := make([]*Conn, 0, l.Clients)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < l.Clients; i++ {
+		c, err := Dial(addr, controlTimeout)
+		if err != nil {
+			return LoadResult{}, fmt.Errorf("load: %w", err)
+		}
+		conns = append(conns, c)
+	}
+
+	var (
+		done     atomic.Int64 // commands answered, all clients
+		reserved atomic.Int64 // commands claimed, when Requests bounds the load
+		errCount atomic.Int64
+		mu       sync.Mutex // guards hist, firstErr, firstRpl
+		hist     = newHistogram()
+		firstErr error
+		firstRpl string
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	var deadline time.Time
+	if l.Duration > 0 {
+		deadline = start.Add(l.Duration)
+	}
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := newHistogram()
+			g := NewGenerator(l.Workload, l.KeySpace, l.ValueSize, l.Seed+uint64(i)*7919)
+			var errs int64
+			var errText string
+			err := func() error {
+				for {
+					if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
+						return nil
+					}
+					n := int64(l.Pipeline)
+					if l.Requests > 0 {
+						got := reserved.Add(n)
+						if got-n >= l.Requests {
+							return nil
+						}
+						n = min(n, l.Requests-(got-n))
+					}
+					for j := int64(0); j < n; j++ {
+						_, args := g.Next()
+						c.Write(args...)
+					}
+					t0 := time.Now()
+					if err := c.Flush(); err != nil {
+						return err
+					}
+					for j := int64(0); j < n; j++ {
+						r, err := c.Read()
+						if err != nil {
+							return err
+						}
+						recordLatency(h, time.Since(t0))
+						if r.Kind == '-' {
+							if errs == 0 {
+								errText = r.Str
+							}
+							errs++
+						}
+					}
+					done.Add(n)
+				}
+			}()
+			errCount.Add(errs)
+			mu.Lock()
+			hist.Merge(h)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if errText != "" && firstRpl == "" {
+				firstRpl = errText
+			}
+			mu.Unlock()
+		}()
+	}
+
+	// The progress reporter is owned here: stopped and waited for below.
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		if progress == nil {
+			return
+		}
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopProgress:
+				progress(done.Load())
+				return
+			case <-t.C:
+				progress(done.Load())
+			}
+		}
+	}()
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stopProgress)
+	<-progressDone
+
+	res := LoadResult{
+		Ops:        done.Load(),
+		Errors:     errCount.Load(),
+		Elapsed:    elapsed,
+		Hist:       hist,
+		FirstError: firstRpl,
+	}
+	if firstErr != nil {
+		return res, fmt.Errorf("load on %s: %w", addr, firstErr)
+	}
+	if res.Ops == 0 && ctx.Err() == nil {
+		return res, fmt.Errorf("load on %s: %w", addr, errNoOps)
+	}
+	return res, nil
+}
+
+var errNoOps = errors.New("no command answered")

@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat.
+// It is 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// ReadCPU returns the CPU time (user + system) the process has used so far,
+// from /proc/<pid>/stat. Resolution is 10ms.
+func ReadCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read cpu of pid %d: %w", pid, err)
+	}
+	return parseStatCPU(b)
+}
+
+// parseStatCPU reads utime and stime (fields 14 and 15) from a
+// /proc/<pid>/stat line. The command name (field 2) may hold spaces and
+// parentheses, so fields are counted from the last ')'.
+func parseStatCPU(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc stat: no command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime is field 14, stime field 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc stat: %d fields", len(f)+2)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parse /proc stat: utime %q stime %q", f[11], f[12])
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// ReadPSS returns the proportional set size of the process in bytes, from
+// the Pss line of /proc/<pid>/smaps_rollup.
+func ReadPSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read pss of pid %d: %w", pid, err)
+	}
+	defer f.Close()
+	return parsePSS(f)
+}
+
+func parsePSS(f io.Reader) (int64, error) {
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "Pss:") {
+			continue
+		}
+		fs := strings.Fields(line)
+		if len(fs) < 2 {
+			break
+		}
+		kb, err := strconv.ParseInt(fs[1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse Pss %q: %w", line, err)
+		}
+		return kb * 1024, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("parse smaps_rollup: %w", err)
+	}
+	return 0, fmt.Errorf("parse smaps_rollup: no Pss line")
+}
+
+// Usage is what a process consumed during a measured phase.
+type Usage struct {
+	CPU     time.Duration // user + system CPU time used in the phase
+	PeakPSS int64         // highest PSS sampled in the phase, bytes
+}
+
+// memSampler samples a process's PSS every interval and keeps the peak. It
+// owns one goroutine, started by startMemSampler and stopped by stop.
+type memSampler struct {
+	pid  int
+	stop chan struct{}
+	done chan struct{}
+	mu   sync.Mutex // guards peak
+	peak int64
+}
+
+const memSampleInterval = 100 * time.Millisecond
+
+func startMemSampler(pid int) *memSampler {
+	s := &memSampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
+	s.sample()
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(memSampleInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.sample()
+			}
+		}
+	}()
+	return s
+}
+
+func (s *memSampler) sample() {
+	pss, err := ReadPSS(s.pid)
+	if err != nil {
+		return // the process may have exited; the peak so far stands
+	}
+	s.mu.Lock()
+	s.peak = max(s.peak, pss)
+	s.mu.Unlock()
+}
+
+// finish takes a last sample, stops the goroutine, waits for it and returns
+// the peak.
+func (s *memSampler) finish() int64 {
+	s.sample()
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
+}
+
+// measure runs fn while sampling the CPU time and peak PSS of the process.
+func measure(p *Process, fn func() error) (Usage, error) {
+	cpu0, err := ReadCPU(p.Pid())
+	if err != nil {
+		return Usage{}, err
+	}
+	ms := startMemSampler(p.Pid())
+	ferr := fn()
+	peak := ms.finish()
+	cpu1, err := ReadCPU(p.Pid())
+	if err != nil && ferr == nil {
+		ferr = err
+	}
+	return Usage{CPU: max(cpu1-cpu0, 0), PeakPSS: peak}, ferr
+}

@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStatCPUCountsUserAndSystemTicks(t *testing.T) {
+	// The command name holds a space and a parenthesis, as it may.
+	line := "4242 (redis (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 4 0 100 1000 200\n"
+	got, err := parseStatCPU([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 * time.Second; got != want { // (250+50) ticks at 100 Hz
+		t.Errorf("cpu = %v, want %v", got, want)
+	}
+	if _, err := parseStatCPU([]byte("4242 (x) S 1 2")); err == nil {
+		t.Error("short stat line parsed")
+	}
+}
+
+func TestParsePSSReadsKilobytes(t *testing.T) {
+	rollup := "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss:  2048 kB\nPss:  1536 kB\nPss_Anon: 1000 kB\n"
+	got, err := parsePSS(strings.NewReader(rollup))
+	if err != nil || got != 1536*1024 {
+		t.Errorf("parsePSS = %d, %v; want %d", got, err, 1536*1024)
+	}
+	if _, err := parsePSS(strings.NewReader("Rss: 1 kB\n")); err == nil {
+		t.Error("missing Pss line accepted")
+	}
+}
+
+func TestReadCPUAndPSSOfThisProcess(t *testing.T) {
+	pss, err := ReadPSS(os.Getpid())
+	if err != nil {
+		t.Skipf("no smaps_rollup here: %v", err)
+	}
+	if pss <= 0 {
+		t.Errorf("PSS = %d", pss)
+	}
+	// Burn a little CPU so that at least one tick is charged.
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		_ = x * x
+	}
+	cpu, err := ReadCPU(os.Getpid())
+	if err != nil || cpu <= 0 {
+		t.Errorf("ReadCPU = %v, %v", cpu, err)
+	}
+}

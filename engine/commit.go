@@ -1,0 +1,487 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/tidwall/redcon"
+)
+
+// Session is one client connection's state the engine needs.
+type Session struct {
+	DB        int    // selected logical database
+	LastWrite uint64 // log index of this session's last write (WAIT, WAITAOF)
+
+	watching   map[watchKey]struct{} // keys under WATCH; committer and owner, see watch.go
+	watchDirty atomic.Bool           // a watched key changed since WATCH
+	done       chan struct{}         // reused per request
+}
+
+// NewSession returns a session on database 0.
+func NewSession() *Session { return &Session{done: make(chan struct{}, 1)} }
+
+// request is one unit of work for the committer.
+type request struct {
+	sess    *Session
+	cmds    [][][]byte                             // a client pipeline, or a transaction's queued commands
+	multi   bool                                   // EXEC: the commands form one entry; the reply is an array
+	foreign func(args [][]byte, out []byte) []byte // non-engine commands in a transaction
+	exec    func(c *ctx)
+
+	// A replica applying its master's entries at their indexes.
+	first   uint64
+	entries [][]byte
+
+	out  []byte
+	err  error
+	done chan struct{}
+}
+
+// group is the committer's state for one group commit.
+type group struct {
+	entries [][]byte
+	delta   map[uint16]int64 // key count changes per physical db
+	dbmap   bool             // SWAPDB ran: persist the map
+}
+
+func (g *group) addCount(phys uint16, n int64) { g.delta[phys] += n }
+
+const maxGroup = 256 // requests per group commit
+
+// Exec runs a client pipeline in order and appends the replies to out.
+// A pipeline with any write goes through the committer as one request, so
+// its reads see its writes; a read-only pipeline runs here, on Pebble.
+func (e *Engine) Exec(s *Session, cmds [][][]byte, out []byte) []byte {
+	for _, args := range cmds {
+		if cmd := Lookup(args[0]); cmd != nil && cmd.Flags&Write != 0 {
+			return e.submit(&request{sess: s, cmds: cmds, out: out})
+		}
+	}
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	c := &ctx{e: e, r: e.db, sess: s, out: out, now: e.opts.Now().UnixMilli()}
+	c.selectDB(s.DB)
+	for _, args := range cmds {
+		c.run(Lookup(args[0]), args)
+	}
+	s.DB = c.db
+	return c.out
+}
+
+// ExecMulti runs a transaction: all commands in one entry, applied
+// atomically, replies as one array. It returns a null array when a
+// watched key changed. Commands the engine does not know (PING, INFO, ...
+// queued by the client) are answered by foreign, in order, inside the
+// transaction.
+func (e *Engine) ExecMulti(s *Session, cmds [][][]byte, out []byte, foreign func(args [][]byte, out []byte) []byte) []byte {
+	return e.submit(&request{sess: s, cmds: cmds, multi: true, out: out, foreign: foreign})
+}
+
+// Apply appends a master's entries to the log at their indexes and applies
+// them (a replica). first must be the log's next index.
+func (e *Engine) Apply(first uint64, entries [][]byte) error {
+	r := &request{first: first, entries: entries, done: make(chan struct{}, 1)}
+	e.submit(r)
+	return r.err
+}
+
+// Do runs fn in the committer as a write of its own (internal work such
+// as active expiry); what fn emits is logged like a client's command.
+func (e *Engine) do(fn func(c *ctx)) error {
+	r := &request{exec: fn, sess: NewSession()}
+	e.submit(r)
+	return r.err
+}
+
+func (e *Engine) submit(r *request) []byte {
+	if r.done == nil {
+		if r.sess != nil {
+			r.done = r.sess.done
+		} else {
+			r.done = make(chan struct{}, 1)
+		}
+	}
+	if e.closed.Load() {
+		r.err = ErrClosed
+		return e.failReplies(r, "ERR server is shutting down")
+	}
+	select {
+	case e.reqs <- r:
+	case <-e.stopped():
+		r.err = ErrClosed
+		return e.failReplies(r, "ERR server is shutting down")
+	}
+	<-r.done
+	return r.out
+}
+
+func (e *Engine) stopped() <-chan struct{} { return e.stopCh }
+
+// physOf maps a logical database to its physical one.
+func (e *Engine) physOf(db int) uint16 { return (*e.dbmap.Load())[db] }
+
+// commitLoop is the committer: it owns the order of all writes.
+func (e *Engine) commitLoop(stop context.Context) {
+	group := make([]*request, 0, maxGroup)
+	for {
+		select {
+		case r := <-e.reqs:
+			group = append(group[:0], r)
+		case <-stop.Done():
+			e.drain()
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case r := <-e.reqs:
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		e.commitGroup(group)
+		for _, r := range group {
+			r.done <- struct{}{}
+		}
+	}
+}
+
+// drain fails whatever is still queued at shutdown.
+func (e *Engine) drain() {
+	for {
+		select {
+		case r := <-e.reqs:
+			r.err = ErrClosed
+			r.out = e.failReplies(r, "ERR server is shutting down")
+			r.done <- struct{}{}
+		default:
+			return
+		}
+	}
+}
+
+// failReplies gives every command of r the same error reply.
+func (e *Engine) failReplies(r *request, msg string) []byte {
+	r.out = r.out[:len(r.out):len(r.out)]
+	if r.multi {
+		return redcon.AppendError(r.out, "EXECABORT Transaction discarded because of: "+strings.TrimPrefix(msg, "ERR "))
+	}
+	for range r.cmds {
+		r.out = redcon.AppendError(r.out, msg)
+	}
+	return r.out
+}
+
+// commitGroup executes a group, appends its entries to the log (the commit
+// point), commits the Pebble batch and releases the replies.
+func (e *Engine) commitGroup(reqs []*request) {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	if err := e.logBroken.Load(); err != nil {
+		for _, r := range reqs {
+			r.err = *err
+			r.out = e.failReplies(r, "MISCONF Errors writing to the AOF file: "+(*err).Error())
+		}
+		return
+	}
+	b := e.db.NewIndexedBatch()
+	g := &group{delta: map[uint16]int64{}}
+	savedMap := e.dbmap.Load()
+	next := e.wlog.LastIndex() + 1
+	marks := make([]int, len(reqs))
+	ends := make([]int, len(reqs)) // entries in the group after each request
+	for i, r := range reqs {
+		marks[i] = len(r.out)
+		switch {
+		case r.entries != nil:
+			r.err = e.applyReplicated(b, g, next+uint64(len(g.entries)), r)
+		case r.exec != nil:
+			c := e.writeCtx(b, g, r.sess, next, nil)
+			c.exec(r.exec)
+			c.finishEntry()
+		case r.multi:
+			e.execMulti(b, g, next, r)
+		default:
+			c := e.writeCtx(b, g, r.sess, next, r.out)
+			for _, args := range r.cmds {
+				c.runWrite(Lookup(args[0]), args)
+			}
+			r.sess.DB = c.db
+			r.out = c.out
+		}
+		ends[i] = len(g.entries)
+	}
+	if len(g.entries) > 0 {
+		if err := e.wlog.Append(next, g.entries); err != nil {
+			e.log.Error("log append failed: writes are refused until restart", "err", err, "index", next)
+			e.logBroken.Store(&err)
+			b.Close()
+			e.dbmap.Store(savedMap)
+			for i, r := range reqs {
+				r.err = err
+				r.out = r.out[:marks[i]]
+				r.out = e.failReplies(r, "MISCONF Errors writing to the AOF file: "+err.Error())
+			}
+			return
+		}
+	}
+	if b.Empty() && len(g.entries) == 0 {
+		b.Close()
+		return
+	}
+	last := next + uint64(len(g.entries)) - 1
+	if err := e.commitBatch(b, last, g); err != nil {
+		// The entries are in the log: a restart replays them. Refuse
+		// further writes rather than diverge from the log.
+		e.log.Error("pebble commit failed: writes are refused until restart", "err", err, "index", last)
+		e.logBroken.Store(&err)
+		for i, r := range reqs {
+			r.err = err
+			r.out = r.out[:marks[i]]
+			r.out = e.failReplies(r, "MISCONF Errors writing to the AOF file: "+err.Error())
+		}
+		return
+	}
+	e.dirty.Add(int64(len(g.entries)))
+	for i, r := range reqs {
+		if r.sess != nil && ends[i] > 0 && (i == 0 || ends[i] > ends[i-1]) {
+			r.sess.LastWrite = next + uint64(ends[i]) - 1
+		}
+	}
+}
+
+// commitBatch adds the system keys to b and commits it. index is the last
+// log entry whose effects b holds.
+func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
+	defer b.Close()
+	if g != nil {
+		for phys, d := range g.delta {
+			if d == 0 {
+				continue
+			}
+			n := e.counts[phys].Load() + d
+			if err := b.Set(keyCount(phys), binary.BigEndian.AppendUint64(nil, uint64(n)), nil); err != nil {
+				return err
+			}
+		}
+		if g.dbmap {
+			var v []byte
+			for _, p := range *e.dbmap.Load() {
+				v = binary.BigEndian.AppendUint16(v, p)
+			}
+			if err := b.Set(keyDBMap, v, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.Set(keyApplied, binary.BigEndian.AppendUint64(nil, index), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("commit batch at index %d: %w", index, err)
+	}
+	if g != nil {
+		for phys, d := range g.delta {
+			e.counts[phys].Add(d)
+		}
+	}
+	e.applied.Store(index)
+	return nil
+}
+
+// writeCtx returns a context writing into the group's batch; its entry
+// will take the next free index.
+func (e *Engine) writeCtx(b *pebble.Batch, g *group, s *Session, next uint64, out []byte) *ctx {
+	c := &ctx{e: e, g: g, r: b, b: b, sess: s, out: out, now: e.opts.Now().UnixMilli()}
+	c.selectDB(s.DB)
+	c.index = next + uint64(len(g.entries))
+	return c
+}
+
+// finishEntry turns the effects of the command (or transaction) just run
+// into one log entry: a lone command as itself, several wrapped in
+// MULTI/EXEC (a lone command outside db 0 is wrapped with its SELECT).
+func (c *ctx) finishEntry() {
+	switch len(c.effects) {
+	case 0:
+	case 1:
+		c.g.entries = append(c.g.entries, c.effects[0])
+	default:
+		n := 0
+		for _, ef := range c.effects {
+			n += len(ef)
+		}
+		entry := make([]byte, 0, n+32)
+		entry = append(entry, multiCmd...)
+		for _, ef := range c.effects {
+			entry = append(entry, ef...)
+		}
+		entry = append(entry, execCmd...)
+		c.g.entries = append(c.g.entries, entry)
+	}
+	c.effects = c.effects[:0]
+	c.entryDB = 0
+	c.seq = 0
+	c.index = c.e.nextIndexOf(c.g)
+}
+
+var (
+	multiCmd = encodeCommand(nil, bs("MULTI"))
+	execCmd  = encodeCommand(nil, bs("EXEC"))
+)
+
+func (e *Engine) nextIndexOf(g *group) uint64 {
+	return e.wlog.LastIndex() + 1 + uint64(len(g.entries))
+}
+
+// runWrite runs one command of a pipeline in a write context and closes
+// its entry.
+func (c *ctx) runWrite(cmd *Command, args [][]byte) {
+	c.run(cmd, args)
+	if len(c.effects) > 0 {
+		if cmd != nil {
+			c.e.watch.touch(c, cmd, args)
+		}
+		c.finishEntry()
+	}
+}
+
+// run executes one command, turning a storage failure into an error reply.
+func (c *ctx) run(cmd *Command, args [][]byte) {
+	if cmd == nil {
+		c.replyError(fmt.Sprintf("ERR unknown command '%s'", args[0]))
+		return
+	}
+	if !cmd.ArityOK(len(args)) {
+		c.replyArgsError(cmd.Name)
+		return
+	}
+	c.exec(func(c *ctx) { cmd.run(c, args) })
+}
+
+// exec calls fn, recovering a storageError into an error reply.
+func (c *ctx) exec(fn func(c *ctx)) {
+	defer func() {
+		if r := recover(); r != nil {
+			se, ok := r.(storageError)
+			if !ok {
+				panic(r)
+			}
+			c.e.log.Error("storage error", "err", se.err)
+			c.replyError("ERR storage error: " + se.err.Error())
+		}
+	}()
+	fn(c)
+}
+
+// execMulti runs a transaction's commands into one entry.
+func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
+	s := r.sess
+	if s.watchDirty.Load() {
+		e.watch.unwatchAll(s)
+		r.out = append(r.out, "*-1\r\n"...)
+		return
+	}
+	e.watch.unwatchAll(s)
+	c := e.writeCtx(b, g, s, next, r.out)
+	c.replyArray(len(r.cmds))
+	for _, args := range r.cmds {
+		cmd := Lookup(args[0])
+		if cmd == nil && r.foreign != nil {
+			c.out = r.foreign(args, c.out)
+			continue
+		}
+		before := len(c.effects)
+		c.run(cmd, args)
+		if len(c.effects) > before && cmd != nil {
+			e.watch.touch(c, cmd, args)
+		}
+	}
+	s.DB = c.db
+	r.out = c.out
+	c.finishEntry()
+}
+
+// applyReplicated applies a master's entries at their indexes.
+func (e *Engine) applyReplicated(b *pebble.Batch, g *group, next uint64, r *request) error {
+	if r.first != next {
+		return fmt.Errorf("entries start at %d but the log's next index is %d", r.first, next)
+	}
+	for i, data := range r.entries {
+		if err := e.applyEntry(b, next+uint64(i), data, g); err != nil {
+			return fmt.Errorf("apply entry %d: %w", next+uint64(i), err)
+		}
+	}
+	g.entries = append(g.entries, r.entries...)
+	return nil
+}
+
+// applyEntry applies one entry's commands in raw mode.
+func (e *Engine) applyEntry(b *pebble.Batch, index uint64, data []byte, g *group) error {
+	c := &ctx{e: e, g: g, r: b, b: b, raw: true, index: index}
+	c.selectDB(0)
+	return forEachCommand(data, func(args [][]byte) error {
+		name := strings.ToUpper(string(args[0]))
+		switch name {
+		case "MULTI", "EXEC":
+			return nil
+		case "SELECT":
+			if len(args) != 2 {
+				return errors.New("bad SELECT in entry")
+			}
+			db, err := parseInt(args[1])
+			if err != nil || db < 0 || int(db) >= e.opts.Databases {
+				return fmt.Errorf("entry selects db %q out of range", args[1])
+			}
+			c.selectDB(int(db))
+			return nil
+		}
+		cmd := Lookup(args[0])
+		if cmd == nil || cmd.Flags&Write == 0 {
+			return fmt.Errorf("entry holds %q, not a write command", args[0])
+		}
+		if !cmd.ArityOK(len(args)) {
+			return fmt.Errorf("entry holds %q with %d arguments", args[0], len(args))
+		}
+		mark := len(c.out)
+		c.run(cmd, args)
+		if len(c.out) > mark && c.out[mark] == '-' && strings.HasPrefix(string(c.out[mark:]), "-ERR storage error") {
+			return errors.New(strings.TrimSpace(string(c.out[mark+1:])))
+		}
+		c.out = c.out[:0]
+		return nil
+	})
+}
+
+// forEachCommand calls fn for each RESP command in data.
+func forEachCommand(data []byte, fn func(args [][]byte) error) error {
+	for len(data) > 0 {
+		complete, args, _, rest, err := redcon.ReadNextCommand(data, nil)
+		if err != nil {
+			return fmt.Errorf("bad entry: %w", err)
+		}
+		if !complete || len(args) == 0 {
+			return errors.New("bad entry: incomplete command")
+		}
+		if err := fn(args); err != nil {
+			return err
+		}
+		data = rest
+	}
+	return nil
+}
+
+// encodeCommand appends args as a RESP array of bulk strings.
+func encodeCommand(dst []byte, args ...[]byte) []byte {
+	dst = redcon.AppendArray(dst, len(args))
+	for _, a := range args {
+		dst = redcon.AppendBulk(dst, a)
+	}
+	return dst
+}

@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/tidwall/redcon"
+)
+
+// Redis's error replies, word for word: clients match on them.
+const (
+	errWrongType  = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	errSyntax     = "ERR syntax error"
+	errNotInt     = "ERR value is not an integer or out of range"
+	errNotFloat   = "ERR value is not a valid float"
+	errNoSuchKey  = "ERR no such key"
+	errOverflow   = "ERR increment or decrement would overflow"
+	errDBIndex    = "ERR DB index is out of range"
+	errOutOfRange = "ERR index out of range"
+)
+
+// ctx is one command's view of the world: where to read, where to write,
+// the clock, and where replies and effects go. The committer builds write
+// contexts over an indexed batch; the read path builds contexts over the
+// live database with no batch.
+type ctx struct {
+	e    *Engine
+	g    *group        // nil on the read path
+	r    pebble.Reader // the batch, or the DB for reads
+	b    *pebble.Batch // nil on the read path
+	sess *Session
+	db   int    // logical database
+	phys uint16 // its physical database
+	now  int64  // Unix ms, fixed for the whole command
+	raw  bool   // applying an entry: expiry is not evaluated, nothing is emitted
+	out  []byte // replies
+
+	// The entry this command (or transaction) produces.
+	effects [][]byte // encoded commands
+	entryDB int      // database the emitted commands run in so far
+	index   uint64   // log index the entry will take
+	seq     uint64   // collection versions handed out in this entry
+}
+
+func (c *ctx) selectDB(db int) {
+	c.db = db
+	c.phys = c.e.physOf(db)
+}
+
+// writable reports whether this context may change data.
+func (c *ctx) writable() bool { return c.b != nil }
+
+// --- replies ---
+
+func (c *ctx) replyOK()                  { c.out = append(c.out, "+OK\r\n"...) }
+func (c *ctx) replyNull()                { c.out = append(c.out, "$-1\r\n"...) }
+func (c *ctx) replyNullArray()           { c.out = append(c.out, "*-1\r\n"...) }
+func (c *ctx) replyInt(n int64)          { c.out = redcon.AppendInt(c.out, n) }
+func (c *ctx) replyBulk(b []byte)        { c.out = redcon.AppendBulk(c.out, b) }
+func (c *ctx) replyBulkString(s string)  { c.out = redcon.AppendBulkString(c.out, s) }
+func (c *ctx) replyStatus(s string)      { c.out = redcon.AppendString(c.out, s) }
+func (c *ctx) replyArray(n int)          { c.out = redcon.AppendArray(c.out, n) }
+func (c *ctx) replyError(msg string)     { c.out = append(append(append(c.out, '-'), msg...), '\r', '\n') }
+func (c *ctx) replyWrongType()           { c.replyError(errWrongType) }
+func (c *ctx) replyBulkInt(n int64)      { c.out = redcon.AppendBulkInt(c.out, n) }
+func (c *ctx) replyBulkFloat(f float64)  { c.replyBulkString(formatFloat(f)) }
+func (c *ctx) replyArgsError(cmd string) { c.replyError(wrongArgs(cmd)) }
+
+func wrongArgs(cmd string) string {
+	return "ERR wrong number of arguments for '" + cmd + "' command"
+}
+
+// --- effects ---
+
+// emit records a command that reproduces (part of) this command's change.
+func (c *ctx) emit(args ...[]byte) {
+	if c.raw || c.g == nil {
+		return
+	}
+	if c.db != c.entryDB {
+		c.effects = append(c.effects, encodeCommand(nil, bs("SELECT"), []byte(strconv.Itoa(c.db))))
+		c.entryDB = c.db
+	}
+	c.effects = append(c.effects, encodeCommand(nil, args...))
+}
+
+// emitStrings is emit for string arguments.
+func (c *ctx) emitStrings(args ...string) {
+	b := make([][]byte, len(args))
+	for i, a := range args {
+		b[i] = []byte(a)
+	}
+	c.emit(b...)
+}
+
+func bs(s string) []byte { return []byte(s) }
+
+// newVersion returns a version for a new collection: unique, and the same
+// on every node that applies the same entry.
+func (c *ctx) newVersion() uint64 {
+	c.seq++
+	return c.index<<20 | c.seq
+}
+
+// --- keys ---
+
+// lookup returns the live metadata of key. In a write context an expired
+// key is deleted on the spot and a DEL effect is emitted; on the read path
+// it only reads as absent; in raw mode expiry is not evaluated at all.
+func (c *ctx) lookup(key []byte) (meta, bool) {
+	v, closer, err := c.r.Get(metaKey(nil, c.phys, key))
+	if err != nil {
+		if !errors.Is(err, pebble.ErrNotFound) {
+			panic(storageError{err})
+		}
+		return meta{}, false
+	}
+	m, ok := decodeMeta(v)
+	if !ok {
+		closer.Close()
+		panic(storageError{errors.New("corrupt metadata for key " + strconv.Quote(string(key)))})
+	}
+	m.value = append([]byte(nil), m.value...)
+	closer.Close()
+	if !c.raw && m.expireAt != 0 && m.expireAt <= c.now {
+		if c.writable() {
+			c.deleteKey(key, &m)
+			c.emit(bs("DEL"), key)
+		}
+		return meta{}, false
+	}
+	return m, true
+}
+
+// storageError carries a Pebble failure out of a handler; the executor
+// turns it into an error reply.
+type storageError struct{ err error }
+
+// putMeta writes key's metadata; old is its current metadata or nil.
+func (c *ctx) putMeta(key []byte, old *meta, m *meta) {
+	mk := metaKey(nil, c.phys, key)
+	c.set(mk, m.encode(nil))
+	if old == nil {
+		c.g.addCount(c.phys, 1)
+	} else {
+		if old.isCollection() && (!m.isCollection() || m.version != old.version) {
+			c.dropElements(c.phys, old.version)
+		}
+		if old.expireAt != 0 && old.expireAt != m.expireAt {
+			c.del(expiryKey(nil, c.phys, old.expireAt, key))
+		}
+	}
+	if m.expireAt != 0 && (old == nil || old.expireAt != m.expireAt) {
+		c.set(expiryKey(nil, c.phys, m.expireAt, key), nil)
+	}
+}
+
+// deleteKey removes key and everything it owns.
+func (c *ctx) deleteKey(key []byte, m *meta) {
+	c.del(metaKey(nil, c.phys, key))
+	if m.expireAt != 0 {
+		c.del(expiryKey(nil, c.phys, m.expireAt, key))
+	}
+	if m.isCollection() {
+		c.dropElements(c.phys, m.version)
+	}
+	c.g.addCount(c.phys, -1)
+}
+
+// dropElements deletes a collection's elements with one range deletion.
+func (c *ctx) dropElements(phys uint16, version uint64) {
+	p := elemPrefix(nil, phys, version)
+	if err := c.b.DeleteRange(p, prefixEnd(p), nil); err != nil {
+		panic(storageError{err})
+	}
+}
+
+func (c *ctx) set(k, v []byte) {
+	if err := c.b.Set(k, v, nil); err != nil {
+		panic(storageError{err})
+	}
+}
+
+func (c *ctx) del(k []byte) {
+	if err := c.b.Delete(k, nil); err != nil {
+		panic(storageError{err})
+	}
+}
+
+// get reads a raw Pebble key (element keys); ok is false when absent.
+func (c *ctx) get(k []byte) ([]byte, bool) {
+	v, closer, err := c.r.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false
+	}
+	if err != nil {
+		panic(storageError{err})
+	}
+	v = append([]byte(nil), v...)
+	closer.Close()
+	return v, true
+}
+
+// iter opens an iterator over [lower, upper).
+func (c *ctx) iter(lower, upper []byte) *pebble.Iterator {
+	it, err := c.r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		panic(storageError{err})
+	}
+	return it
+}
+
+// dbCount is the number of keys in a physical db as this context sees it.
+func (c *ctx) dbCount(phys uint16) int64 {
+	n := c.e.counts[phys].Load()
+	if c.g != nil {
+		n += c.g.delta[phys]
+	}
+	return n
+}

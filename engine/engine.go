@@ -1,0 +1,399 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/walrus-kv/walrus/wal"
+)
+
+// Log is what the engine needs from the log of record: *wal.File on disk,
+// *wal.Ring in memory.
+type Log interface {
+	FirstIndex() uint64
+	LastIndex() uint64
+	Append(first uint64, entries [][]byte) error
+	Read(index uint64) ([]byte, error)
+	Sync() error
+	SyncedIndex() uint64
+	TruncateFront(index uint64) error
+	Reset(next uint64) error
+	Close() error
+}
+
+// Options configures an Engine. The zero value is a persistent engine in
+// "./data" with everysec fsync and 16 databases.
+type Options struct {
+	// Dir holds Pebble (Dir/db) and the log (Dir/wal). Default "./data".
+	Dir string
+	// InMemory runs with persistence off: Pebble on an in-memory
+	// filesystem and the log as a ring of BacklogBytes. Nothing touches
+	// the disk and nothing is replayed at start.
+	InMemory bool
+	// Fsync is the log's fsync policy (appendfsync). Default everysec.
+	Fsync wal.SyncPolicy
+	// Databases is the number of logical databases. Default 16.
+	Databases int
+	// BacklogBytes bounds the in-memory log and is the part of the disk
+	// log kept for partial resyncs beyond what recovery needs. Default 1 MiB.
+	BacklogBytes int64
+	// BlockCacheBytes is Pebble's block cache. Default 128 MiB.
+	BlockCacheBytes int64
+	// FlushInterval is how often Pebble is flushed so the log can be
+	// truncated. Default 10 s.
+	FlushInterval time.Duration
+	// Logger receives operator-facing messages. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock (tests). Default time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) fill() {
+	if o.Dir == "" {
+		o.Dir = "./data"
+	}
+	if o.Databases <= 0 {
+		o.Databases = 16
+	}
+	if o.BacklogBytes <= 0 {
+		o.BacklogBytes = 1 << 20
+	}
+	if o.BlockCacheBytes <= 0 {
+		o.BlockCacheBytes = 128 << 20
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// ErrClosed is returned for work submitted after Close.
+var ErrClosed = errors.New("engine: closed")
+
+// Engine is the state machine. All writes go through its committer
+// goroutine; reads go straight to Pebble.
+type Engine struct {
+	opts     Options
+	log      *slog.Logger
+	fs       vfs.FS
+	dbDir    string
+	installs atomic.Uint64 // checkpoints installed (DB() replaced)
+	db       *pebble.DB
+	cache    *pebble.Cache
+	wlog     Log
+
+	reqs chan *request // to the committer
+
+	// dbmap maps logical to physical databases; replaced (never changed in
+	// place) by the committer on SWAPDB, read by anyone.
+	dbmap atomic.Pointer[[]uint16]
+
+	counts []atomic.Int64 // keys per physical db, updated after each commit
+
+	applied  atomic.Uint64 // index of the last entry applied to Pebble
+	flushed  atomic.Uint64 // applied index known to be on disk in Pebble
+	replica  atomic.Bool   // applying a master's entries: no active expiry
+	lastSave atomic.Int64  // unix seconds of the last SAVE (or start)
+	dirty    atomic.Int64  // writes since the last save
+
+	logBroken atomic.Pointer[error] // a failed append or commit: writes refused
+
+	watch watchTable
+
+	// swap guards e.db, e.cache and e.dbDir against Install, which
+	// replaces the dataset: everyone using the database holds it for
+	// reading (the committer for each group, the read path for each
+	// pipeline); Install holds it for writing.
+	swap sync.RWMutex
+
+	pinMu sync.Mutex
+	pins  map[*Pin]struct{} // guarded by pinMu
+
+	stop   context.CancelFunc
+	stopCh <-chan struct{}
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	mu     sync.Mutex // serializes Close and Reset against each other
+}
+
+// Open opens (or creates) the engine's data and recovers: Pebble is opened,
+// then every log entry after its applied_index is replayed.
+func Open(opts Options) (*Engine, error) {
+	opts.fill()
+	e := &Engine{
+		opts:   opts,
+		log:    opts.Logger,
+		reqs:   make(chan *request, 1024),
+		counts: make([]atomic.Int64, opts.Databases),
+		pins:   map[*Pin]struct{}{},
+	}
+	e.watch.init()
+	e.lastSave.Store(opts.Now().Unix())
+	if opts.InMemory {
+		e.fs = vfs.NewMem()
+		e.dbDir = "db"
+		e.wlog = wal.NewRing(opts.BacklogBytes)
+	} else {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create dir %s: %w", opts.Dir, err)
+		}
+		e.fs = vfs.Default
+		e.dbDir = filepath.Join(opts.Dir, "db")
+		l, err := wal.Open(filepath.Join(opts.Dir, "wal"), wal.Options{Sync: opts.Fsync, Logger: opts.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("open log: %w", err)
+		}
+		e.wlog = l
+	}
+	if err := e.openDB(); err != nil {
+		e.wlog.Close()
+		return nil, err
+	}
+	if err := e.recover(); err != nil {
+		e.db.Close()
+		e.cache.Unref()
+		e.wlog.Close()
+		return nil, err
+	}
+	e.start()
+	return e, nil
+}
+
+func (e *Engine) openDB() error {
+	e.cache = pebble.NewCache(e.opts.BlockCacheBytes)
+	popts := &pebble.Options{
+		FS:         e.fs,
+		Cache:      e.cache,
+		DisableWAL: true,
+		Logger:     quietLogger{},
+	}
+	popts.Levels = make([]pebble.LevelOptions, 7)
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		popts.Levels[i].FilterType = pebble.TableFilter
+	}
+	popts.EnsureDefaults()
+	db, err := pebble.Open(e.dbDir, popts)
+	if err != nil {
+		e.cache.Unref()
+		return fmt.Errorf("open pebble %s: %w", e.dbDir, err)
+	}
+	e.db = db
+	return e.loadSystem()
+}
+
+// loadSystem reads the system keys into memory.
+func (e *Engine) loadSystem() error {
+	dbmap := make([]uint16, e.opts.Databases)
+	for i := range dbmap {
+		dbmap[i] = uint16(i)
+	}
+	if v, err := e.getSystem(keyDBMap); err != nil {
+		return err
+	} else if len(v) == 2*len(dbmap) {
+		for i := range dbmap {
+			dbmap[i] = binary.BigEndian.Uint16(v[2*i:])
+		}
+	}
+	e.dbmap.Store(&dbmap)
+	for i := range e.counts {
+		v, err := e.getSystem(keyCount(uint16(i)))
+		if err != nil {
+			return err
+		}
+		var n int64
+		if len(v) == 8 {
+			n = int64(binary.BigEndian.Uint64(v))
+		}
+		e.counts[i].Store(n)
+	}
+	v, err := e.getSystem(keyApplied)
+	if err != nil {
+		return err
+	}
+	if len(v) == 8 {
+		e.applied.Store(binary.BigEndian.Uint64(v))
+	} else {
+		e.applied.Store(0)
+	}
+	e.flushed.Store(e.applied.Load())
+	return nil
+}
+
+func (e *Engine) getSystem(k []byte) ([]byte, error) {
+	v, c, err := e.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", k, err)
+	}
+	defer c.Close()
+	return append([]byte(nil), v...), nil
+}
+
+// recover replays the log entries after Pebble's applied_index.
+func (e *Engine) recover() error {
+	applied := e.applied.Load()
+	first, last := e.wlog.FirstIndex(), e.wlog.LastIndex()
+	if last < applied {
+		if last == 0 && first <= 1 {
+			// A log with nothing in it (deleted, or a fresh dir with an
+			// old db): continue numbering after Pebble.
+			return e.wlog.Reset(applied + 1)
+		}
+		return fmt.Errorf("log ends at index %d but the database has applied %d: log lost entries", last, applied)
+	}
+	if applied+1 < first {
+		return fmt.Errorf("log starts at index %d but the database has applied only %d: entries %d..%d are missing", first, applied, applied+1, first-1)
+	}
+	if applied == last {
+		return nil
+	}
+	start := time.Now()
+	const chunk = 512
+	for i := applied + 1; i <= last; {
+		b := e.db.NewIndexedBatch()
+		g := &group{delta: map[uint16]int64{}}
+		n := 0
+		for ; i <= last && n < chunk; i, n = i+1, n+1 {
+			data, err := e.wlog.Read(i)
+			if err != nil {
+				b.Close()
+				return fmt.Errorf("replay entry %d: %w", i, err)
+			}
+			if err := e.applyEntry(b, i, data, g); err != nil {
+				b.Close()
+				return fmt.Errorf("replay entry %d: %w", i, err)
+			}
+		}
+		if err := e.commitBatch(b, i-1, g); err != nil {
+			return err
+		}
+	}
+	e.log.Info("replayed the log", "from", applied+1, "to", last, "entries", last-applied, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func (e *Engine) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stop = cancel
+	e.stopCh = ctx.Done()
+	e.wg.Add(3)
+	go func() { defer e.wg.Done(); e.commitLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.flushLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.expireLoop(ctx) }()
+}
+
+// Close stops the committer, flushes Pebble so a restart replays little,
+// and closes Pebble and the log (which syncs it).
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed.Swap(true) {
+		return nil
+	}
+	e.stop()
+	e.wg.Wait()
+	var errs []error
+	if err := e.db.Flush(); err != nil {
+		errs = append(errs, fmt.Errorf("flush pebble: %w", err))
+	}
+	if err := e.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close pebble: %w", err))
+	}
+	e.cache.Unref()
+	if err := e.wlog.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close log: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// DB returns the Pebble database (snapshots take checkpoints of it);
+// use it inside Hold, since Install replaces it.
+func (e *Engine) DB() *pebble.DB { return e.db }
+
+// FS returns the filesystem Pebble lives on.
+func (e *Engine) FS() vfs.FS { return e.fs }
+
+// Dir returns the data directory.
+func (e *Engine) Dir() string { return e.opts.Dir }
+
+// InMemory reports whether persistence is off.
+func (e *Engine) InMemory() bool { return e.opts.InMemory }
+
+// WAL returns the log of record (replication reads and tails it).
+func (e *Engine) WAL() Log { return e.wlog }
+
+// AppliedIndex is the index of the last entry whose effects are visible.
+func (e *Engine) AppliedIndex() uint64 { return e.applied.Load() }
+
+// FlushedIndex is the last applied index known to be on disk in Pebble.
+func (e *Engine) FlushedIndex() uint64 { return e.flushed.Load() }
+
+// Databases is the number of logical databases.
+func (e *Engine) Databases() int { return e.opts.Databases }
+
+// SetReplica switches the engine between master (active expiry on) and
+// replica (expiry left to the master's DEL entries).
+func (e *Engine) SetReplica(on bool) { e.replica.Store(on) }
+
+// Dirty is the number of writes since the last save.
+func (e *Engine) Dirty() int64 { return e.dirty.Load() }
+
+// LastSave is the Unix time of the last successful save.
+func (e *Engine) LastSave() int64 { return e.lastSave.Load() }
+
+// ReadAppliedIndex reads the applied index of a Pebble directory on fs,
+// such as a checkpoint, opening it read-only. A database that never
+// applied anything reads as 0.
+func ReadAppliedIndex(fs vfs.FS, dir string) (uint64, error) {
+	db, err := pebble.Open(dir, &pebble.Options{FS: fs, ReadOnly: true, Logger: quietLogger{}})
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer db.Close()
+	v, c, err := db.Get(keyApplied)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%s: bad applied index", dir)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// quietLogger keeps Pebble's info chatter out of the operator's log.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...interface{}) {}
+func (quietLogger) Errorf(format string, args ...interface{}) {
+	slog.Error(fmt.Sprintf("pebble: "+format, args...))
+}
+func (quietLogger) Fatalf(format string, args ...interface{}) {
+	slog.Error(fmt.Sprintf("pebble: "+format, args...))
+	os.Exit(1)
+}
+
+var _ io.Closer = (*Engine)(nil)

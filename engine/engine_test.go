@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidwall/redcon"
+	"github.com/walrus-kv/walrus/wal"
+)
+
+// testEngine opens an engine in a temp dir (or in memory) and closes it
+// at the end of the test.
+func testEngine(t *testing.T, opts Options) *Engine {
+	t.Helper()
+	if opts.Dir == "" && !opts.InMemory {
+		opts.Dir = t.TempDir()
+	}
+	if opts.Fsync == 0 {
+		opts.Fsync = wal.SyncNo
+	}
+	e, err := Open(opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// args splits a command line on spaces (tests use no spaces in values).
+func args(line string) [][]byte {
+	var out [][]byte
+	for _, f := range strings.Fields(line) {
+		out = append(out, []byte(f))
+	}
+	return out
+}
+
+// do runs one command and renders its reply compactly: strings as is,
+// integers as (integer) n, errors as (error) msg, nil as (nil), arrays
+// as [a b c].
+func do(t *testing.T, e *Engine, s *Session, line string) string {
+	t.Helper()
+	out := e.Exec(s, [][][]byte{args(line)}, nil)
+	n, resp := redcon.ReadNextRESP(out)
+	if n != len(out) {
+		t.Fatalf("%s: reply %q is not exactly one RESP value", line, out)
+	}
+	return render(resp)
+}
+
+func render(r redcon.RESP) string {
+	switch r.Type {
+	case redcon.Integer:
+		return fmt.Sprintf("(integer) %s", r.Data)
+	case redcon.Error:
+		return "(error) " + string(r.Data)
+	case redcon.Array:
+		if r.Count < 0 {
+			return "(nil)"
+		}
+		var parts []string
+		r.ForEach(func(x redcon.RESP) bool { parts = append(parts, render(x)); return true })
+		return "[" + strings.Join(parts, " ") + "]"
+	case redcon.Bulk:
+		if r.Data == nil {
+			return "(nil)"
+		}
+		return string(r.Data)
+	default:
+		return string(r.Data)
+	}
+}
+
+type step struct{ cmd, want string }
+
+func runSteps(t *testing.T, e *Engine, s *Session, steps []step) {
+	t.Helper()
+	for _, st := range steps {
+		if got := do(t, e, s, st.cmd); got != st.want {
+			t.Errorf("%s: got %q, want %q", st.cmd, got, st.want)
+		}
+	}
+}
+
+func TestStringCommandsFollowRedis(t *testing.T) {
+	e := testEngine(t, Options{})
+	s := NewSession()
+	runSteps(t, e, s, []step{
+		{"GET k", "(nil)"},
+		{"SET k v", "OK"},
+		{"GET k", "v"},
+		{"SET k w NX", "(nil)"},
+		{"SET k w XX GET", "v"},
+		{"SET n 10", "OK"},
+		{"INCR n", "(integer) 11"},
+		{"INCRBY n -20", "(integer) -9"},
+		{"DECRBY n 1", "(integer) -10"},
+		{"INCR k", "(error) ERR value is not an integer or out of range"},
+		{"SET big 9223372036854775807", "OK"},
+		{"INCR big", "(error) ERR increment or decrement would overflow"},
+		{"INCRBYFLOAT f 10.5", "10.5"},
+		{"INCRBYFLOAT f 0.1", "10.6"},
+		{"APPEND k xyz", "(integer) 4"},
+		{"STRLEN k", "(integer) 4"},
+		{"GETRANGE k 1 -1", "xyz"},
+		{"SETRANGE k 6 ab", "(integer) 8"},
+		{"MSET a 1 b 2", "OK"},
+		{"MGET a b nope", "[1 2 (nil)]"},
+		{"MSETNX a 9 c 3", "(integer) 0"},
+		{"GETDEL a", "1"},
+		{"EXISTS a b", "(integer) 1"},
+		{"SET e v EX 0", "(error) ERR invalid expire time in 'set' command"},
+		{"SET e v EX 100 PX 5", "(error) ERR syntax error"},
+		{"SETEX e 100 v", "OK"},
+		{"TTL e", "(integer) 100"},
+		{"GETEX e PERSIST", "v"},
+		{"TTL e", "(integer) -1"},
+		{"TYPE e", "string"},
+		{"DEL e nope", "(integer) 1"},
+		{"TTL e", "(integer) -2"},
+		{"GET", "(error) ERR wrong number of arguments for 'get' command"},
+		{"NOSUCH x", "(error) ERR unknown command 'NOSUCH'"},
+	})
+}
+
+func TestExpiredKeyReadsAsAbsentAndIsDeletedByActiveExpiry(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	clock := func() time.Time { return now }
+	e := testEngine(t, Options{Now: func() time.Time { return clock() }})
+	s := NewSession()
+	runSteps(t, e, s, []step{
+		{"SET k v PX 50", "OK"},
+		{"PTTL k", "(integer) 50"},
+		{"DBSIZE", "(integer) 1"},
+	})
+	now = now.Add(time.Second)
+	runSteps(t, e, s, []step{{"GET k", "(nil)"}, {"EXISTS k", "(integer) 0"}})
+	if n := 0; e.do(func(c *ctx) { n = c.expireDue(10) }) != nil || n != 1 {
+		t.Fatalf("active expiry deleted %d keys, want 1", n)
+	}
+	runSteps(t, e, s, []step{{"DBSIZE", "(integer) 0"}})
+	last := e.WAL().LastIndex()
+	data, err := e.WAL().Read(last)
+	if err != nil || !strings.Contains(string(data), "DEL") {
+		t.Fatalf("last entry %q (%v), want a DEL effect", data, err)
+	}
+}
+
+func TestEffectsAreDeterministic(t *testing.T) {
+	e := testEngine(t, Options{})
+	s := NewSession()
+	do(t, e, s, "SET k v EX 100")
+	do(t, e, s, "INCRBYFLOAT f 1.5")
+	do(t, e, s, "EXPIRE f 50")
+	do(t, e, s, "SET nx v NX")
+	do(t, e, s, "SET nx w NX") // changes nothing: no entry
+	var got []string
+	for i := e.WAL().FirstIndex(); i <= e.WAL().LastIndex(); i++ {
+		data, err := e.WAL().Read(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cmds []string
+		forEachCommand(data, func(a [][]byte) error {
+			cmds = append(cmds, string(a[0]))
+			if len(a) > 3 {
+				cmds = append(cmds, string(a[3]))
+			}
+			return nil
+		})
+		got = append(got, strings.Join(cmds, ","))
+	}
+	want := []string{"SET,PXAT", "SET,KEEPTTL", "PEXPIREAT", "SET"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("entries %v, want %v", got, want)
+	}
+}
+
+func TestRecoveryReplaysTheLogAfterAppliedIndex(t *testing.T) {
+	dir := t.TempDir()
+	e, err := Open(Options{Dir: dir, Fsync: wal.SyncAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSession()
+	for i := 0; i < 1000; i++ {
+		do(t, e, s, fmt.Sprintf("SET key%d val%d", i, i))
+	}
+	do(t, e, s, "SELECT 3")
+	do(t, e, s, "INCRBY counter 7")
+	do(t, e, s, "SWAPDB 0 5")
+	want := e.Digest()
+	// Simulate a crash: the log is synced, Pebble is not flushed.
+	e.stop()
+	e.wg.Wait()
+	e.wlog.Close()
+	e.db.Close()
+	e.cache.Unref()
+
+	e2, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	if got := e2.Digest(); got != want {
+		t.Fatalf("digest after replay %s, want %s", got, want)
+	}
+	s2 := NewSession()
+	runSteps(t, e2, s2, []step{
+		{"DBSIZE", "(integer) 0"},
+		{"SELECT 5", "OK"},
+		{"DBSIZE", "(integer) 1000"},
+		{"GET key999", "val999"},
+		{"SELECT 3", "OK"},
+		{"GET counter", "7"},
+	})
+}
+
+func TestInMemoryEngineKeepsNothingOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	e := testEngine(t, Options{InMemory: true, Dir: dir})
+	s := NewSession()
+	runSteps(t, e, s, []step{{"SET k v", "OK"}, {"GET k", "v"}})
+	if e.WAL().LastIndex() != 1 {
+		t.Fatalf("ring last index %d, want 1", e.WAL().LastIndex())
+	}
+}
+
+func TestTransactionIsOneEntry(t *testing.T) {
+	e := testEngine(t, Options{})
+	s := NewSession()
+	before := e.WAL().LastIndex()
+	out := e.ExecMulti(s, [][][]byte{args("SET a 1"), args("INCR a"), args("SELECT 2"), args("SET b 2")}, nil, nil)
+	_, r := redcon.ReadNextRESP(out)
+	if got := render(r); got != "[OK (integer) 2 OK OK]" {
+		t.Fatalf("EXEC reply %s", got)
+	}
+	if n := e.WAL().LastIndex() - before; n != 1 {
+		t.Fatalf("transaction wrote %d entries, want 1", n)
+	}
+	data, _ := e.WAL().Read(e.WAL().LastIndex())
+	if !strings.HasPrefix(string(data), "*1\r\n$5\r\nMULTI") || !strings.Contains(string(data), "SELECT") {
+		t.Fatalf("entry %q is not a MULTI block with SELECT", data)
+	}
+}
+
+func TestWatchedKeyChangeAbortsExec(t *testing.T) {
+	e := testEngine(t, Options{})
+	s1, s2 := NewSession(), NewSession()
+	e.Watch(s1, args("k"))
+	do(t, e, s2, "SET k other")
+	out := e.ExecMulti(s1, [][][]byte{args("SET k mine")}, nil, nil)
+	if string(out) != "*-1\r\n" {
+		t.Fatalf("EXEC after a watched change: %q, want null array", out)
+	}
+	runSteps(t, e, s1, []step{{"GET k", "other"}})
+}
+
+func TestScanReturnsEveryKeyOnce(t *testing.T) {
+	e := testEngine(t, Options{})
+	s := NewSession()
+	for i := 0; i < 500; i++ {
+		do(t, e, s, fmt.Sprintf("SET k%d v", i))
+	}
+	seen := map[string]int{}
+	cursor := "0"
+	for rounds := 0; rounds < 1000; rounds++ {
+		out := e.Exec(s, [][][]byte{args("SCAN " + cursor + " COUNT 7")}, nil)
+		_, r := redcon.ReadNextRESP(out)
+		var parts []redcon.RESP
+		r.ForEach(func(x redcon.RESP) bool { parts = append(parts, x); return true })
+		cursor = parts[0].String()
+		parts[1].ForEach(func(k redcon.RESP) bool { seen[k.String()]++; return true })
+		if cursor == "0" {
+			break
+		}
+	}
+	if len(seen) != 500 {
+		t.Fatalf("scan saw %d keys, want 500", len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("key %s returned %d times", k, n)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+)
+
+// Log retention. An entry may be dropped only when it is below all of:
+// the index Pebble has flushed to disk (recovery needs the rest), every
+// pin (a connected replica's next index, a checkpoint being streamed), and
+// the last index minus the backlog kept for partial resyncs.
+
+// truncateSlack is how far the floor must pass the log's first index
+// before a truncation is worth its cost (it rewrites part of a segment).
+const truncateSlack = 16384
+
+// Pin keeps log entries from an index on. Replication pins the next index
+// of each connected replica and the start of every checkpoint it streams.
+type Pin struct {
+	e     *Engine
+	index atomic.Uint64
+}
+
+// Pin keeps entries >= index until the pin moves or is released.
+func (e *Engine) Pin(index uint64) *Pin {
+	p := &Pin{e: e}
+	p.index.Store(index)
+	e.pinMu.Lock()
+	e.pins[p] = struct{}{}
+	e.pinMu.Unlock()
+	e.applyRetainFloor()
+	return p
+}
+
+// Move advances the pin (a replica acknowledged more).
+func (p *Pin) Move(index uint64) { p.index.Store(index); p.e.applyRetainFloor() }
+
+// Release drops the pin.
+func (p *Pin) Release() {
+	p.e.pinMu.Lock()
+	delete(p.e.pins, p)
+	p.e.pinMu.Unlock()
+	p.e.applyRetainFloor()
+}
+
+// minPin is the lowest pinned index, math.MaxUint64 when nothing is pinned.
+func (e *Engine) minPin() uint64 {
+	e.pinMu.Lock()
+	defer e.pinMu.Unlock()
+	floor := uint64(math.MaxUint64)
+	for p := range e.pins {
+		floor = min(floor, p.index.Load())
+	}
+	return floor
+}
+
+// applyRetainFloor tells an in-memory ring which entries it must keep.
+func (e *Engine) applyRetainFloor() {
+	r, ok := e.wlog.(interface{ SetRetain(uint64) })
+	if !ok {
+		return
+	}
+	floor := e.minPin()
+	if floor == math.MaxUint64 {
+		floor = 0
+	}
+	r.SetRetain(floor)
+}
+
+// backlogEntries approximates repl-backlog-size in entries (a small SET
+// entry is about 40 bytes).
+func (e *Engine) backlogEntries() uint64 { return uint64(e.opts.BacklogBytes / 40) }
+
+// flushLoop flushes Pebble periodically so the log can be truncated.
+func (e *Engine) flushLoop(stop context.Context) {
+	t := time.NewTicker(e.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop.Done():
+			return
+		case <-t.C:
+		}
+		if err := e.flushAndTruncate(); err != nil {
+			e.log.Error("flush failed", "err", err)
+		}
+	}
+}
+
+// flushAndTruncate flushes Pebble, records the flushed index, and drops
+// log entries nobody needs any more.
+func (e *Engine) flushAndTruncate() error {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	idx := e.applied.Load()
+	if idx > e.flushed.Load() {
+		if err := e.db.Flush(); err != nil {
+			return fmt.Errorf("flush pebble: %w", err)
+		}
+		e.flushed.Store(idx)
+	}
+	if e.opts.InMemory {
+		return nil
+	}
+	floor := e.flushed.Load() + 1
+	floor = min(floor, e.minPin())
+	last := e.wlog.LastIndex()
+	if keep := e.backlogEntries(); last > keep {
+		floor = min(floor, last-keep+1)
+	} else {
+		floor = 0
+	}
+	first := e.wlog.FirstIndex()
+	if floor < first+truncateSlack {
+		return nil
+	}
+	if err := e.wlog.TruncateFront(floor); err != nil {
+		return fmt.Errorf("truncate log before %d: %w", floor, err)
+	}
+	return nil
+}
+
+// Flush makes everything applied so far durable in Pebble (a checkpoint
+// taken afterwards is current) and returns the flushed index.
+func (e *Engine) Flush() (uint64, error) {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	return e.flushLocked()
+}
+
+func (e *Engine) flushLocked() (uint64, error) {
+	idx := e.applied.Load()
+	if err := e.db.Flush(); err != nil {
+		return 0, err
+	}
+	if idx > e.flushed.Load() {
+		e.flushed.Store(idx)
+	}
+	return idx, nil
+}
+
+// Save writes a point-in-time copy of the dataset to dir/dump (SAVE,
+// BGSAVE): a Pebble checkpoint, copied out of memory when persistence is
+// off. It replaces the previous dump only once the new one is complete.
+func (e *Engine) Save(dir string) error {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	if _, err := e.flushLocked(); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	dst := filepath.Join(dir, "dump")
+	tmp := dst + ".tmp"
+	os.RemoveAll(tmp)
+	if e.opts.InMemory {
+		ck := "save-checkpoint"
+		if err := e.db.Checkpoint(ck); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		defer removeAll(e.fs, ck)
+		if err := copyDir(e.fs, ck, tmp); err != nil {
+			os.RemoveAll(tmp)
+			return err
+		}
+	} else if err := e.db.Checkpoint(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	os.RemoveAll(dst)
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	e.lastSave.Store(e.opts.Now().Unix())
+	e.dirty.Store(0)
+	return nil
+}
+
+// copyDir copies a flat directory from fs to the OS filesystem.
+func copyDir(fs vfs.FS, src, dst string) error {
+	names, err := fs.List(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := vfs.CopyAcrossFS(fs, fs.PathJoin(src, n), vfs.Default, filepath.Join(dst, n)); err != nil {
+			return fmt.Errorf("copy %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func removeAll(fs vfs.FS, dir string) {
+	names, _ := fs.List(dir)
+	for _, n := range names {
+		fs.Remove(fs.PathJoin(dir, n))
+	}
+	fs.Remove(dir)
+}

@@ -1,0 +1,77 @@
+// Command walrus-server runs a walrus node. It takes the same arguments as
+// redis-server: an optional redis.conf-style file, then --directive value
+// pairs that override it.
+//
+//	walrus-server
+//	walrus-server /etc/walrus/walrus.conf
+//	walrus-server --port 7000 --save "" --replicaof 127.0.0.1 6379
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/walrus-kv/walrus/server"
+	"github.com/walrus-kv/walrus/server/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(argv []string) int {
+	if len(argv) == 1 && (argv[0] == "-v" || argv[0] == "--version") {
+		fmt.Printf("walrus-server v=%s (Redis-compatible)\n", server.Version)
+		return 0
+	}
+	if len(argv) == 1 && (argv[0] == "-h" || argv[0] == "--help") {
+		fmt.Println("Usage: walrus-server [/path/to/walrus.conf] [--directive value ...]")
+		fmt.Println("Examples:\n  walrus-server\n  walrus-server --port 7777\n  walrus-server --port 7777 --replicaof 127.0.0.1 8888\n  walrus-server /etc/walrus/6379.conf --loglevel verbose")
+		return 0
+	}
+	cfg, err := config.FromCommandLine(argv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "\n*** FATAL CONFIG FILE ERROR ***\n%v\n", err)
+		return 1
+	}
+	logger, closeLog, err := newLogger(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Can't open the log file: %v\n", err)
+		return 1
+	}
+	defer closeLog()
+	slog.SetDefault(logger)
+
+	srv, err := server.New(cfg, logger)
+	if err != nil {
+		logger.Error("start failed", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := srv.Serve(ctx); err != nil {
+		logger.Error("stop failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger writes text logs to logfile (or stderr) at loglevel.
+func newLogger(cfg *config.Config) (*slog.Logger, func(), error) {
+	var w io.Writer = os.Stderr
+	closer := func() {}
+	if cfg.LogFile != "" {
+		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		w, closer = f, func() { f.Close() }
+	}
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "verbose": slog.LevelDebug, "notice": slog.LevelInfo, "warning": slog.LevelWarn}[cfg.LogLevel]
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closer, nil
+}

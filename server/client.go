@@ -1,0 +1,97 @@
+package server
+
+import (
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+	"github.com/walrus-kv/walrus/engine"
+)
+
+var randRead = rand.Read
+
+// client is one connection's state. The connection's goroutine owns it;
+// the fields other goroutines read (CLIENT LIST, INFO) are atomics or
+// guarded by mu.
+type client struct {
+	id      int64
+	conn    redcon.Conn
+	addr    string
+	laddr   string
+	created time.Time
+	sess    *engine.Session
+
+	authed   bool
+	detached bool // handed to replication after PSYNC: no longer ours
+
+	// What a replica told us with REPLCONF before PSYNC.
+	replPort int
+	replIP   string
+
+	// MULTI state.
+	multi    bool
+	multiErr bool
+	queued   [][][]byte
+
+	lastActive atomic.Int64 // Unix ms
+	db         atomic.Int64
+	subs       atomic.Int64 // channels + patterns subscribed
+
+	mu      sync.Mutex // guards name and lastCmd
+	name    string
+	lastCmd string
+
+	out []byte // reply buffer, reused
+}
+
+func newClient(s *Server, conn redcon.Conn) *client {
+	cl := &client{
+		id:      s.nextID.Add(1),
+		conn:    conn,
+		addr:    conn.RemoteAddr(),
+		created: time.Now(),
+		sess:    engine.NewSession(),
+	}
+	if la := conn.NetConn().LocalAddr(); la != nil {
+		cl.laddr = la.String()
+	}
+	cl.authed = *s.requirePass.Load() == ""
+	cl.lastActive.Store(time.Now().UnixMilli())
+	return cl
+}
+
+func (cl *client) setName(n string) {
+	cl.mu.Lock()
+	cl.name = n
+	cl.mu.Unlock()
+}
+
+func (cl *client) getName() string {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.name
+}
+
+// info renders the CLIENT LIST / CLIENT INFO line.
+func (cl *client) info() string {
+	cl.mu.Lock()
+	name, cmd := cl.name, cl.lastCmd
+	cl.mu.Unlock()
+	now := time.Now()
+	flags := "N"
+	multi := -1
+	if cl.multi {
+		flags = "x"
+		multi = len(cl.queued)
+	}
+	if cmd == "" {
+		cmd = "NULL"
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2",
+		cl.id, cl.addr, cl.laddr, name, int(now.Sub(cl.created).Seconds()),
+		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(), cl.subs.Load(), multi, strings.ToLower(cmd))
+}

@@ -1,0 +1,462 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/walrus-kv/walrus/engine"
+)
+
+// rowFunc builds a server command row.
+type rowFunc = func(name string, arity int, flags engine.Flags, group, summary string, run func(*Server, *client, [][]byte)) *command
+
+// serverCommands are the rows the server answers itself.
+func serverCommands() []*command {
+	row := func(name string, arity int, flags engine.Flags, group, summary string, run func(*Server, *client, [][]byte)) *command {
+		return &command{Spec: engine.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Summary: summary}, run: run}
+	}
+	const any = engine.Loading | engine.Stale
+	rows := []*command{
+		row("ping", -1, engine.Fast|engine.Stale, "connection", "Ping the server", cmdPing),
+		row("echo", 2, engine.Fast|engine.Stale, "connection", "Echo the given string", cmdEcho),
+		row("quit", -1, engine.NoAuth|any|engine.Fast, "connection", "Close the connection", cmdQuit),
+		row("auth", -2, engine.NoAuth|any|engine.Fast|engine.NoMulti, "connection", "Authenticate to the server", cmdAuth),
+		row("hello", -1, engine.NoAuth|any|engine.Fast|engine.NoMulti, "connection", "Handshake with Redis", cmdHello),
+		row("client", -2, engine.Admin|any, "connection", "A container for client connection commands", cmdClient),
+		row("command", -1, any, "server", "Get array of Redis command details", cmdCommand),
+		row("info", -1, any, "server", "Get information and statistics about the server", cmdInfo),
+		row("config", -2, engine.Admin|any, "server", "A container for server configuration commands", cmdConfig),
+		row("time", 1, any|engine.Fast, "server", "Return the current server time", cmdTime),
+		row("lastsave", 1, any|engine.Fast, "server", "Get the UNIX time stamp of the last successful save to disk", cmdLastSave),
+		row("save", 1, engine.Admin|engine.NoMulti, "server", "Synchronously save the dataset to disk", cmdSave),
+		row("bgsave", -1, engine.Admin, "server", "Asynchronously save the dataset to disk", cmdSave),
+		row("shutdown", -1, engine.Admin|any|engine.NoMulti, "server", "Synchronously save the dataset to disk and then shut down the server", cmdShutdown),
+		row("debug", -2, engine.Admin|any, "server", "A container for debugging commands", cmdDebug),
+		row("multi", 1, any|engine.Fast, "transactions", "Mark the start of a transaction block", cmdMulti),
+		row("exec", 1, any, "transactions", "Execute all commands issued after MULTI", cmdExec),
+		row("discard", 1, any|engine.Fast, "transactions", "Discard all commands issued after MULTI", cmdDiscard),
+		row("watch", -2, any|engine.Fast|engine.NoMulti, "transactions", "Watch the given keys to determine execution of the MULTI/EXEC block", cmdWatch),
+		row("unwatch", 1, any|engine.Fast, "transactions", "Forget about all watched keys", cmdUnwatch),
+	}
+	rows[len(rows)-1].FirstKey = 0
+	for _, r := range rows {
+		if r.Name == "watch" {
+			r.FirstKey, r.LastKey, r.Step = 1, -1, 1
+		}
+	}
+	rows = append(rows, replicationCommands(row)...)
+	rows = append(rows, pubsubCommands(row)...)
+	return rows
+}
+
+func cmdPing(s *Server, cl *client, args [][]byte) {
+	switch {
+	case len(args) > 2:
+		cl.err("ERR wrong number of arguments for 'ping' command")
+	case cl.subs.Load() > 0:
+		cl.array(2)
+		cl.bulkString("pong")
+		if len(args) == 2 {
+			cl.bulk(args[1])
+		} else {
+			cl.bulkString("")
+		}
+	case len(args) == 2:
+		cl.bulk(args[1])
+	default:
+		cl.status("PONG")
+	}
+}
+
+func cmdEcho(s *Server, cl *client, args [][]byte) { cl.bulk(args[1]) }
+
+func cmdQuit(s *Server, cl *client, args [][]byte) {
+	cl.ok()
+	cl.conn.WriteRaw(cl.out)
+	cl.out = cl.out[:0]
+	cl.conn.Close()
+}
+
+// AUTH [username] password
+func cmdAuth(s *Server, cl *client, args [][]byte) {
+	if len(args) > 3 {
+		cl.err("ERR syntax error")
+		return
+	}
+	pass := *s.requirePass.Load()
+	user, given := "default", string(args[len(args)-1])
+	if len(args) == 3 {
+		user = string(args[1])
+	}
+	if pass == "" && len(args) == 2 {
+		cl.err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+		return
+	}
+	if user != "default" || (pass != "" && given != pass) {
+		cl.err("WRONGPASS invalid username-password pair or user is disabled.")
+		return
+	}
+	cl.authed = true
+	cl.ok()
+}
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]
+func cmdHello(s *Server, cl *client, args [][]byte) {
+	if len(args) >= 2 {
+		ver, err := strconv.Atoi(string(args[1]))
+		if err != nil {
+			cl.err("ERR Protocol version is not an integer or out of range")
+			return
+		}
+		if ver != 2 {
+			cl.err("NOPROTO unsupported protocol version")
+			return
+		}
+	}
+	for i := 2; i < len(args); i++ {
+		switch strings.ToLower(string(args[i])) {
+		case "auth":
+			if i+2 >= len(args) {
+				cl.err("ERR Syntax error in HELLO option 'auth'")
+				return
+			}
+			pass := *s.requirePass.Load()
+			if string(args[i+1]) != "default" || (pass != "" && string(args[i+2]) != pass) {
+				cl.err("WRONGPASS invalid username-password pair or user is disabled.")
+				return
+			}
+			cl.authed = true
+			i += 2
+		case "setname":
+			if i+1 >= len(args) {
+				cl.err("ERR Syntax error in HELLO option 'setname'")
+				return
+			}
+			if !validName(args[i+1]) {
+				cl.err("ERR Client names cannot contain spaces, newlines or special characters.")
+				return
+			}
+			cl.setName(string(args[i+1]))
+			i++
+		default:
+			cl.err("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
+			return
+		}
+	}
+	if !cl.authed {
+		cl.err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+		return
+	}
+	cl.array(14)
+	cl.bulkString("server")
+	cl.bulkString("redis")
+	cl.bulkString("version")
+	cl.bulkString(Version)
+	cl.bulkString("proto")
+	cl.integer(2)
+	cl.bulkString("id")
+	cl.integer(cl.id)
+	cl.bulkString("mode")
+	cl.bulkString("standalone")
+	cl.bulkString("role")
+	cl.bulkString(s.repl.roleName())
+	cl.bulkString("modules")
+	cl.array(0)
+}
+
+func validName(b []byte) bool {
+	for _, c := range b {
+		if c < '!' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func cmdClient(s *Server, cl *client, args [][]byte) {
+	sub := strings.ToLower(string(args[1]))
+	switch {
+	case sub == "id" && len(args) == 2:
+		cl.integer(cl.id)
+	case sub == "getname" && len(args) == 2:
+		if n := cl.getName(); n != "" {
+			cl.bulkString(n)
+		} else {
+			cl.null()
+		}
+	case sub == "setname" && len(args) == 3:
+		if !validName(args[2]) {
+			cl.err("ERR Client names cannot contain spaces, newlines or special characters.")
+			return
+		}
+		cl.setName(string(args[2]))
+		cl.ok()
+	case sub == "setinfo" && len(args) == 4:
+		cl.ok()
+	case sub == "info" && len(args) == 2:
+		cl.bulkString(cl.info() + "\n")
+	case sub == "list":
+		s.mu.Lock()
+		var b strings.Builder
+		for _, c := range s.sortedClients() {
+			b.WriteString(c.info())
+			b.WriteByte('\n')
+		}
+		s.mu.Unlock()
+		cl.bulkString(b.String())
+	case sub == "kill" && len(args) >= 3:
+		s.clientKill(cl, args[2:])
+	case sub == "help":
+		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> | KILL SKIPME yes|no", "HELP"}
+		cl.array(len(lines))
+		for _, l := range lines {
+			cl.status(l)
+		}
+	default:
+		cl.err("ERR Unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLIENT HELP.")
+	}
+}
+
+// sortedClients returns the clients by id; s.mu must be held.
+func (s *Server) sortedClients() []*client {
+	out := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		out = append(out, c)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].id < out[j-1].id; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes/no]
+func (s *Server) clientKill(cl *client, args [][]byte) {
+	if len(args) == 1 {
+		s.mu.Lock()
+		var victim *client
+		for _, c := range s.clients {
+			if c.addr == string(args[0]) {
+				victim = c
+			}
+		}
+		s.mu.Unlock()
+		if victim == nil {
+			cl.err("ERR No such client")
+			return
+		}
+		cl.ok()
+		s.kill(cl, victim)
+		return
+	}
+	if len(args)%2 != 0 {
+		cl.err("ERR syntax error")
+		return
+	}
+	var id int64 = -1
+	addr, laddr, skipme := "", "", true
+	for i := 0; i < len(args); i += 2 {
+		v := string(args[i+1])
+		switch strings.ToLower(string(args[i])) {
+		case "id":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				cl.err("ERR client-id should be greater than 0")
+				return
+			}
+			id = n
+		case "addr":
+			addr = v
+		case "laddr":
+			laddr = v
+		case "skipme":
+			switch strings.ToLower(v) {
+			case "yes":
+				skipme = true
+			case "no":
+				skipme = false
+			default:
+				cl.err("ERR syntax error")
+				return
+			}
+		case "type", "user", "maxage":
+			// accepted: every client is "normal" and "default"
+		default:
+			cl.err("ERR syntax error")
+			return
+		}
+	}
+	var victims []*client
+	s.mu.Lock()
+	for _, c := range s.clients {
+		if (id >= 0 && c.id != id) || (addr != "" && c.addr != addr) || (laddr != "" && c.laddr != laddr) || (skipme && c == cl) {
+			continue
+		}
+		victims = append(victims, c)
+	}
+	s.mu.Unlock()
+	cl.integer(int64(len(victims)))
+	for _, v := range victims {
+		s.kill(cl, v)
+	}
+}
+
+// kill closes a client; the caller itself is closed after its reply.
+func (s *Server) kill(self, victim *client) {
+	if victim == self {
+		self.conn.WriteRaw(self.out)
+		self.out = self.out[:0]
+	}
+	victim.conn.Close()
+}
+
+func cmdTime(s *Server, cl *client, args [][]byte) {
+	now := time.Now()
+	cl.array(2)
+	cl.bulkString(strconv.FormatInt(now.Unix(), 10))
+	cl.bulkString(strconv.Itoa(now.Nanosecond() / 1000))
+}
+
+func cmdLastSave(s *Server, cl *client, args [][]byte) { cl.integer(s.eng.LastSave()) }
+
+// SAVE / BGSAVE: a Pebble checkpoint under dir (both finish before the
+// reply: a checkpoint is hard links and takes milliseconds).
+func cmdSave(s *Server, cl *client, args [][]byte) {
+	if len(args) > 2 || (len(args) == 2 && !strings.EqualFold(string(args[1]), "schedule")) {
+		cl.err("ERR syntax error")
+		return
+	}
+	if err := s.eng.Save(s.cfg.Dir); err != nil {
+		s.log.Error("save failed", "err", err)
+		cl.err("ERR " + err.Error())
+		return
+	}
+	if strings.EqualFold(string(args[0]), "bgsave") {
+		cl.status("Background saving started")
+		return
+	}
+	cl.ok()
+}
+
+// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
+func cmdShutdown(s *Server, cl *client, args [][]byte) {
+	for _, a := range args[1:] {
+		switch strings.ToLower(string(a)) {
+		case "nosave":
+			s.saveOnStop.Store(-1)
+		case "save":
+			s.saveOnStop.Store(1)
+		case "now", "force":
+		case "abort":
+			cl.err("ERR No shutdown in progress.")
+			return
+		default:
+			cl.err("ERR syntax error")
+			return
+		}
+	}
+	s.log.Info("user requested shutdown", "client", cl.addr)
+	s.Shutdown()
+	cl.conn.Close()
+}
+
+func cmdDebug(s *Server, cl *client, args [][]byte) {
+	switch sub := strings.ToLower(string(args[1])); {
+	case sub == "digest" && len(args) == 2:
+		cl.status(s.eng.Digest())
+	case sub == "digest-value":
+		ds := s.eng.DigestValue(cl.sess, args[2:])
+		cl.array(len(ds))
+		for _, d := range ds {
+			cl.status(d)
+		}
+	case sub == "sleep" && len(args) == 3:
+		f, err := strconv.ParseFloat(string(args[2]), 64)
+		if err != nil || f < 0 {
+			cl.err("ERR value is not a valid float")
+			return
+		}
+		time.Sleep(time.Duration(f * float64(time.Second)))
+		cl.ok()
+	case sub == "flush":
+		if _, err := s.eng.Flush(); err != nil {
+			cl.err("ERR " + err.Error())
+			return
+		}
+		cl.ok()
+	default:
+		cl.err("ERR unknown subcommand '" + string(args[1]) + "'. Try DEBUG HELP.")
+	}
+}
+
+func cmdMulti(s *Server, cl *client, args [][]byte) {
+	if cl.multi {
+		cl.err("ERR MULTI calls can not be nested")
+		return
+	}
+	cl.multi, cl.multiErr, cl.queued = true, false, nil
+	cl.ok()
+}
+
+func cmdExec(s *Server, cl *client, args [][]byte) {
+	if !cl.multi {
+		cl.err("ERR EXEC without MULTI")
+		return
+	}
+	queued, failed := cl.queued, cl.multiErr
+	cl.multi, cl.multiErr, cl.queued = false, false, nil
+	if failed {
+		s.eng.Unwatch(cl.sess)
+		cl.err("EXECABORT Transaction discarded because of previous errors.")
+		return
+	}
+	for _, args := range queued {
+		if c := s.lookup(args[0]); c != nil {
+			if msg := s.repl.check(cl, c); msg != "" {
+				s.eng.Unwatch(cl.sess)
+				cl.err("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
+				return
+			}
+		}
+	}
+	foreign := func(args [][]byte, out []byte) []byte {
+		c := s.lookup(args[0])
+		if c == nil || c.run == nil {
+			return appendError(out, "ERR unknown command '"+string(args[0])+"'")
+		}
+		saved := cl.out
+		cl.out = out
+		c.run(s, cl, args)
+		out = cl.out
+		cl.out = saved
+		return out
+	}
+	cl.out = s.eng.ExecMulti(cl.sess, queued, cl.out, foreign)
+	cl.db.Store(int64(cl.sess.DB))
+}
+
+func cmdDiscard(s *Server, cl *client, args [][]byte) {
+	if !cl.multi {
+		cl.err("ERR DISCARD without MULTI")
+		return
+	}
+	cl.multi, cl.multiErr, cl.queued = false, false, nil
+	s.eng.Unwatch(cl.sess)
+	cl.ok()
+}
+
+func cmdWatch(s *Server, cl *client, args [][]byte) {
+	if cl.multi {
+		cl.err("ERR WATCH inside MULTI is not allowed")
+		return
+	}
+	s.eng.Watch(cl.sess, args[1:])
+	cl.ok()
+}
+
+func cmdUnwatch(s *Server, cl *client, args [][]byte) {
+	s.eng.Unwatch(cl.sess)
+	cl.ok()
+}

@@ -1,0 +1,261 @@
+package server
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Differential tests: the same seeded random command sequence goes to
+// walrus and to a real redis-server; every reply must be equal. A failure
+// prints the seed and the first differing command.
+
+var diffSeed = flag.Uint64("diff.seed", 0, "seed for differential tests (0: time-based)")
+var diffN = flag.Int("diff.n", 0, "commands per family (0: default)")
+
+// gen draws random arguments over a small key space so commands collide.
+type gen struct {
+	r   *rand.Rand
+	now int64 // Unix seconds at the start, for absolute expiry times
+}
+
+func (g *gen) key() string {
+	return "k" + strconv.Itoa(g.r.IntN(8))
+}
+
+func (g *gen) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
+
+// val returns a value that is sometimes an integer, sometimes a float,
+// sometimes text or empty.
+func (g *gen) val() string {
+	switch g.r.IntN(6) {
+	case 0:
+		return strconv.Itoa(g.r.IntN(200) - 100)
+	case 1:
+		return g.pick("", "0", "-0", "1.5", "abc", "9223372036854775807", "-9223372036854775808", " 1", "1e3", "inf")
+	case 2:
+		return strconv.FormatFloat(g.r.Float64()*100-50, 'f', 3, 64)
+	default:
+		return "v" + strconv.Itoa(g.r.IntN(50))
+	}
+}
+
+func (g *gen) int(lo, hi int) string { return strconv.Itoa(lo + g.r.IntN(hi-lo+1)) }
+
+// family is a named generator of commands.
+type family struct {
+	name string
+	next func(g *gen) []string
+	// unordered lists commands whose array reply order is unspecified.
+	unordered map[string]bool
+}
+
+// approx are integer replies that depend on the moment a server ran the
+// command (relative expiry): equal within this tolerance.
+var approx = map[string]int64{"TTL": 1, "PTTL": 1000, "EXPIRETIME": 1, "PEXPIRETIME": 1000}
+
+func closeInts(a, b string, tol int64) bool {
+	if !strings.HasPrefix(a, ":") || !strings.HasPrefix(b, ":") {
+		return false
+	}
+	x, err1 := strconv.ParseInt(a[1:], 10, 64)
+	y, err2 := strconv.ParseInt(b[1:], 10, 64)
+	if err1 != nil || err2 != nil || (x < 0) != (y < 0) {
+		return false
+	}
+	return x-y <= tol && y-x <= tol
+}
+
+var stringFamily = family{
+	name: "strings",
+	next: func(g *gen) []string {
+		k := g.key()
+		switch g.r.IntN(22) {
+		case 0:
+			return []string{"SET", k, g.val()}
+		case 1:
+			opts := [][]string{{"NX"}, {"XX"}, {"GET"}, {"KEEPTTL"}, {"EX", g.int(-1, 1000)}, {"PX", g.int(1, 100000)}, {"EXAT", strconv.FormatInt(g.now+int64(g.r.IntN(1000)), 10)}, {"NX", "GET"}, {"XX", "EX", "0"}, {"BOGUS"}, {"EX", "abc"}}
+			return append([]string{"SET", k, g.val()}, opts[g.r.IntN(len(opts))]...)
+		case 2:
+			return []string{"GET", k}
+		case 3:
+			return []string{"SETNX", k, g.val()}
+		case 4:
+			return []string{"SETEX", k, g.int(-1, 500), g.val()}
+		case 5:
+			return []string{"MGET", k, g.key(), g.key()}
+		case 6:
+			return []string{"MSET", k, g.val(), g.key(), g.val()}
+		case 7:
+			return []string{"MSETNX", k, g.val(), g.key(), g.val()}
+		case 8:
+			return []string{"GETSET", k, g.val()}
+		case 9:
+			return []string{"GETDEL", k}
+		case 10:
+			return append([]string{"GETEX", k}, [][]string{{}, {"PERSIST"}, {"EX", g.int(1, 500)}, {"PXAT", strconv.FormatInt((g.now+500)*1000, 10)}, {"EX"}}[g.r.IntN(5)]...)
+		case 11:
+			return []string{"APPEND", k, g.val()}
+		case 12:
+			return []string{"STRLEN", k}
+		case 13:
+			return []string{g.pick("INCR", "DECR"), k}
+		case 14:
+			return []string{g.pick("INCRBY", "DECRBY"), k, g.pick(g.int(-1000, 1000), "abc", "9223372036854775807")}
+		case 15:
+			return []string{"INCRBYFLOAT", k, g.pick("1.5", "-2", "0.25", "abc", "1e2", "3")}
+		case 16:
+			return []string{"GETRANGE", k, g.int(-10, 10), g.int(-10, 10)}
+		case 17:
+			return []string{"SETRANGE", k, g.int(-1, 12), g.val()}
+		case 18:
+			return []string{"SET", k}
+		case 19:
+			return []string{"PSETEX", k, g.int(0, 100000), g.val()}
+		case 20:
+			return []string{"SUBSTR", k, g.int(0, 3), g.int(0, 5)}
+		default:
+			return []string{"GET", k, "extra"}
+		}
+	},
+}
+
+var keysFamily = family{
+	name:      "keys",
+	unordered: map[string]bool{"KEYS": true},
+	next: func(g *gen) []string {
+		k := g.key()
+		at := strconv.FormatInt(g.now+int64(g.r.IntN(2000))-100, 10)
+		switch g.r.IntN(24) {
+		case 0, 1:
+			return []string{"SET", k, g.val()}
+		case 2:
+			return []string{"DEL", k, g.key()}
+		case 3:
+			return []string{"UNLINK", k}
+		case 4:
+			return []string{"EXISTS", k, g.key(), k}
+		case 5:
+			return []string{"TYPE", k}
+		case 6:
+			return []string{"KEYS", g.pick("*", "k[1-3]", "k?", "x*", "k\\1")}
+		case 7:
+			return []string{"RENAME", k, g.key()}
+		case 8:
+			return []string{"RENAMENX", k, g.key()}
+		case 9:
+			return append([]string{"COPY", k, g.key()}, [][]string{{}, {"REPLACE"}, {"DB", g.int(0, 2)}, {"DB", "99"}}[g.r.IntN(4)]...)
+		case 10:
+			return []string{"MOVE", k, g.int(0, 2)}
+		case 11:
+			return append([]string{g.pick("EXPIRE", "PEXPIRE"), k, g.int(-5, 5000)}, [][]string{{}, {"NX"}, {"XX"}, {"GT"}, {"LT"}, {"NX", "XX"}, {"GT", "LT"}, {"FOO"}}[g.r.IntN(8)]...)
+		case 12:
+			return []string{"EXPIREAT", k, at}
+		case 13:
+			return []string{"PEXPIREAT", k, at + "000"}
+		case 14:
+			return []string{"TTL", k}
+		case 15:
+			return []string{"EXPIRETIME", k}
+		case 16:
+			return []string{"PERSIST", k}
+		case 17:
+			return []string{"DBSIZE"}
+		case 18:
+			return []string{"SELECT", g.pick("0", "0", "0", "1", "2", "99", "x")}
+		case 19:
+			return []string{"SWAPDB", g.int(0, 2), g.pick("0", "1", "2", "16", "x")}
+		case 20:
+			if g.r.IntN(20) == 0 {
+				return []string{"FLUSHDB"}
+			}
+			return []string{"PEXPIRETIME", k}
+		case 21:
+			return []string{"SCAN", "0", "COUNT", "1000", "MATCH", "zz*"}
+		case 22:
+			return []string{"PTTL", "nokey"}
+		default:
+			return []string{"ECHO", g.val()}
+		}
+	},
+}
+
+// families are the command families compared with Redis; data-type work
+// adds its own.
+var families = []family{stringFamily, keysFamily}
+
+func TestDifferentialAgainstRedis(t *testing.T) {
+	redisAddr := redisServer(t)
+	seed := *diffSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	n := *diffN
+	if n == 0 {
+		n = 10000
+		if testing.Short() {
+			n = 1000
+		}
+	}
+	s := startServer(t)
+	for _, fam := range families {
+		t.Run(fam.name, func(t *testing.T) {
+			runDifferential(t, fam, seed, n, s.Addr().String(), redisAddr)
+		})
+	}
+}
+
+func runDifferential(t *testing.T, fam family, seed uint64, n int, walrusAddr, redisAddr string) {
+	w := dialRaw(t, walrusAddr)
+	r := dialRaw(t, redisAddr)
+	for _, c := range []*rawConn{w, r} {
+		c.do("SELECT", "0")
+		c.do("FLUSHALL")
+	}
+	g := &gen{r: rand.New(rand.NewPCG(seed, 0)), now: time.Now().Unix()}
+	for i := 0; i < n; i++ {
+		cmd := fam.next(g)
+		got, want := w.do(cmd...), r.do(cmd...)
+		if fam.unordered[strings.ToUpper(cmd[0])] {
+			got, want = sortedReply(got), sortedReply(want)
+		}
+		if tol, ok := approx[strings.ToUpper(cmd[0])]; ok && closeInts(got, want, tol) {
+			continue
+		}
+		if got != want {
+			t.Fatalf("seed %d (-diff.seed=%d), command %d: %s\nwalrus: %s\nredis:  %s", seed, seed, i, quoteCmd(cmd), got, want)
+		}
+	}
+	// The datasets must end equal too.
+	for db := 0; db < 3; db++ {
+		for _, c := range []*rawConn{w, r} {
+			c.do("SELECT", strconv.Itoa(db))
+		}
+		if got, want := sortedReply(w.do("KEYS", "*")), sortedReply(r.do("KEYS", "*")); got != want {
+			t.Fatalf("seed %d: db %d keys differ at the end\nwalrus: %s\nredis:  %s", seed, db, got, want)
+		}
+	}
+}
+
+// sortedReply sorts the elements of a flat array reply.
+func sortedReply(s string) string {
+	if !strings.HasPrefix(s, "[") || strings.Contains(s[1:], "[") {
+		return s
+	}
+	parts := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	sort.Strings(parts)
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func quoteCmd(cmd []string) string {
+	q := make([]string, len(cmd))
+	for i, a := range cmd {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return strings.Join(q, " ")
+}

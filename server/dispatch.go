@@ -1,0 +1,210 @@
+package server
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tidwall/redcon"
+	"github.com/walrus-kv/walrus/engine"
+)
+
+// command is one row of the server's table: an engine command (eng set)
+// or a server command (run set).
+type command struct {
+	engine.Spec
+	eng *engine.Command
+	run func(s *Server, cl *client, args [][]byte)
+}
+
+// buildTable merges the engine's commands with the server's and applies
+// rename-command.
+func (s *Server) buildTable() error {
+	t := map[string]*command{}
+	for _, c := range engine.Commands() {
+		t[c.Name] = &command{Spec: c.Spec, eng: c}
+	}
+	for _, c := range serverCommands() {
+		t[c.Name] = c
+	}
+	for _, r := range s.cfg.RenameCommands {
+		c, ok := t[r.Name]
+		if !ok {
+			return &renameError{r.Name}
+		}
+		delete(t, r.Name)
+		if r.NewName != "" {
+			t[strings.ToLower(r.NewName)] = c
+		}
+		s.renamed = true
+	}
+	s.table = t
+	return nil
+}
+
+type renameError struct{ name string }
+
+func (e *renameError) Error() string { return "rename-command: no such command '" + e.name + "'" }
+
+// lookup finds a row by name, case-insensitively, without allocating for
+// short names.
+func (s *Server) lookup(name []byte) *command {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return s.table[strings.ToLower(string(name))]
+	}
+	for i, ch := range name {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		buf[i] = ch
+	}
+	return s.table[string(buf[:len(name)])]
+}
+
+// handle serves a connection's pipeline: the command redcon handed over
+// plus every other command parsed from the same read.
+func (s *Server) handle(conn redcon.Conn, first redcon.Command) {
+	cl, ok := conn.Context().(*client)
+	if !ok {
+		conn.Close()
+		return
+	}
+	rest := conn.ReadPipeline()
+	cmds := make([][][]byte, 0, 1+len(rest))
+	cmds = append(cmds, first.Args)
+	for _, c := range rest {
+		cmds = append(cmds, c.Args)
+	}
+	s.stats.commands.Add(int64(len(cmds)))
+	cl.lastActive.Store(time.Now().UnixMilli())
+	out := s.dispatch(cl, cmds, cl.out[:0])
+	if cl.detached {
+		return
+	}
+	if len(out) > 0 {
+		conn.WriteRaw(out)
+	}
+	if cap(out) <= 64<<10 {
+		cl.out = out[:0]
+	} else {
+		cl.out = nil
+	}
+}
+
+// dispatch runs a pipeline in order. Consecutive engine commands travel
+// to the engine as one request; server commands run between them.
+func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
+	runStart := -1
+	flush := func(end int) {
+		if runStart >= 0 {
+			out = s.eng.Exec(cl.sess, cmds[runStart:end], out)
+			cl.db.Store(int64(cl.sess.DB))
+			runStart = -1
+		}
+	}
+	for i, args := range cmds {
+		if len(args) == 0 {
+			continue
+		}
+		c, errMsg := s.check(cl, args)
+		if errMsg != "" {
+			flush(i)
+			if cl.multi && !isMultiControl(args[0]) {
+				cl.multiErr = true
+			}
+			s.stats.errors.Add(1)
+			out = appendError(out, errMsg)
+			continue
+		}
+		if cl.multi && !isMultiControl(args[0]) {
+			flush(i)
+			cl.queued = append(cl.queued, args)
+			out = append(out, "+QUEUED\r\n"...)
+			continue
+		}
+		if c.eng != nil {
+			if runStart < 0 {
+				runStart = i
+			}
+			continue
+		}
+		flush(i)
+		cl.out = out
+		c.run(s, cl, args)
+		out = cl.out
+		if cl.detached {
+			return out
+		}
+	}
+	flush(len(cmds))
+	return out
+}
+
+func isMultiControl(name []byte) bool {
+	switch strings.ToLower(string(name)) {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// check applies the row's rules: existence, auth, arity, then the role
+// rules. It returns the row or Redis's error text.
+func (s *Server) check(cl *client, args [][]byte) (*command, string) {
+	c := s.lookup(args[0])
+	if c == nil {
+		var b strings.Builder
+		b.WriteString("ERR unknown command '")
+		b.WriteString(clip(string(args[0])))
+		b.WriteString("', with args beginning with: ")
+		for _, a := range args[1:] {
+			if b.Len() > 256 {
+				break
+			}
+			b.WriteString("'" + clip(string(a)) + "' ")
+		}
+		return nil, b.String()
+	}
+	if s.renamed && c.eng != nil {
+		args[0] = []byte(c.Name) // the engine knows commands by their real names
+	}
+	cl.mu.Lock()
+	cl.lastCmd = c.Name
+	cl.mu.Unlock()
+	if !cl.authed && c.Flags&engine.NoAuth == 0 {
+		return nil, "NOAUTH Authentication required."
+	}
+	if !c.ArityOK(len(args)) {
+		return nil, "ERR wrong number of arguments for '" + c.Name + "' command"
+	}
+	if cl.multi && c.Flags&engine.NoMulti != 0 {
+		return nil, "ERR Command not allowed inside a transaction"
+	}
+	if msg := s.repl.check(cl, c); msg != "" {
+		return nil, msg
+	}
+	return c, ""
+}
+
+func clip(s string) string {
+	if len(s) > 128 {
+		return s[:128]
+	}
+	return s
+}
+
+func appendError(out []byte, msg string) []byte {
+	out = append(out, '-')
+	out = append(out, msg...)
+	return append(out, '\r', '\n')
+}
+
+// reply helpers for server handlers: they append to cl.out.
+func (cl *client) ok()                 { cl.out = append(cl.out, "+OK\r\n"...) }
+func (cl *client) err(msg string)      { cl.out = appendError(cl.out, msg) }
+func (cl *client) status(s string)     { cl.out = redcon.AppendString(cl.out, s) }
+func (cl *client) bulk(b []byte)       { cl.out = redcon.AppendBulk(cl.out, b) }
+func (cl *client) bulkString(s string) { cl.out = redcon.AppendBulkString(cl.out, s) }
+func (cl *client) integer(n int64)     { cl.out = redcon.AppendInt(cl.out, n) }
+func (cl *client) array(n int)         { cl.out = redcon.AppendArray(cl.out, n) }
+func (cl *client) null()               { cl.out = append(cl.out, "$-1\r\n"...) }

@@ -1,0 +1,224 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/walrus-kv/walrus/server/config"
+)
+
+// freePort returns a TCP port on 127.0.0.1 the OS considers free.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startServer runs an in-process walrus on a free port with a temp dir;
+// extra are redis.conf directives as command-line pairs. It is stopped at
+// the end of the test.
+func startServer(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	args := append([]string{"--port", strconv.Itoa(freePort(t)), "--dir", t.TempDir(), "--appendfsync", "no"}, extra...)
+	cfg, err := config.Load("", args)
+	if err != nil {
+		t.Fatalf("config %v: %v", args, err)
+	}
+	s, err := New(cfg, discardLogger())
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("server did not stop")
+		}
+	})
+	return s
+}
+
+// goRedis returns a go-redis client for s, closed at the end of the test.
+func goRedis(t testing.TB, s *Server) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr().String(), Protocol: 2, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// rawConn is a plain RESP connection for byte-exact replies.
+type rawConn struct {
+	t  testing.TB
+	c  net.Conn
+	rd *bufio.Reader
+}
+
+func dialRaw(t testing.TB, addr string) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{t: t, c: c, rd: bufio.NewReader(c)}
+}
+
+// do sends one command and returns the reply rendered as text.
+func (r *rawConn) do(args ...string) string {
+	r.t.Helper()
+	r.send(args...)
+	s, err := r.read()
+	if err != nil {
+		r.t.Fatalf("%v: %v", args, err)
+	}
+	return s
+}
+
+func (r *rawConn) send(args ...string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	r.c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(r.c, b.String()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// read renders one RESP reply: +s -e :n $bulk *[...] with nil as (nil).
+func (r *rawConn) read() (string, error) {
+	line, err := r.rd.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return "", fmt.Errorf("empty reply line")
+	}
+	switch line[0] {
+	case '+', ':':
+		return line, nil
+	case '-':
+		return line, nil
+	case '$':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return "(nil)", nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r.rd, buf); err != nil {
+			return "", err
+		}
+		return "$" + string(buf[:n]), nil
+	case '*':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return "(nil-array)", nil
+		}
+		parts := make([]string, n)
+		for i := range parts {
+			if parts[i], err = r.read(); err != nil {
+				return "", err
+			}
+		}
+		return "[" + strings.Join(parts, " ") + "]", nil
+	}
+	return "", fmt.Errorf("bad reply line %q", line)
+}
+
+// redisServer starts a real redis-server on a free port, or skips the
+// test with a notice when it is not installed.
+func redisServer(t testing.TB, extra ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("WALRUS_CI") != "" {
+			t.Fatalf("redis-server is required in CI but not installed")
+		}
+		t.Skip("redis-server not installed: differential test skipped (apt-get install redis-server to run it)")
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log")}, extra...)
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("redis-server did not start on %s", addr)
+	return ""
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// startWith runs an in-process walrus with exactly args.
+func startWith(t testing.TB, args []string) *Server {
+	t.Helper()
+	cfg, err := config.Load("", args)
+	if err != nil {
+		t.Fatalf("config %v: %v", args, err)
+	}
+	s, err := New(cfg, discardLogger())
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("server did not stop")
+		}
+	})
+	return s
+}

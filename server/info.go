@@ -1,0 +1,382 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/walrus-kv/walrus/engine"
+)
+
+// INFO [section ...]: Redis's sections and field names, so tools that
+// parse INFO work.
+func cmdInfo(s *Server, cl *client, args [][]byte) {
+	want := map[string]bool{}
+	for _, a := range args[1:] {
+		want[strings.ToLower(string(a))] = true
+	}
+	all := len(want) == 0 || want["all"] || want["everything"] || want["default"]
+	var b strings.Builder
+	for _, sec := range infoSections {
+		if !all && !want[sec.name] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + sec.title + "\r\n")
+		for _, kv := range sec.fields(s) {
+			b.WriteString(kv[0])
+			b.WriteByte(':')
+			b.WriteString(kv[1])
+			b.WriteString("\r\n")
+		}
+	}
+	cl.bulkString(b.String())
+}
+
+type infoSection struct {
+	name, title string
+	fields      func(s *Server) [][2]string
+}
+
+var infoSections = []infoSection{
+	{"server", "Server", (*Server).infoServer},
+	{"clients", "Clients", (*Server).infoClients},
+	{"memory", "Memory", (*Server).infoMemory},
+	{"persistence", "Persistence", (*Server).infoPersistence},
+	{"stats", "Stats", (*Server).infoStats},
+	{"replication", "Replication", func(s *Server) [][2]string { return s.repl.info() }},
+	{"cpu", "CPU", (*Server).infoCPU},
+	{"keyspace", "Keyspace", (*Server).infoKeyspace},
+}
+
+func kv(k string, v any) [2]string { return [2]string{k, fmt.Sprint(v)} }
+
+func (s *Server) infoServer() [][2]string {
+	up := time.Since(s.started)
+	exe, _ := os.Executable()
+	return [][2]string{
+		kv("redis_version", Version),
+		kv("redis_git_sha1", "00000000"),
+		kv("redis_git_dirty", 0),
+		kv("redis_build_id", "walrus"),
+		kv("redis_mode", "standalone"),
+		kv("os", runtime.GOOS+" "+runtime.GOARCH),
+		kv("arch_bits", 64),
+		kv("multiplexing_api", "epoll"),
+		kv("process_id", os.Getpid()),
+		kv("process_supervised", "no"),
+		kv("run_id", s.runID),
+		kv("tcp_port", s.cfg.Port),
+		kv("server_time_usec", time.Now().UnixMicro()),
+		kv("uptime_in_seconds", int64(up.Seconds())),
+		kv("uptime_in_days", int64(up.Hours()/24)),
+		kv("hz", s.cfg.Hz),
+		kv("configured_hz", s.cfg.Hz),
+		kv("executable", exe),
+		kv("config_file", s.cfg.Path()),
+		kv("io_threads_active", 0),
+		kv("walrus_go_version", runtime.Version()),
+	}
+}
+
+func (s *Server) infoClients() [][2]string {
+	s.mu.Lock()
+	n := len(s.clients)
+	s.mu.Unlock()
+	return [][2]string{
+		kv("connected_clients", n),
+		kv("cluster_connections", 0),
+		kv("maxclients", s.maxClients.Load()),
+		kv("client_recent_max_input_buffer", 0),
+		kv("client_recent_max_output_buffer", 0),
+		kv("blocked_clients", 0),
+		kv("tracking_clients", 0),
+		kv("clients_in_timeout_table", 0),
+	}
+}
+
+func human(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2fK", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func (s *Server) infoMemory() [][2]string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	pm := s.eng.DB().Metrics()
+	used := ms.HeapAlloc + uint64(pm.MemTable.Size) + uint64(pm.BlockCache.Size)
+	rss := readRSS()
+	frag := 0.0
+	if used > 0 {
+		frag = float64(rss) / float64(used)
+	}
+	return [][2]string{
+		kv("used_memory", used),
+		kv("used_memory_human", human(used)),
+		kv("used_memory_rss", rss),
+		kv("used_memory_rss_human", human(rss)),
+		kv("used_memory_peak", ms.Sys),
+		kv("used_memory_peak_human", human(ms.Sys)),
+		kv("used_memory_dataset", pm.MemTable.Size),
+		kv("maxmemory", 0),
+		kv("maxmemory_human", "0B"),
+		kv("maxmemory_policy", "noeviction"),
+		kv("mem_fragmentation_ratio", fmt.Sprintf("%.2f", frag)),
+		kv("mem_allocator", "go"),
+		kv("walrus_pebble_memtable_bytes", pm.MemTable.Size),
+		kv("walrus_pebble_block_cache_bytes", pm.BlockCache.Size),
+		kv("walrus_pebble_disk_bytes", pm.DiskSpaceUsage()),
+	}
+}
+
+// readRSS reads the resident set size from /proc (0 where unavailable).
+func readRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, rss uint64
+	fmt.Sscan(string(b), &size, &rss)
+	return rss * uint64(os.Getpagesize())
+}
+
+func (s *Server) infoPersistence() [][2]string {
+	e := s.eng
+	w := e.WAL()
+	aof := 0
+	if s.cfg.AppendOnly {
+		aof = 1
+	}
+	loading := 0
+	if s.repl.loading.Load() {
+		loading = 1
+	}
+	return [][2]string{
+		kv("loading", loading),
+		kv("async_loading", 0),
+		kv("current_cow_peak", 0),
+		kv("rdb_changes_since_last_save", e.Dirty()),
+		kv("rdb_bgsave_in_progress", 0),
+		kv("rdb_last_save_time", e.LastSave()),
+		kv("rdb_last_bgsave_status", "ok"),
+		kv("aof_enabled", aof),
+		kv("aof_rewrite_in_progress", 0),
+		kv("aof_last_write_status", e.WriteStatus()),
+		kv("walrus_persistent", boolInt(!e.InMemory())),
+		kv("walrus_wal_first_index", w.FirstIndex()),
+		kv("walrus_wal_last_index", w.LastIndex()),
+		kv("walrus_wal_synced_index", w.SyncedIndex()),
+		kv("walrus_applied_index", e.AppliedIndex()),
+		kv("walrus_flushed_index", e.FlushedIndex()),
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) infoStats() [][2]string {
+	out := [][2]string{
+		kv("total_connections_received", s.stats.connections.Load()),
+		kv("total_commands_processed", s.stats.commands.Load()),
+		kv("instantaneous_ops_per_sec", 0),
+		kv("total_net_input_bytes", 0),
+		kv("total_net_output_bytes", 0),
+		kv("rejected_connections", s.stats.rejected.Load()),
+		kv("expired_keys", 0),
+		kv("evicted_keys", 0),
+		kv("keyspace_hits", 0),
+		kv("keyspace_misses", 0),
+		kv("pubsub_channels", s.pubsubChannels()),
+		kv("pubsub_patterns", s.pubsubPatterns()),
+		kv("total_error_replies", s.stats.errors.Load()),
+	}
+	return append(out, s.repl.stats()...)
+}
+
+func (s *Server) infoCPU() [][2]string {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	tv := func(t syscall.Timeval) string { return fmt.Sprintf("%d.%06d", t.Sec, t.Usec) }
+	return [][2]string{
+		kv("used_cpu_sys", tv(ru.Stime)),
+		kv("used_cpu_user", tv(ru.Utime)),
+	}
+}
+
+func (s *Server) infoKeyspace() [][2]string {
+	var out [][2]string
+	for db, st := range s.eng.Keyspace() {
+		if st.Keys == 0 {
+			continue
+		}
+		out = append(out, kv(fmt.Sprintf("db%d", db), fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", st.Keys, st.Expires)))
+	}
+	return out
+}
+
+// COMMAND [COUNT | INFO name... | DOCS name... | LIST]
+func cmdCommand(s *Server, cl *client, args [][]byte) {
+	rows := s.rows()
+	sub := ""
+	if len(args) > 1 {
+		sub = strings.ToLower(string(args[1]))
+	}
+	pick := func() []*command {
+		if len(args) <= 2 {
+			return rows
+		}
+		var out []*command
+		for _, a := range args[2:] {
+			out = append(out, s.lookup(a)) // nil: unknown, replied as nil
+		}
+		return out
+	}
+	switch sub {
+	case "":
+		s.commandInfo(cl, rows)
+	case "count":
+		cl.integer(int64(len(rows)))
+	case "info":
+		s.commandInfo(cl, pick())
+	case "list":
+		cl.array(len(rows))
+		for _, r := range rows {
+			cl.bulkString(r.Name)
+		}
+	case "docs":
+		var docs []*command
+		for _, r := range pick() {
+			if r != nil {
+				docs = append(docs, r)
+			}
+		}
+		cl.array(2 * len(docs))
+		for _, r := range docs {
+			cl.bulkString(r.Name)
+			cl.array(6)
+			cl.bulkString("summary")
+			cl.bulkString(r.Summary)
+			cl.bulkString("since")
+			cl.bulkString("1.0.0")
+			cl.bulkString("group")
+			cl.bulkString(r.Group)
+		}
+	default:
+		cl.err("ERR Unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try COMMAND HELP.")
+	}
+}
+
+// rows returns the table's rows sorted by name, once each.
+func (s *Server) rows() []*command {
+	seen := map[*command]bool{}
+	var out []*command
+	for _, c := range s.table {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (s *Server) commandInfo(cl *client, rows []*command) {
+	cl.array(len(rows))
+	for _, r := range rows {
+		if r == nil {
+			cl.out = append(cl.out, "*-1\r\n"...)
+			continue
+		}
+		cl.array(10)
+		cl.bulkString(r.Name)
+		cl.integer(int64(r.Arity))
+		flags := r.Flags.Names()
+		cl.array(len(flags))
+		for _, f := range flags {
+			cl.status(f)
+		}
+		cl.integer(int64(r.FirstKey))
+		cl.integer(int64(r.LastKey))
+		cl.integer(int64(r.Step))
+		cat := "@" + r.Group
+		if r.Flags&engine.Write != 0 {
+			cl.array(2)
+			cl.status("@write")
+		} else if r.Flags&engine.ReadOnly != 0 {
+			cl.array(2)
+			cl.status("@read")
+		} else {
+			cl.array(1)
+		}
+		cl.status(cat)
+		cl.array(0)
+		cl.array(0)
+		cl.array(0)
+	}
+}
+
+// CONFIG GET pattern... | SET name value [name value ...] | REWRITE | RESETSTAT
+func cmdConfig(s *Server, cl *client, args [][]byte) {
+	switch sub := strings.ToLower(string(args[1])); {
+	case sub == "get" && len(args) >= 3:
+		var pairs [][2]string
+		seen := map[string]bool{}
+		for _, p := range args[2:] {
+			for _, kv := range s.cfg.Get(string(p)) {
+				if !seen[kv[0]] {
+					seen[kv[0]] = true
+					pairs = append(pairs, kv)
+				}
+			}
+		}
+		cl.array(2 * len(pairs))
+		for _, kv := range pairs {
+			cl.bulkString(kv[0])
+			cl.bulkString(kv[1])
+		}
+	case sub == "set" && len(args) >= 4 && len(args)%2 == 0:
+		for i := 2; i < len(args); i += 2 {
+			if err := s.cfg.Set(string(args[i]), string(args[i+1])); err != nil {
+				cl.err(err.Error())
+				return
+			}
+		}
+		cl.ok()
+	case sub == "rewrite" && len(args) == 2:
+		if err := s.cfg.Rewrite(); err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "ERR ") {
+				msg = "ERR Rewriting config file: " + msg
+			}
+			cl.err(msg)
+			return
+		}
+		cl.ok()
+	case sub == "resetstat" && len(args) == 2:
+		s.stats.commands.Store(0)
+		s.stats.connections.Store(0)
+		s.stats.rejected.Store(0)
+		s.stats.errors.Store(0)
+		s.repl.resetStats()
+		cl.ok()
+	default:
+		cl.err("ERR Unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CONFIG HELP.")
+	}
+}

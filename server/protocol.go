@@ -1,0 +1,181 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"sync/atomic"
+)
+
+// Protocol limits, checked on the raw byte stream before redcon parses it,
+// so an oversized request is refused before it is buffered:
+//
+//   - a multibulk count above maxMultibulk: "invalid multibulk length";
+//   - a bulk length above proto-max-bulk-len: "invalid bulk length";
+//   - an inline request longer than maxInline: "too big inline request";
+//   - one request larger than client-query-buffer-limit: closed.
+//
+// The client gets Redis's error text, then the connection is closed; the
+// requests before the offending one are still served. Malformed syntax is
+// left to redcon, which answers "Protocol error" and closes.
+const (
+	maxMultibulk = 1024 * 1024
+	maxInline    = 64 * 1024
+)
+
+// errClosedByLimit ends a connection that broke a protocol limit.
+var errClosedByLimit = errors.New("protocol limit")
+
+type scanState uint8
+
+const (
+	stCmdStart    scanState = iota // expecting the first byte of a request
+	stInline                       // inside an inline request line
+	stMultiCount                   // reading the digits of *<count>
+	stBulkDollar                   // expecting '$' of the next argument
+	stBulkLen                      // reading the digits of $<len>
+	stBulkBody                     // skipping a bulk's payload and CRLF
+	stPassthrough                  // malformed: let redcon report it
+)
+
+// limits are the protocol limits; atomics so CONFIG SET applies at once.
+type limits struct {
+	maxBulk  atomic.Int64 // proto-max-bulk-len
+	maxQuery atomic.Int64 // client-query-buffer-limit
+}
+
+// guardConn enforces the protocol limits on a client connection.
+type guardConn struct {
+	net.Conn
+	lim *limits
+
+	state    scanState
+	num      int64  // digits being read
+	argsLeft int64  // arguments left in the multibulk
+	skip     int64  // payload bytes (plus CRLF) left to skip
+	reqBytes int64  // bytes of the request in progress
+	pending  string // a violation found after returning the bytes before it
+}
+
+// Read passes through complete requests; once a request breaks a limit,
+// the requests before it are returned first (redcon serves and flushes
+// them), and the next Read sends the error and ends the connection.
+func (g *guardConn) Read(p []byte) (int, error) {
+	if g.pending != "" {
+		if g.pending != "close" {
+			g.Conn.Write([]byte("-ERR Protocol error: " + g.pending + "\r\n"))
+		}
+		return 0, errClosedByLimit
+	}
+	n, err := g.Conn.Read(p)
+	if n > 0 {
+		if cut, msg := g.scan(p[:n]); msg != "" {
+			g.pending = msg
+			if cut > 0 {
+				return cut, nil
+			}
+			return g.Read(p)
+		}
+	}
+	return n, err
+}
+
+// scan advances the state machine over b. On a violation it returns the
+// length of b holding only complete earlier requests, and the error text
+// ("close" for a silent close).
+func (g *guardConn) scan(b []byte) (cut int, msg string) {
+	reqStart := 0 // start in b of the request in progress
+	for i := 0; i < len(b); i++ {
+		ch := b[i]
+		if g.state != stCmdStart && g.state != stPassthrough {
+			g.reqBytes++
+		}
+		switch g.state {
+		case stPassthrough:
+			return len(b), ""
+		case stCmdStart:
+			reqStart = i
+			g.reqBytes = 1
+			switch ch {
+			case '*':
+				g.state, g.num = stMultiCount, 0
+			case '\r', '\n':
+			default:
+				g.state = stInline
+			}
+		case stInline:
+			if ch == '\n' {
+				g.state = stCmdStart
+			} else if g.reqBytes > maxInline {
+				return reqStart, "too big inline request"
+			}
+		case stMultiCount, stBulkLen:
+			switch {
+			case ch >= '0' && ch <= '9':
+				g.num = g.num*10 + int64(ch-'0')
+				if g.num > 1<<40 {
+					g.num = 1 << 40
+				}
+			case ch == '-' && g.num == 0:
+				// *-1 / $-1: leave it to redcon
+			case ch == '\r':
+			case ch == '\n':
+				if g.state == stMultiCount {
+					if g.num > maxMultibulk {
+						return reqStart, "invalid multibulk length"
+					}
+					g.argsLeft = g.num
+					g.state = stBulkDollar
+					if g.argsLeft == 0 {
+						g.state = stCmdStart
+					}
+				} else {
+					if g.num > g.lim.maxBulk.Load() {
+						return reqStart, "invalid bulk length"
+					}
+					g.skip = g.num + 2
+					g.state = stBulkBody
+				}
+			default:
+				g.state = stPassthrough
+			}
+		case stBulkDollar:
+			if ch != '$' {
+				g.state = stPassthrough
+				continue
+			}
+			g.state, g.num = stBulkLen, 0
+		case stBulkBody:
+			// Skip the payload in one step.
+			take := min(g.skip, int64(len(b)-i))
+			g.skip -= take
+			g.reqBytes += take - 1
+			i += int(take) - 1
+			if g.skip == 0 {
+				g.argsLeft--
+				if g.argsLeft == 0 {
+					g.state = stCmdStart
+				} else {
+					g.state = stBulkDollar
+				}
+			}
+		}
+		if g.state != stCmdStart && g.reqBytes > g.lim.maxQuery.Load() {
+			return reqStart, "close"
+		}
+	}
+	return len(b), ""
+}
+
+// guardListener wraps accepted connections in guardConn.
+type guardListener struct {
+	net.Listener
+	lim *limits
+}
+
+func (l guardListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &guardConn{Conn: c, lim: l.lim}, nil
+}

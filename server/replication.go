@@ -1,0 +1,435 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/walrus-kv/walrus/engine"
+	"github.com/walrus-kv/walrus/replica"
+	"github.com/walrus-kv/walrus/server/config"
+)
+
+// replication is the node's role: always a master to its own replicas
+// (the master side serves PSYNC on any node, so chains work), and a
+// replica of another node while link is set.
+type replication struct {
+	s      *Server
+	ids    *replica.IDs
+	master *replica.Master
+
+	mu   sync.Mutex // serializes role changes
+	link atomic.Pointer[replica.Link]
+
+	loading      atomic.Bool
+	readOnly     atomic.Bool
+	serveStale   atomic.Bool
+	minReplicas  atomic.Int64
+	maxLagMillis atomic.Int64
+}
+
+func newReplication(s *Server) (*replication, error) {
+	dir := ""
+	if !s.eng.InMemory() {
+		dir = s.cfg.Dir
+	}
+	ids, err := replica.LoadIDs(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &replication{s: s, ids: ids}
+	r.master = replica.NewMaster(s.eng, ids, replica.MasterOptions{
+		PingPeriod: s.cfg.ReplPingReplicaPeriod,
+		Timeout:    s.cfg.ReplTimeout,
+		Logger:     s.log,
+	})
+	r.loadSettings(s.cfg)
+	for _, name := range []string{"replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"} {
+		s.cfg.OnChange(name, func(c *config.Config) error { r.loadSettings(c); return nil })
+	}
+	return r, nil
+}
+
+func (r *replication) loadSettings(c *config.Config) {
+	c.RLock()
+	defer c.RUnlock()
+	r.readOnly.Store(c.ReplicaReadOnly)
+	r.serveStale.Store(c.ReplicaServeStaleData)
+	r.minReplicas.Store(int64(c.MinReplicasToWrite))
+	r.maxLagMillis.Store(c.MinReplicasMaxLag.Milliseconds())
+}
+
+// start connects to the configured master, if any.
+func (r *replication) start() {
+	if host, port, ok := r.s.cfg.ReplicaOf(); ok {
+		r.becomeReplica(host, port)
+	}
+}
+
+func (r *replication) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l := r.link.Swap(nil); l != nil {
+		l.Stop()
+	}
+	r.master.Close()
+}
+
+func (r *replication) isReplica() bool { return r.link.Load() != nil }
+
+func (r *replication) roleName() string {
+	if r.isReplica() {
+		return "replica"
+	}
+	return "master"
+}
+
+// becomeReplica (re)starts the link to host:port. Sub-replicas are
+// dropped so they resync with the new history.
+func (r *replication) becomeReplica(host string, port int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.link.Swap(nil); old != nil {
+		old.Stop()
+	}
+	r.master.DisconnectAll()
+	s := r.s
+	s.cfg.RLock()
+	opts := replica.LinkOptions{
+		Host: host, Port: port,
+		MasterAuth: s.cfg.MasterAuth, MasterUser: s.cfg.MasterUser,
+		ListeningPort: s.cfg.Port, AnnounceIP: s.cfg.ReplicaAnnounceIP,
+		Timeout:   s.cfg.ReplTimeout,
+		OnLoading: func(on bool) { r.loading.Store(on) },
+		OnReset:   r.master.DisconnectAll,
+		OnPublish: r.deliverPublish,
+		Logger:    s.log,
+	}
+	if s.cfg.ReplicaAnnouncePort != 0 {
+		opts.ListeningPort = s.cfg.ReplicaAnnouncePort
+	}
+	s.cfg.RUnlock()
+	s.cfg.SetReplicaOf(host, port)
+	r.link.Store(replica.StartLink(s.eng, r.ids, opts))
+	s.log.Info("connecting to master (REPLICAOF)", "master", fmt.Sprintf("%s:%d", host, port))
+}
+
+// becomeMaster stops the link and starts a new history; the old ID stays
+// valid up to here so former siblings resync partially.
+func (r *replication) becomeMaster() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.link.Swap(nil)
+	if l == nil {
+		return nil
+	}
+	l.Stop()
+	r.s.eng.SetReplica(false)
+	next := r.s.eng.WAL().LastIndex() + 1
+	if err := r.ids.Switch(replica.NewID(), next); err != nil {
+		return err
+	}
+	r.master.DisconnectAll()
+	r.s.cfg.SetReplicaOf("", 0)
+	id, id2, _ := r.ids.Get()
+	r.s.log.Info("MASTER MODE enabled", "replid", id, "replid2", id2, "switch_index", next)
+	return nil
+}
+
+// check applies the role rules to a command about to run.
+func (r *replication) check(cl *client, c *command) string {
+	if r.loading.Load() && c.Flags&engine.Loading == 0 {
+		return "LOADING Redis is loading the dataset in memory"
+	}
+	if l := r.link.Load(); l != nil {
+		if c.Flags&engine.Write != 0 {
+			return "READONLY You can't write against a read only replica."
+		}
+		if !r.serveStale.Load() && c.Flags&engine.Stale == 0 && !l.Info().Up {
+			return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+		}
+		return ""
+	}
+	if n := r.minReplicas.Load(); n > 0 && c.Flags&engine.Write != 0 {
+		if int64(r.master.GoodReplicas(time.Duration(r.maxLagMillis.Load())*time.Millisecond)) < n {
+			return "NOREPLICAS Not enough good replicas to write."
+		}
+	}
+	return ""
+}
+
+func (r *replication) info() [][2]string {
+	w := r.s.eng.WAL()
+	var out [][2]string
+	if l := r.link.Load(); l != nil {
+		host, port := l.Master()
+		in := l.Info()
+		status := "down"
+		if in.Up {
+			status = "up"
+		}
+		out = append(out,
+			kv("role", "slave"),
+			kv("master_host", host),
+			kv("master_port", port),
+			kv("master_link_status", status),
+			kv("master_last_io_seconds_ago", in.LastIOSecs),
+			kv("master_sync_in_progress", boolInt(in.SyncInProg)),
+			kv("slave_read_repl_offset", max(l.ReadIndex(), r.s.eng.AppliedIndex())),
+			kv("slave_repl_offset", r.s.eng.AppliedIndex()),
+		)
+		if in.SyncInProg {
+			perc := 0.0
+			if in.SyncTotal > 0 {
+				perc = 100 * float64(in.SyncRead) / float64(in.SyncTotal)
+			}
+			out = append(out,
+				kv("master_sync_total_bytes", in.SyncTotal),
+				kv("master_sync_read_bytes", in.SyncRead),
+				kv("master_sync_left_bytes", in.SyncTotal-in.SyncRead),
+				kv("master_sync_perc", fmt.Sprintf("%.2f", perc)),
+				kv("master_sync_last_io_seconds_ago", in.SyncLastIOAgo),
+			)
+		}
+		if !in.Up {
+			out = append(out, kv("master_link_down_since_seconds", in.DownSecs))
+		}
+		out = append(out,
+			kv("slave_priority", r.s.cfg.ReplicaPriority),
+			kv("slave_read_only", boolInt(r.readOnly.Load())),
+			kv("replica_announced", 1),
+		)
+	} else {
+		out = append(out, kv("role", "master"))
+	}
+	peers := r.master.Peers()
+	out = append(out, kv("connected_slaves", len(peers)))
+	if r.minReplicas.Load() > 0 {
+		out = append(out, kv("min_slaves_good_slaves", r.master.GoodReplicas(time.Duration(r.maxLagMillis.Load())*time.Millisecond)))
+	}
+	for i, p := range peers {
+		out = append(out, kv(fmt.Sprintf("slave%d", i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d", p.IP, p.Port, p.State, p.Offset, p.Lag)))
+	}
+	id, id2, second := r.ids.Get()
+	secondOff := int64(-1)
+	if second > 0 {
+		secondOff = int64(second)
+	}
+	first, last := w.FirstIndex(), w.LastIndex()
+	out = append(out,
+		kv("master_failover_state", "no-failover"),
+		kv("master_replid", id),
+		kv("master_replid2", id2),
+		kv("master_repl_offset", last),
+		kv("second_repl_offset", secondOff),
+		kv("repl_backlog_active", 1),
+		kv("repl_backlog_size", r.s.cfg.ReplBacklogSize),
+		kv("repl_backlog_first_byte_offset", first),
+		kv("repl_backlog_histlen", last+1-first),
+	)
+	return out
+}
+
+func (r *replication) stats() [][2]string {
+	full, ok, bad := r.master.Stats()
+	return [][2]string{
+		kv("sync_full", full),
+		kv("sync_partial_ok", ok),
+		kv("sync_partial_err", bad),
+		kv("walrus_checkpoints_created", r.master.Checkpoints()),
+	}
+}
+
+func (r *replication) resetStats() { r.master.ResetStats() }
+
+func replicationCommands(row rowFunc) []*command {
+	const anyState = engine.Loading | engine.Stale
+	return []*command{
+		row("replicaof", 3, engine.Admin|engine.NoMulti|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
+		row("slaveof", 3, engine.Admin|engine.NoMulti|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
+		row("role", 1, anyState|engine.Fast, "server", "Return the role of the instance in the context of replication", cmdRole),
+		row("replconf", -1, engine.Admin|anyState|engine.NoMulti, "server", "An internal command for configuring the replication stream", cmdReplconf),
+		row("psync", -3, engine.Admin|engine.NoMulti, "server", "Internal command used for replication", cmdPsync),
+		row("wait", 3, 0, "generic", "Wait for the synchronous replication of all the write commands sent in the context of the current connection", cmdWait),
+		row("waitaof", 4, engine.NoMulti, "generic", "Wait for all write commands sent by the client to be appended to the AOF of the local Redis and/or the replicas", cmdWaitAOF),
+	}
+}
+
+// REPLICAOF host port | REPLICAOF NO ONE
+func cmdReplicaOf(s *Server, cl *client, args [][]byte) {
+	host, portArg := string(args[1]), string(args[2])
+	if strings.EqualFold(host, "no") && strings.EqualFold(portArg, "one") {
+		if err := s.repl.becomeMaster(); err != nil {
+			cl.err("ERR " + err.Error())
+			return
+		}
+		cl.ok()
+		return
+	}
+	port, err := strconv.Atoi(portArg)
+	if err != nil || port < 0 || port > 65535 {
+		cl.err("ERR Invalid master port")
+		return
+	}
+	if l := s.repl.link.Load(); l != nil {
+		if h, p := l.Master(); h == host && p == port {
+			cl.status("OK Already connected to specified master")
+			return
+		}
+	}
+	s.repl.becomeReplica(host, port)
+	cl.ok()
+}
+
+func cmdRole(s *Server, cl *client, args [][]byte) {
+	r := s.repl
+	if l := r.link.Load(); l != nil {
+		host, port := l.Master()
+		cl.array(5)
+		cl.bulkString("slave")
+		cl.bulkString(host)
+		cl.integer(int64(port))
+		cl.bulkString(l.Info().State)
+		cl.integer(int64(s.eng.AppliedIndex()))
+		return
+	}
+	peers := r.master.Peers()
+	cl.array(3)
+	cl.bulkString("master")
+	cl.integer(int64(s.eng.WAL().LastIndex()))
+	cl.array(len(peers))
+	for _, p := range peers {
+		cl.array(3)
+		cl.bulkString(p.IP)
+		cl.bulkString(strconv.Itoa(p.Port))
+		cl.bulkString(strconv.FormatUint(p.Offset, 10))
+	}
+}
+
+// REPLCONF listening-port <port> | ip-address <ip> | capa <...> | ACK | GETACK
+func cmdReplconf(s *Server, cl *client, args [][]byte) {
+	if len(args)%2 == 0 {
+		cl.err("ERR syntax error")
+		return
+	}
+	for i := 1; i < len(args); i += 2 {
+		switch strings.ToLower(string(args[i])) {
+		case "listening-port":
+			p, err := strconv.Atoi(string(args[i+1]))
+			if err != nil {
+				cl.err("ERR value is not an integer or out of range")
+				return
+			}
+			cl.replPort = p
+		case "ip-address":
+			cl.replIP = string(args[i+1])
+		case "capa", "ack", "getack", "rdb-only", "rdb-filter-only":
+		default:
+			cl.err("ERR Unrecognized REPLCONF option: " + string(args[i]))
+			return
+		}
+	}
+	cl.ok()
+}
+
+// PSYNC replid offset: the connection becomes a replication stream the
+// replica package serves.
+func cmdPsync(s *Server, cl *client, args [][]byte) {
+	if l := s.repl.link.Load(); l != nil && !l.Info().Up {
+		cl.err("NOMASTERLINK Can't SYNC while not connected with my master")
+		return
+	}
+	ip := cl.replIP
+	if ip == "" {
+		ip = hostOf(cl.addr)
+	}
+	port := cl.replPort
+	if len(cl.out) > 0 {
+		cl.conn.WriteRaw(cl.out)
+		cl.out = cl.out[:0]
+	}
+	dc := cl.conn.Detach()
+	if err := dc.Flush(); err != nil {
+		dc.Close()
+		return
+	}
+	cl.detached = true
+	s.repl.master.Serve(dc, string(args[1]), string(args[2]), ip, port)
+}
+
+func hostOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return strings.Trim(addr[:i], "[]")
+	}
+	return addr
+}
+
+// WAIT numreplicas timeout
+func cmdWait(s *Server, cl *client, args [][]byte) {
+	if s.repl.isReplica() {
+		cl.err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
+		return
+	}
+	n, err1 := strconv.ParseInt(string(args[1]), 10, 64)
+	ms, err2 := strconv.ParseInt(string(args[2]), 10, 64)
+	if err1 != nil || err2 != nil {
+		cl.err("ERR value is not an integer or out of range")
+		return
+	}
+	if ms < 0 {
+		cl.err("ERR timeout is negative")
+		return
+	}
+	got := s.repl.master.WaitAcks(context.Background(), cl.sess.LastWrite, int(n), false, time.Duration(ms)*time.Millisecond)
+	cl.integer(int64(got))
+}
+
+// WAITAOF numlocal numreplicas timeout
+func cmdWaitAOF(s *Server, cl *client, args [][]byte) {
+	if s.repl.isReplica() {
+		cl.err("ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.")
+		return
+	}
+	local, err1 := strconv.ParseInt(string(args[1]), 10, 64)
+	n, err2 := strconv.ParseInt(string(args[2]), 10, 64)
+	ms, err3 := strconv.ParseInt(string(args[3]), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		cl.err("ERR value is not an integer or out of range")
+		return
+	}
+	if ms < 0 {
+		cl.err("ERR timeout is negative")
+		return
+	}
+	if local > 0 && s.eng.InMemory() {
+		cl.err("ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.")
+		return
+	}
+	target := cl.sess.LastWrite
+	w := s.eng.WAL()
+	if local > 0 && w.SyncedIndex() < target {
+		if err := w.Sync(); err != nil {
+			cl.err("ERR " + err.Error())
+			return
+		}
+	}
+	got := s.repl.master.WaitAcks(context.Background(), target, int(n), true, time.Duration(ms)*time.Millisecond)
+	cl.array(2)
+	cl.integer(int64(boolInt(!s.eng.InMemory() && w.SyncedIndex() >= target)))
+	cl.integer(int64(got))
+}
+
+// propagate forwards a PUBLISH to replicas.
+func (r *replication) publish(channel, message []byte) { r.master.Publish(channel, message) }
+
+// deliverPublish hands a PUBLISH forwarded by the master to local
+// subscribers.
+func (r *replication) deliverPublish(channel, message []byte) {
+	if p, ok := any(r.s).(interface{ Publish(channel, message []byte) int }); ok {
+		p.Publish(channel, message)
+	}
+}

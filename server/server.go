@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+	"github.com/walrus-kv/walrus/engine"
+	"github.com/walrus-kv/walrus/server/config"
+	"github.com/walrus-kv/walrus/snapshot"
+	"github.com/walrus-kv/walrus/wal"
+)
+
+// Version is the Redis version walrus reports (INFO, HELLO): tools gate
+// features on it.
+const Version = "7.0.15"
+
+// Server is one walrus node.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	eng     *engine.Engine
+	lim     limits
+	table   map[string]*command // command name (after rename-command) -> row
+	renamed bool                // rename-command changed the table
+	started time.Time
+	runID   string
+
+	listeners []net.Listener
+	servers   []*redcon.Server
+
+	mu      sync.Mutex // guards clients
+	clients map[int64]*client
+	nextID  atomic.Int64
+
+	requirePass atomic.Pointer[string]
+	protected   atomic.Bool
+	maxClients  atomic.Int64
+
+	stats stats
+
+	shutdownOnce sync.Once
+	shutdownCh   chan struct{} // closed by SHUTDOWN or signal
+	saveOnStop   atomic.Int32  // 0 default, 1 SAVE, -1 NOSAVE
+
+	repl *replication // master and replica roles; see replication.go
+}
+
+// stats are INFO's counters.
+type stats struct {
+	connections atomic.Int64
+	commands    atomic.Int64
+	rejected    atomic.Int64
+	errors      atomic.Int64
+	netIn       atomic.Int64
+	netOut      atomic.Int64
+}
+
+// New opens the dataset (recovering it), and listens. Serve then serves
+// until the context ends or a client sends SHUTDOWN.
+func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{
+		cfg:        cfg,
+		log:        logger,
+		started:    time.Now(),
+		clients:    map[int64]*client{},
+		shutdownCh: make(chan struct{}),
+		runID:      newRunID(),
+	}
+	s.lim.maxBulk.Store(cfg.ProtoMaxBulkLen)
+	s.lim.maxQuery.Store(cfg.ClientQueryBufferLimit)
+	s.maxClients.Store(int64(cfg.MaxClients))
+	pass := cfg.RequirePass
+	s.requirePass.Store(&pass)
+	s.protected.Store(cfg.ProtectedMode)
+	if err := s.buildTable(); err != nil {
+		return nil, err
+	}
+	if cfg.Persistent() {
+		// Finish or roll back a checkpoint install a crash interrupted.
+		if err := snapshot.Recover(filepath.Join(cfg.Dir, "db")); err != nil {
+			return nil, fmt.Errorf("recover data dir: %w", err)
+		}
+	}
+	fsync := map[string]wal.SyncPolicy{"always": wal.SyncAlways, "everysec": wal.SyncEverySec, "no": wal.SyncNo}[cfg.AppendFsync]
+	eng, err := engine.Open(engine.Options{
+		Dir:          cfg.Dir,
+		InMemory:     !cfg.Persistent(),
+		Fsync:        fsync,
+		Databases:    cfg.Databases,
+		BacklogBytes: cfg.ReplBacklogSize,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.eng = eng
+	if s.repl, err = newReplication(s); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	s.watchConfig()
+	if err := s.listen(); err != nil {
+		s.repl.close()
+		eng.Close()
+		return nil, err
+	}
+	if cfg.PidFile != "" {
+		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			s.closeListeners()
+			s.repl.close()
+			eng.Close()
+			return nil, fmt.Errorf("write pidfile %s: %w", cfg.PidFile, err)
+		}
+	}
+	mode := "persistent"
+	if !cfg.Persistent() {
+		mode = "in-memory (persistence off)"
+	}
+	s.log.Info("walrus ready to accept connections", "addr", s.Addr().String(), "dir", cfg.Dir, "mode", mode,
+		"applied_index", eng.AppliedIndex(), "version", Version)
+	return s, nil
+}
+
+func (s *Server) listen() error {
+	binds := s.cfg.Bind
+	if len(binds) == 0 {
+		binds = []string{"127.0.0.1"}
+	}
+	for _, b := range binds {
+		if len(b) > 0 && b[0] == '-' { // Redis's "-::1": optional address
+			b = b[1:]
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen on %s:%d: %w", b, s.cfg.Port, err)
+		}
+		s.listeners = append(s.listeners, ln)
+		srv := redcon.NewServerNetwork("tcp", ln.Addr().String(), s.handle, s.accept, s.closed)
+		s.servers = append(s.servers, srv)
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// Addr is the first listening address.
+func (s *Server) Addr() net.Addr { return s.listeners[0].Addr() }
+
+// Engine is the node's state machine (tests and replication).
+func (s *Server) Engine() *engine.Engine { return s.eng }
+
+// Serve serves clients until ctx ends or SHUTDOWN, then stops cleanly:
+// listeners closed, clients disconnected, replication stopped, Pebble
+// flushed and closed, the log synced and closed, the pidfile removed.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, len(s.servers))
+	for i, srv := range s.servers {
+		ln := guardListener{Listener: s.listeners[i], lim: &s.lim}
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	s.repl.start()
+	select {
+	case <-ctx.Done():
+	case <-s.shutdownCh:
+	case err := <-errc:
+		s.log.Error("listener failed", "err", err)
+	}
+	return s.stop()
+}
+
+// Shutdown asks Serve to stop (SHUTDOWN, signals).
+func (s *Server) Shutdown() { s.shutdownOnce.Do(func() { close(s.shutdownCh) }) }
+
+func (s *Server) stop() error {
+	s.log.Info("shutting down")
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+	s.mu.Lock()
+	for _, cl := range s.clients {
+		cl.conn.Close()
+	}
+	s.mu.Unlock()
+	s.repl.close()
+	var errs []error
+	if s.saveOnStop.Load() == 1 {
+		if err := s.eng.Save(s.cfg.Dir); err != nil {
+			errs = append(errs, fmt.Errorf("save: %w", err))
+		}
+	}
+	if err := s.eng.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if s.cfg.PidFile != "" {
+		os.Remove(s.cfg.PidFile)
+	}
+	s.log.Info("walrus is now ready to exit, bye bye...")
+	return errors.Join(errs...)
+}
+
+// accept admits a connection: maxclients and protected mode, with Redis's
+// words.
+func (s *Server) accept(conn redcon.Conn) bool {
+	s.mu.Lock()
+	n := len(s.clients)
+	s.mu.Unlock()
+	if int64(n) >= s.maxClients.Load() {
+		s.stats.rejected.Add(1)
+		conn.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
+		return false
+	}
+	if s.protected.Load() && *s.requirePass.Load() == "" && !isLoopback(conn.NetConn().RemoteAddr()) {
+		s.stats.rejected.Add(1)
+		conn.NetConn().Write([]byte("-" + errProtected + "\r\n"))
+		return false
+	}
+	cl := newClient(s, conn)
+	conn.SetContext(cl)
+	s.mu.Lock()
+	s.clients[cl.id] = cl
+	s.mu.Unlock()
+	s.stats.connections.Add(1)
+	return true
+}
+
+func (s *Server) closed(conn redcon.Conn, err error) {
+	cl, ok := conn.Context().(*client)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	delete(s.clients, cl.id)
+	s.mu.Unlock()
+	s.eng.Unwatch(cl.sess)
+	s.unsubscribeAll(cl)
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return !ok || ta.IP.IsLoopback()
+}
+
+const errProtected = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside."
+
+// watchConfig keeps the server's cached settings current under CONFIG SET.
+func (s *Server) watchConfig() {
+	s.cfg.OnChange("requirepass", func(c *config.Config) error {
+		p := c.RequirePass
+		s.requirePass.Store(&p)
+		return nil
+	})
+	s.cfg.OnChange("protected-mode", func(c *config.Config) error { s.protected.Store(c.ProtectedMode); return nil })
+	s.cfg.OnChange("maxclients", func(c *config.Config) error { s.maxClients.Store(int64(c.MaxClients)); return nil })
+	s.cfg.OnChange("proto-max-bulk-len", func(c *config.Config) error { s.lim.maxBulk.Store(c.ProtoMaxBulkLen); return nil })
+	s.cfg.OnChange("client-query-buffer-limit", func(c *config.Config) error {
+		s.lim.maxQuery.Store(c.ClientQueryBufferLimit)
+		return nil
+	})
+}
+
+func newRunID() string {
+	b := make([]byte, 20)
+	if _, err := randRead(b); err != nil {
+		return fmt.Sprintf("%040x", time.Now().UnixNano())
+	}
+	return fmt.Sprintf("%x", b)
+}

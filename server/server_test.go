@@ -1,0 +1,252 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func TestGoRedisClientDrivesStringsAndKeys(t *testing.T) {
+	s := startServer(t)
+	c := goRedis(t, s)
+	ctx := context.Background()
+	if err := c.Set(ctx, "key1", "val1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Get(ctx, "key1").Result(); err != nil || v != "val1" {
+		t.Fatalf("GET key1 = %q, %v", v, err)
+	}
+	if _, err := c.Get(ctx, "missing").Result(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET missing: %v, want redis.Nil", err)
+	}
+	if n, err := c.Incr(ctx, "n").Result(); err != nil || n != 1 {
+		t.Fatalf("INCR = %d, %v", n, err)
+	}
+	pipe := c.Pipeline()
+	for i := 0; i < 100; i++ {
+		pipe.Set(ctx, "p"+string(rune('a'+i%26))+string(rune('0'+i/26)), i, 0)
+	}
+	get := pipe.Get(ctx, "pa0")
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if get.Val() != "0" {
+		t.Fatalf("pipelined read after write = %q, want 0", get.Val())
+	}
+	if n, _ := c.DBSize(ctx).Result(); n != 102 {
+		t.Fatalf("DBSIZE %d, want 102", n)
+	}
+	// MULTI/EXEC through go-redis.
+	res, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "t", "1", 0)
+		p.Incr(ctx, "t")
+		return nil
+	})
+	if err != nil || len(res) != 2 || res[1].(*redis.IntCmd).Val() != 2 {
+		t.Fatalf("transaction: %v %v", res, err)
+	}
+}
+
+func TestRequirePassDemandsAuth(t *testing.T) {
+	s := startServer(t, "--requirepass", "s3cret")
+	r := dialRaw(t, s.Addr().String())
+	steps := []struct{ cmd, want string }{
+		{"GET k", "-NOAUTH Authentication required."},
+		{"AUTH wrong", "-WRONGPASS invalid username-password pair or user is disabled."},
+		{"AUTH s3cret", "+OK"},
+		{"SET k v", "+OK"},
+		{"AUTH default s3cret", "+OK"},
+	}
+	for _, st := range steps {
+		if got := r.do(strings.Fields(st.cmd)...); got != st.want {
+			t.Errorf("%s: %q, want %q", st.cmd, got, st.want)
+		}
+	}
+}
+
+func TestHello3FallsBackWithNoProto(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s.Addr().String())
+	if got := r.do("HELLO", "3"); got != "-NOPROTO unsupported protocol version" {
+		t.Fatalf("HELLO 3: %q", got)
+	}
+	if got := r.do("HELLO", "2"); !strings.Contains(got, "$proto :2") {
+		t.Fatalf("HELLO 2: %q", got)
+	}
+}
+
+func TestOversizedBulkIsRefusedAndOtherClientsUnaffected(t *testing.T) {
+	s := startServer(t, "--proto-max-bulk-len", "1mb")
+	other := dialRaw(t, s.Addr().String())
+	bad := dialRaw(t, s.Addr().String())
+	io := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n"
+	bad.c.Write([]byte("*1\r\n$4\r\nPING\r\n" + io))
+	if got, _ := bad.read(); got != "+PONG" {
+		t.Fatalf("first reply %q, want +PONG (the request before the bad one is served)", got)
+	}
+	if got, _ := bad.read(); got != "-ERR Protocol error: invalid bulk length" {
+		t.Fatalf("oversized bulk: %q", got)
+	}
+	if _, err := bad.read(); err == nil {
+		t.Fatal("connection still open after a protocol error")
+	}
+	// Multibulk count over the limit.
+	bad2 := dialRaw(t, s.Addr().String())
+	bad2.c.Write([]byte("*2000000\r\n"))
+	if got, _ := bad2.read(); got != "-ERR Protocol error: invalid multibulk length" {
+		t.Fatalf("huge multibulk: %q", got)
+	}
+	if got := other.do("PING"); got != "+PONG" {
+		t.Fatalf("other client: %q", got)
+	}
+}
+
+func TestGarbageGetsProtocolErrorAndClose(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s.Addr().String())
+	r.c.Write([]byte("*1\r\nfoo\r\n"))
+	got, _ := r.read()
+	if !strings.HasPrefix(got, "-ERR Protocol error") {
+		t.Fatalf("garbage: %q", got)
+	}
+	if _, err := r.read(); err == nil {
+		t.Fatal("connection open after garbage")
+	}
+}
+
+func TestMultiExecQueuesAndAbortsLikeRedis(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s.Addr().String())
+	steps := []struct{ cmd, want string }{
+		{"EXEC", "-ERR EXEC without MULTI"},
+		{"MULTI", "+OK"},
+		{"MULTI", "-ERR MULTI calls can not be nested"},
+		{"SET a 1", "+QUEUED"},
+		{"PING", "+QUEUED"},
+		{"INCR a", "+QUEUED"},
+		{"EXEC", "[+OK +PONG :2]"},
+		{"MULTI", "+OK"},
+		{"SET a", "-ERR wrong number of arguments for 'set' command"},
+		{"EXEC", "-EXECABORT Transaction discarded because of previous errors."},
+		{"GET a", "$2"},
+		{"MULTI", "+OK"},
+		{"DISCARD", "+OK"},
+		{"DISCARD", "-ERR DISCARD without MULTI"},
+	}
+	for _, st := range steps {
+		if got := r.do(strings.Fields(st.cmd)...); got != st.want {
+			t.Errorf("%s: %q, want %q", st.cmd, got, st.want)
+		}
+	}
+}
+
+func TestConfigGetSetAndInfoFields(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s.Addr().String())
+	if got := r.do("CONFIG", "GET", "maxclients"); got != "[$maxclients $10000]" {
+		t.Fatalf("CONFIG GET maxclients: %q", got)
+	}
+	if got := r.do("CONFIG", "SET", "maxclients", "5000"); got != "+OK" {
+		t.Fatalf("CONFIG SET: %q", got)
+	}
+	if got := r.do("CONFIG", "SET", "port", "1"); !strings.Contains(got, "can't set immutable config") {
+		t.Fatalf("CONFIG SET port: %q", got)
+	}
+	info := r.do("INFO")
+	for _, f := range []string{"redis_version:7.0.15", "role:master", "connected_clients:1", "maxclients:5000", "master_repl_offset:", "aof_enabled:", "# Keyspace"} {
+		if !strings.Contains(info, f) {
+			t.Errorf("INFO lacks %q", f)
+		}
+	}
+	if got := r.do("COMMAND", "INFO", "get"); !strings.HasPrefix(got, "[[$get :2 [+readonly +fast] :1 :1 :1") {
+		t.Fatalf("COMMAND INFO get: %q", got)
+	}
+}
+
+func TestClientSetNameListAndKill(t *testing.T) {
+	s := startServer(t)
+	a := dialRaw(t, s.Addr().String())
+	b := dialRaw(t, s.Addr().String())
+	if got := a.do("CLIENT", "SETNAME", "alpha"); got != "+OK" {
+		t.Fatal(got)
+	}
+	if got := a.do("CLIENT", "SETNAME", "has space"); !strings.Contains(got, "cannot contain spaces") {
+		t.Fatal(got)
+	}
+	list := b.do("CLIENT", "LIST")
+	if !strings.Contains(list, "name=alpha") {
+		t.Fatalf("CLIENT LIST lacks name=alpha: %q", list)
+	}
+	id := a.do("CLIENT", "ID")[1:]
+	if got := b.do("CLIENT", "KILL", "ID", id); got != ":1" {
+		t.Fatalf("CLIENT KILL ID: %q", got)
+	}
+	a.send("PING")
+	if _, err := a.read(); err == nil {
+		t.Fatal("killed client still served")
+	}
+}
+
+func TestShutdownRemovesPidfileAndKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	pid := filepath.Join(dir, "walrus.pid")
+	port := freePort(t)
+	args := []string{"--port", itoa(port), "--dir", dir, "--pidfile", pid}
+	s := startWith(t, args)
+	if _, err := os.Stat(pid); err != nil {
+		t.Fatalf("pidfile missing while running: %v", err)
+	}
+	r := dialRaw(t, s.Addr().String())
+	r.do("SET", "kept", "yes")
+	r.send("SHUTDOWN")
+	waitFor(t, "pidfile removal", 10*time.Second, func() bool {
+		_, err := os.Stat(pid)
+		return os.IsNotExist(err)
+	})
+	waitFor(t, "listener closed", 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	s2 := startWith(t, []string{"--port", itoa(freePort(t)), "--dir", dir})
+	if got := dialRaw(t, s2.Addr().String()).do("GET", "kept"); got != "$yes" {
+		t.Fatalf("after restart GET kept = %q", got)
+	}
+}
+
+func TestProtectedModeRefusesRemoteClientsWithoutPassword(t *testing.T) {
+	loop := &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}
+	remote := &net.TCPAddr{IP: net.ParseIP("10.1.2.3")}
+	if !isLoopback(loop) || isLoopback(remote) {
+		t.Fatal("isLoopback misclassifies addresses")
+	}
+	if !strings.HasPrefix(errProtected, "DENIED Redis is running in protected mode") {
+		t.Fatal("protected-mode text differs from Redis")
+	}
+}
+
+func TestRenameCommandHidesAndRenames(t *testing.T) {
+	s := startServer(t, "--rename-command", "flushall", "", "--rename-command", "set", "put")
+	r := dialRaw(t, s.Addr().String())
+	if got := r.do("FLUSHALL"); !strings.HasPrefix(got, "-ERR unknown command 'FLUSHALL'") {
+		t.Fatalf("disabled FLUSHALL: %q", got)
+	}
+	if got := r.do("PUT", "k", "v"); got != "+OK" {
+		t.Fatalf("PUT: %q", got)
+	}
+	if got := r.do("SET", "k", "v"); !strings.HasPrefix(got, "-ERR unknown command") {
+		t.Fatalf("renamed SET: %q", got)
+	}
+	if got := r.do("GET", "k"); got != "$v" {
+		t.Fatalf("GET after PUT: %q", got)
+	}
+}

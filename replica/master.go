@@ -1,0 +1,599 @@
+package replica
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/tidwall/redcon"
+	"github.com/walrus-kv/walrus/engine"
+	"github.com/walrus-kv/walrus/snapshot"
+	"github.com/walrus-kv/walrus/wal"
+)
+
+// Conn is a replica's connection as the front end hands it over after
+// PSYNC (redcon.DetachedConn): commands are read through it, since it may
+// already hold buffered bytes; replies and entries go to NetConn.
+type Conn interface {
+	ReadCommand() (redcon.Command, error)
+	NetConn() net.Conn
+	Close() error
+}
+
+// MasterOptions configures the master side.
+type MasterOptions struct {
+	// PingPeriod is how often an idle replica gets a PING
+	// (repl-ping-replica-period). Default 10 s.
+	PingPeriod time.Duration
+	// Timeout drops a replica that sent nothing (no ACK) or accepted
+	// nothing for this long (repl-timeout). Default 60 s.
+	Timeout time.Duration
+	// CheckpointMaxAge is how long one checkpoint is shared with replicas
+	// that ask for a full sync. Default 10 s.
+	CheckpointMaxAge time.Duration
+	// Logger receives the replication milestones. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Master serves PSYNC: it hands each replica a checkpoint or a partial
+// resync, then feeds it the log.
+type Master struct {
+	eng  *engine.Engine
+	ids  *IDs
+	opts MasterOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex // guards peers, ckpt, ckptGen, closed
+	peers   map[*Peer]struct{}
+	ckpt    *snapshot.Manager
+	ckptGen uint64
+	closed  bool
+
+	checkpoints atomic.Int64 // created by earlier managers
+	fullSyncs   atomic.Int64
+	partialOK   atomic.Int64
+	partialErr  atomic.Int64
+
+	ackMu sync.Mutex    // guards ackCh
+	ackCh chan struct{} // closed (and replaced) whenever a replica acks
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewMaster returns the master side of a node.
+func NewMaster(eng *engine.Engine, ids *IDs, opts MasterOptions) *Master {
+	if opts.PingPeriod <= 0 {
+		opts.PingPeriod = 10 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.CheckpointMaxAge <= 0 {
+		opts.CheckpointMaxAge = snapshot.DefaultMaxAge
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Master{eng: eng, ids: ids, opts: opts, log: opts.Logger, peers: map[*Peer]struct{}{},
+		ackCh: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+// Peer states, as INFO spells them.
+const (
+	stateWaitBgsave int32 = iota
+	stateSendBulk
+	stateOnline
+)
+
+var stateNames = []string{"wait_bgsave", "send_bulk", "online"}
+
+// Peer is one connected replica.
+type Peer struct {
+	m     *Master
+	conn  Conn
+	IP    string
+	Port  int // its listening port (REPLCONF listening-port)
+	state atomic.Int32
+
+	ack     atomic.Uint64 // last index it applied
+	fack    atomic.Uint64 // last index it fsynced
+	lastAck atomic.Int64  // Unix ms of its last ACK (or of the sync start)
+
+	wake    chan struct{} // a GETACK or a PUBLISH is waiting
+	getack  atomic.Bool
+	pubMu   sync.Mutex
+	pubs    [][]byte // PUBLISH commands to forward; guarded by pubMu
+	closeMu sync.Once
+}
+
+// PeerInfo is one replica's line of INFO replication.
+type PeerInfo struct {
+	IP     string
+	Port   int
+	State  string
+	Offset uint64
+	Lag    int64 // seconds since its last ACK
+}
+
+// Serve takes over a replica's connection after PSYNC replid offset and
+// serves it until it drops. It returns at once; the work runs in a
+// goroutine the Master owns.
+func (m *Master) Serve(conn Conn, replid, offset string, ip string, port int) {
+	p := &Peer{m: m, conn: conn, IP: ip, Port: port, wake: make(chan struct{}, 1)}
+	p.lastAck.Store(time.Now().UnixMilli())
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		conn.Close()
+		return
+	}
+	m.peers[p] = struct{}{}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		err := m.serve(p, replid, offset)
+		p.close()
+		m.mu.Lock()
+		delete(m.peers, p)
+		m.mu.Unlock()
+		if err != nil && m.ctx.Err() == nil {
+			m.log.Info("connection with replica lost", "replica", p.addr(), "err", err)
+		}
+	}()
+}
+
+func (p *Peer) addr() string { return net.JoinHostPort(p.IP, strconv.Itoa(p.Port)) }
+
+func (p *Peer) close() { p.closeMu.Do(func() { p.conn.Close() }) }
+
+func (m *Master) serve(p *Peer, replid, offset string) error {
+	w := m.eng.WAL()
+	nc := p.conn.NetConn()
+	bw := bufio.NewWriterSize(nc, 256<<10)
+	// Hold the whole log while deciding, so nothing we pick is dropped.
+	pin := m.eng.Pin(w.FirstIndex())
+	defer pin.Release()
+
+	id, id2, second := m.ids.Get()
+	first, last := w.FirstIndex(), w.LastIndex()
+	n, err := strconv.ParseUint(offset, 10, 64)
+	partial := err == nil && n >= 1 && n >= first && n <= last+1 &&
+		(replid == id || (replid == id2 && replid != noID && n <= second))
+	var next uint64
+	if partial {
+		pin.Move(n)
+		if _, err := fmt.Fprintf(bw, "+CONTINUE %s\r\n", id); err != nil {
+			return err
+		}
+		m.partialOK.Add(1)
+		m.log.Info("partial resynchronization request accepted", "replica", p.addr(), "replid", id, "from_index", n, "entries_behind", last+1-n)
+		next = n
+	} else {
+		if replid != "?" {
+			m.partialErr.Add(1)
+		}
+		m.fullSyncs.Add(1)
+		m.log.Info("full resync requested by replica", "replica", p.addr(), "their_replid", replid, "their_offset", offset)
+		idx, err := m.sendCheckpoint(p, bw, pin, id)
+		if err != nil {
+			return err
+		}
+		next = idx + 1
+	}
+	p.state.Store(stateOnline)
+	if err := m.flush(nc, bw); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	defer cancel()
+	go func() {
+		m.readAcks(p, pin)
+		cancel()
+	}()
+	return m.feed(ctx, p, bw, next)
+}
+
+// sendCheckpoint streams a shared checkpoint and returns its index.
+func (m *Master) sendCheckpoint(p *Peer, bw *bufio.Writer, pin *engine.Pin, id string) (uint64, error) {
+	p.state.Store(stateWaitBgsave)
+	start := time.Now()
+	ck, err := m.acquire()
+	if err != nil {
+		bw.WriteString("-ERR checkpoint failed: " + err.Error() + "\r\n")
+		bw.Flush()
+		return 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer ck.Release()
+	idx := ck.Index()
+	if idx+1 < m.eng.WAL().FirstIndex() {
+		return 0, fmt.Errorf("shared checkpoint at %d is older than the log (first %d)", idx, m.eng.WAL().FirstIndex())
+	}
+	pin.Move(idx + 1)
+	if _, err := fmt.Fprintf(bw, "+FULLRESYNC %s %d\r\n", id, idx); err != nil {
+		return 0, err
+	}
+	p.state.Store(stateSendBulk)
+	m.log.Info("streaming checkpoint to replica", "replica", p.addr(), "replid", id, "index", idx, "bytes", ck.Size())
+	nc := p.conn.NetConn()
+	nc.SetWriteDeadline(time.Time{})
+	sent, err := ck.WriteTo(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("stream checkpoint: %w", err)
+	}
+	m.log.Info("checkpoint transferred to replica", "replica", p.addr(), "index", idx, "bytes", sent, "took", time.Since(start).Round(time.Millisecond))
+	return idx, nil
+}
+
+// acquire returns a checkpoint of the current dataset, shared with other
+// full syncs in flight.
+func (m *Master) acquire() (*snapshot.Checkpoint, error) {
+	var ck *snapshot.Checkpoint
+	err := m.eng.Hold(func() error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.closed {
+			return errors.New("master closed")
+		}
+		if m.ckpt == nil || m.ckptGen != m.eng.Generation() {
+			if m.ckpt != nil {
+				m.checkpoints.Add(m.ckpt.Created())
+				m.ckpt.Close()
+			}
+			dir := "checkpoints"
+			if !m.eng.InMemory() {
+				dir = m.eng.Dir() + "/checkpoints"
+			}
+			mgr, err := snapshot.NewManagerWithOptions(snapshot.Source{
+				DB: m.eng.DB(), FS: m.eng.FS(), Dir: dir,
+				ReadIndex: func(fs vfs.FS, d string) (uint64, error) { return engine.ReadAppliedIndex(fs, d) },
+			}, snapshot.ManagerOptions{MaxAge: m.opts.CheckpointMaxAge, Logger: m.log})
+			if err != nil {
+				return err
+			}
+			m.ckpt, m.ckptGen = mgr, m.eng.Generation()
+		}
+		var err error
+		ck, err = m.ckpt.Acquire()
+		return err
+	})
+	return ck, err
+}
+
+// Checkpoints is the number of checkpoints created for full syncs (INFO
+// shows it; equal counts prove replicas shared one).
+func (m *Master) Checkpoints() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.checkpoints.Load()
+	if m.ckpt != nil {
+		n += m.ckpt.Created()
+	}
+	return n
+}
+
+func (m *Master) flush(nc net.Conn, bw *bufio.Writer) error {
+	nc.SetWriteDeadline(time.Now().Add(m.opts.Timeout))
+	return bw.Flush()
+}
+
+// feed streams log entries from next on, with PINGs when idle, GETACKs
+// when asked and forwarded PUBLISHes.
+func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint64) error {
+	w := m.eng.WAL()
+	nc := p.conn.NetConn()
+	for {
+		if ctx.Err() != nil {
+			return errors.New("link closed")
+		}
+		ents, err := readFrom(w, next)
+		if errors.Is(err, wal.ErrCompacted) {
+			m.log.Warn("replica fell behind the retained log; disconnecting it so it resyncs", "replica", p.addr(), "needed", next, "first", w.FirstIndex())
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("read log at %d: %w", next, err)
+		}
+		for _, e := range ents {
+			bw.Write(e)
+		}
+		next += uint64(len(ents))
+		m.sendPending(p, bw)
+		if len(ents) > 0 && w.LastIndex() >= next {
+			if bw.Buffered() > 128<<10 {
+				if err := m.flush(nc, bw); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := m.flush(nc, bw); err != nil {
+			return err
+		}
+		if len(ents) > 0 {
+			continue
+		}
+		woke, err := m.waitLog(ctx, p, next-1)
+		if err != nil {
+			return err
+		}
+		if !woke {
+			bw.WriteString("*1\r\n$4\r\nPING\r\n")
+		}
+	}
+}
+
+// readFrom reads a batch of entries; both logs implement ReadFrom.
+func readFrom(l engine.Log, from uint64) ([][]byte, error) {
+	r, ok := l.(interface {
+		ReadFrom(uint64, int) ([][]byte, error)
+	})
+	if !ok {
+		return nil, errors.New("log cannot be streamed")
+	}
+	return r.ReadFrom(from, 1<<20)
+}
+
+// waitLog blocks until the log passes after, the peer is woken (GETACK,
+// PUBLISH) or the ping period passes (woke false).
+func (m *Master) waitLog(ctx context.Context, p *Peer, after uint64) (woke bool, err error) {
+	waiter, ok := m.eng.WAL().(interface {
+		Wait(context.Context, uint64) (uint64, error)
+	})
+	if !ok {
+		return false, errors.New("log cannot be followed")
+	}
+	wctx, cancel := context.WithTimeout(ctx, m.opts.PingPeriod)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.wake:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	_, err = waiter.Wait(wctx, after)
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, errors.New("link closed")
+	case errors.Is(err, context.DeadlineExceeded):
+		return false, nil
+	case errors.Is(err, context.Canceled):
+		return true, nil
+	}
+	return false, err
+}
+
+// sendPending writes a requested GETACK and queued PUBLISHes.
+func (m *Master) sendPending(p *Peer, bw *bufio.Writer) {
+	if p.getack.Swap(false) {
+		bw.WriteString("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n")
+	}
+	p.pubMu.Lock()
+	pubs := p.pubs
+	p.pubs = nil
+	p.pubMu.Unlock()
+	for _, c := range pubs {
+		bw.Write(c)
+	}
+}
+
+// readAcks reads REPLCONF ACK <applied> [FACK <fsynced>] until the
+// connection fails or stays silent past the timeout.
+func (m *Master) readAcks(p *Peer, pin *engine.Pin) {
+	nc := p.conn.NetConn()
+	defer p.close()
+	for {
+		nc.SetReadDeadline(time.Now().Add(m.opts.Timeout))
+		cmd, err := p.conn.ReadCommand()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				m.log.Warn("disconnecting timed-out replica", "replica", p.addr(), "timeout", m.opts.Timeout)
+			}
+			return
+		}
+		a := cmd.Args
+		if len(a) >= 3 && strings.EqualFold(string(a[0]), "replconf") && strings.EqualFold(string(a[1]), "ack") {
+			ack, err := strconv.ParseUint(string(a[2]), 10, 64)
+			if err != nil {
+				continue
+			}
+			var fack uint64
+			if len(a) >= 5 && strings.EqualFold(string(a[3]), "fack") {
+				fack, _ = strconv.ParseUint(string(a[4]), 10, 64)
+			}
+			p.ack.Store(ack)
+			p.fack.Store(fack)
+			p.lastAck.Store(time.Now().UnixMilli())
+			keep := ack + 1
+			if fack > 0 && fack < ack {
+				keep = fack + 1
+			}
+			pin.Move(keep)
+			m.notifyAck()
+		}
+	}
+}
+
+func (m *Master) notifyAck() {
+	m.ackMu.Lock()
+	close(m.ackCh)
+	m.ackCh = make(chan struct{})
+	m.ackMu.Unlock()
+}
+
+func (m *Master) ackChan() <-chan struct{} {
+	m.ackMu.Lock()
+	defer m.ackMu.Unlock()
+	return m.ackCh
+}
+
+// snapshotPeers returns the connected replicas.
+func (m *Master) snapshotPeers() []*Peer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*Peer, 0, len(m.peers))
+	for p := range m.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+// RequestAcks asks every online replica for an immediate ACK.
+func (m *Master) RequestAcks() {
+	for _, p := range m.snapshotPeers() {
+		if p.state.Load() == stateOnline {
+			p.getack.Store(true)
+			p.poke()
+		}
+	}
+}
+
+func (p *Peer) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// WaitAcks blocks until n replicas acknowledged index (their fsynced
+// index when fsynced is set), ctx ends, or timeout passes (0: no
+// timeout), and returns how many did.
+func (m *Master) WaitAcks(ctx context.Context, index uint64, n int, fsynced bool, timeout time.Duration) int {
+	count := func() int {
+		c := 0
+		for _, p := range m.snapshotPeers() {
+			got := p.ack.Load()
+			if fsynced {
+				got = p.fack.Load()
+			}
+			if p.state.Load() == stateOnline && got >= index {
+				c++
+			}
+		}
+		return c
+	}
+	if c := count(); c >= n {
+		return c
+	}
+	m.RequestAcks()
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		ch := m.ackChan()
+		if c := count(); c >= n {
+			return c
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return count()
+		case <-ctx.Done():
+			return count()
+		case <-m.ctx.Done():
+			return count()
+		}
+	}
+}
+
+// GoodReplicas counts online replicas whose last ACK is at most maxLag
+// old (min-replicas-to-write).
+func (m *Master) GoodReplicas(maxLag time.Duration) int {
+	now := time.Now().UnixMilli()
+	c := 0
+	for _, p := range m.snapshotPeers() {
+		if p.state.Load() == stateOnline && now-p.lastAck.Load() <= maxLag.Milliseconds() {
+			c++
+		}
+	}
+	return c
+}
+
+// Publish forwards a PUBLISH to every online replica (pub/sub is not a
+// data change: it consumes no log index).
+func (m *Master) Publish(channel, message []byte) {
+	cmd := redcon.AppendArray(nil, 3)
+	cmd = redcon.AppendBulkString(cmd, "PUBLISH")
+	cmd = redcon.AppendBulk(cmd, channel)
+	cmd = redcon.AppendBulk(cmd, message)
+	for _, p := range m.snapshotPeers() {
+		if p.state.Load() != stateOnline {
+			continue
+		}
+		p.pubMu.Lock()
+		if len(p.pubs) < 4096 {
+			p.pubs = append(p.pubs, cmd)
+		}
+		p.pubMu.Unlock()
+		p.poke()
+	}
+}
+
+// Peers describes the connected replicas for INFO and ROLE.
+func (m *Master) Peers() []PeerInfo {
+	now := time.Now().UnixMilli()
+	var out []PeerInfo
+	for _, p := range m.snapshotPeers() {
+		out = append(out, PeerInfo{IP: p.IP, Port: p.Port, State: stateNames[p.state.Load()],
+			Offset: p.ack.Load(), Lag: (now - p.lastAck.Load()) / 1000})
+	}
+	return out
+}
+
+// Stats returns sync_full, sync_partial_ok and sync_partial_err.
+func (m *Master) Stats() (full, partialOK, partialErr int64) {
+	return m.fullSyncs.Load(), m.partialOK.Load(), m.partialErr.Load()
+}
+
+// ResetStats zeroes the counters (CONFIG RESETSTAT).
+func (m *Master) ResetStats() {
+	m.fullSyncs.Store(0)
+	m.partialOK.Store(0)
+	m.partialErr.Store(0)
+}
+
+// DisconnectAll drops every replica (they reconnect and resync): the
+// node's history changed under them.
+func (m *Master) DisconnectAll() {
+	for _, p := range m.snapshotPeers() {
+		p.close()
+	}
+}
+
+// Close disconnects every replica, waits for their goroutines and removes
+// the checkpoints.
+func (m *Master) Close() {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.DisconnectAll()
+	m.wg.Wait()
+	m.mu.Lock()
+	if m.ckpt != nil {
+		m.ckpt.Close()
+	}
+	m.mu.Unlock()
+}

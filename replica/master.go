@@ -40,6 +40,11 @@ type MasterOptions struct {
 	// CheckpointMaxAge is how long one checkpoint is shared with replicas
 	// that ask for a full sync. Default 10 s.
 	CheckpointMaxAge time.Duration
+	// ShareWindow keeps a new checkpoint alive this long even when its
+	// first replica is done with it, so replicas that ask a moment later
+	// share it (repl-diskless-sync-delay plays this part; it delays no
+	// one). 0: a checkpoint lives only while streamed.
+	ShareWindow time.Duration
 	// Logger receives the replication milestones. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -268,9 +273,17 @@ func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 			}
 			m.ckpt, m.ckptGen = mgr, m.eng.Generation()
 		}
+		before := m.ckpt.Created()
 		var err error
-		ck, err = m.ckpt.Acquire()
-		return err
+		if ck, err = m.ckpt.Acquire(); err != nil {
+			return err
+		}
+		if m.ckpt.Created() > before && m.opts.ShareWindow > 0 {
+			if hold, err := m.ckpt.Acquire(); err == nil {
+				time.AfterFunc(min(m.opts.ShareWindow, m.opts.CheckpointMaxAge), hold.Release)
+			}
+		}
+		return nil
 	})
 	return ck, err
 }

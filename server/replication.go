@@ -43,9 +43,10 @@ func newReplication(s *Server) (*replication, error) {
 	}
 	r := &replication{s: s, ids: ids}
 	r.master = replica.NewMaster(s.eng, ids, replica.MasterOptions{
-		PingPeriod: s.cfg.ReplPingReplicaPeriod,
-		Timeout:    s.cfg.ReplTimeout,
-		Logger:     s.log,
+		PingPeriod:  s.cfg.ReplPingReplicaPeriod,
+		Timeout:     s.cfg.ReplTimeout,
+		ShareWindow: configSeconds(s.cfg, "repl-diskless-sync-delay"),
+		Logger:      s.log,
 	})
 	r.loadSettings(s.cfg)
 	for _, name := range []string{"replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"} {
@@ -429,7 +430,19 @@ func (r *replication) publish(channel, message []byte) { r.master.Publish(channe
 // deliverPublish hands a PUBLISH forwarded by the master to local
 // subscribers.
 func (r *replication) deliverPublish(channel, message []byte) {
-	if p, ok := any(r.s).(interface{ Publish(channel, message []byte) int }); ok {
+	if p, ok := any(r.s).(interface {
+		Publish(channel, message []byte) int
+	}); ok {
 		p.Publish(channel, message)
 	}
+}
+
+// configSeconds reads a directive that has no typed field, in seconds.
+func configSeconds(c *config.Config, name string) time.Duration {
+	for _, kv := range c.Get(name) {
+		if n, err := strconv.Atoi(kv[1]); err == nil {
+			return time.Duration(n) * time.Second
+		}
+	}
+	return 0
 }

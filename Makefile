@@ -11,6 +11,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/walrus-server ./cmd/walrus-server
 	$(GO) build -o $(BIN)/walrus-bench ./cmd/walrus-bench
+	$(GO) build -o $(BIN)/walrus-cli ./examples/walrus-cli
 
 ## run: build and start a master on 127.0.0.1:6379 with data under ./data
 run:
@@ -34,6 +35,7 @@ fmt:
 ## demo: a master on 6379 and replicas on 63791 and 63792 (examples/master-replicas)
 demo:
 	$(GO) build -o $(BIN)/walrus-server ./cmd/walrus-server
+	$(GO) build -o $(BIN)/walrus-cli ./examples/walrus-cli
 	./examples/master-replicas/start.sh
 
 demo-stop:

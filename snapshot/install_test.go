@@ -178,3 +178,17 @@ func TestRecoverCleansCrashLeftovers(t *testing.T) {
 		})
 	}
 }
+
+func TestReceiveIntoRelativeParent(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.MkdirAll("./data/replica", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, _, err := Receive(bytes.NewReader(smallStream(t)), "./data/replica", nil)
+	if err != nil {
+		t.Fatalf("receive into a relative parent: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "CURRENT")); err != nil {
+		t.Fatalf("received dir lacks CURRENT: %v", err)
+	}
+}

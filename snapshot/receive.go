@@ -46,10 +46,11 @@ func Receive(r io.Reader, parent string, progress func(read, total int64)) (dir 
 
 // ReceiveWith is Receive with options.
 func ReceiveWith(r io.Reader, parent string, opts ReceiveOptions) (dir string, index uint64, err error) {
-	dir, err = os.MkdirTemp(parent, TempPrefix+"*")
+	dir, err = os.MkdirTemp(filepath.Clean(parent), TempPrefix+"*")
 	if err != nil {
 		return "", 0, fmt.Errorf("receive snapshot: %w", err)
 	}
+	dir = filepath.Clean(dir) // the escape check below compares clean paths
 	rc := &receiver{r: r, dir: dir, opts: opts, headers: crc32.New(castagnoli), dirs: []string{dir}}
 	index, err = rc.run()
 	if err != nil {

@@ -174,9 +174,7 @@ func (m *Master) serve(p *Peer, replid, offset string) error {
 
 	id, id2, second := m.ids.Get()
 	first, last := w.FirstIndex(), w.LastIndex()
-	n, err := strconv.ParseUint(offset, 10, 64)
-	partial := err == nil && n >= 1 && n >= first && n <= last+1 &&
-		(replid == id || (replid == id2 && replid != noID && n <= second))
+	n, partial := canContinue(replid, offset, id, id2, second, first, last)
 	var next uint64
 	if partial {
 		pin.Move(n)
@@ -209,6 +207,17 @@ func (m *Master) serve(p *Peer, replid, offset string) error {
 		cancel()
 	}()
 	return m.feed(ctx, p, bw, next)
+}
+
+// canContinue decides a PSYNC: the replica may continue from offset
+// (its next index) when the log [first, last] holds it under the
+// replica's replid, which is ours or our previous one (valid below second).
+func canContinue(replid, offset, id, id2 string, second, first, last uint64) (uint64, bool) {
+	n, err := strconv.ParseUint(offset, 10, 64)
+	if err != nil || n < 1 || n < first || n > last+1 {
+		return 0, false
+	}
+	return n, replid == id || (replid == id2 && replid != noID && n <= second)
 }
 
 // sendCheckpoint streams a shared checkpoint and returns its index.

@@ -1,0 +1,35 @@
+package replica
+
+import "testing"
+
+func TestPsyncDecision(t *testing.T) {
+	const id, id2 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	cases := []struct {
+		name        string
+		replid, off string
+		second      uint64
+		first, last uint64
+		want        bool
+	}{
+		{"same history, index held", id, "50", 0, 10, 100, true},
+		{"same history, caught up", id, "101", 0, 10, 100, true},
+		{"same history, ahead of us", id, "102", 0, 10, 100, false},
+		{"same history, truncated away", id, "9", 0, 10, 100, false},
+		{"previous history below the switch", id2, "80", 90, 10, 100, true},
+		{"previous history at the switch", id2, "90", 90, 10, 100, true},
+		{"previous history past the switch", id2, "91", 90, 10, 100, false},
+		{"unknown history", "cccccccccccccccccccccccccccccccccccccccc", "50", 90, 10, 100, false},
+		{"first sync", "?", "-1", 0, 1, 0, false},
+		{"zero id never matches", noID, "50", 90, 10, 100, false},
+		{"garbage offset", id, "x", 0, 10, 100, false},
+	}
+	for _, c := range cases {
+		i2 := id2
+		if c.replid == noID {
+			i2 = noID
+		}
+		if _, got := canContinue(c.replid, c.off, id, i2, c.second, c.first, c.last); got != c.want {
+			t.Errorf("%s: continue=%v, want %v", c.name, got, c.want)
+		}
+	}
+}

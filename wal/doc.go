@@ -47,6 +47,11 @@
 // *CorruptError rather than lose entries silently. A last segment cut to
 // zero records is kept as an empty file so the log's next index survives.
 //
+// A failed append (a full disk) leaves the log unusable: every later
+// Append returns the same error, reads go on. Reopen, once the cause is
+// gone, closes the handle and opens the directory again exactly as Open
+// does, torn-tail repair included; the engine retries it once a second.
+//
 // A new log starts at index 1. Reset(next) starts it at any index: it
 // writes a %020d.RESET marker (fsynced), removes every segment, and turns
 // the marker into an empty segment named next; an Open that finds a marker

@@ -607,3 +607,63 @@ func (f *File) segmentFiles() []string {
 	}
 	return out
 }
+
+// Reopen is the way back after a failed write. A failed append leaves the
+// handle unusable (every later Append returns the same error) and may have
+// left part of a record in the tail segment. Once the cause is gone (space
+// returned to a full disk), Reopen closes the handle and opens the directory
+// again exactly as Open does: every record is verified and a torn tail is cut.
+//
+// Complete records of the failed append that did reach the file are kept:
+// after Reopen, LastIndex may be above what it was, and the caller (the
+// engine) treats the log as the truth, as a restart would. On a healthy log
+// Reopen is a no-op. It fails, leaving the log unusable, when the directory
+// still cannot be opened, for example because the disk is still full.
+func (f *File) Reopen() error {
+	f.opMu.Lock()
+	defer f.opMu.Unlock()
+	f.mu.Lock()
+	switch {
+	case f.closed:
+		f.mu.Unlock()
+		return ErrClosed
+	case f.failed == nil:
+		f.mu.Unlock()
+		return nil
+	}
+	if f.syncFile != nil {
+		f.syncFile.Close()
+		f.syncFile = nil
+	}
+	if f.tw != nil {
+		f.tw.Close() // may fail on the same full disk: the files are reread below
+		f.tw = nil   // readers get f.failed meanwhile
+	}
+	prevFirst := f.first
+	f.mu.Unlock()
+
+	segs, err := prepareDir(f.dir, f.log)
+	var tailSize int64
+	if err == nil {
+		tailSize, err = verifySegments(f.dir, segs, f.log)
+	}
+	var tw *twal.Log
+	if err == nil {
+		tw, err = f.openTidwall()
+	}
+	if err != nil {
+		return fmt.Errorf("reopen wal %s: %w", f.dir, err)
+	}
+	f.mu.Lock()
+	f.tw, f.segs, f.tailBytes, f.failed = tw, segs, tailSize, nil
+	first, _ := tw.FirstIndex()
+	f.first = max(first, prevFirst) // an earlier TruncateFront still holds
+	f.last, _ = tw.LastIndex()
+	f.dirDirty = true
+	f.signal.broadcast()
+	f.mu.Unlock()
+	if err := f.syncLocked(); err != nil {
+		return fmt.Errorf("reopen wal %s: %w", f.dir, err)
+	}
+	return nil
+}

@@ -13,10 +13,14 @@ import (
 //
 // The size bound drops the oldest entries, except those at or above the
 // retain floor (SetRetain) and the newest entry, so that a replica that is
-// caught up can always be fed.
+// caught up can always be fed. The hard limit (SetHardLimit) bounds the
+// memory a replica that stops reading can pin: beyond it the oldest entries
+// go even above the retain floor, and Overrun reports how far.
 type Ring struct {
 	mu       sync.Mutex // guards every field
 	maxBytes int64
+	hard     int64    // 0: none; else payload bytes never exceed it (but for the newest entry)
+	overrun  uint64   // highest index the hard limit dropped at or above the retain floor
 	retain   uint64   // entries >= retain survive the size bound; 0: no floor
 	ents     [][]byte // ents[i] holds index first+i; slices of per-Append buffers
 	first    uint64
@@ -41,9 +45,36 @@ func (r *Ring) SetRetain(index uint64) {
 	r.trimLocked()
 }
 
-// trimLocked drops oldest entries while over the bound and allowed to.
+// SetHardLimit bounds the payload bytes held even against the retain floor
+// (client-output-buffer-limit for replicas); 0 removes the bound. A limit
+// below the ring's size bound is raised to it.
+func (r *Ring) SetHardLimit(maxBytes int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if maxBytes > 0 {
+		maxBytes = max(maxBytes, r.maxBytes)
+	}
+	r.hard = maxBytes
+	r.trimLocked()
+}
+
+// Overrun returns the highest index the hard limit dropped although the
+// retain floor asked to keep it (0: none). A reader that still needed it
+// (a replica that stopped reading) must be disconnected.
+func (r *Ring) Overrun() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.overrun
+}
+
+// trimLocked drops oldest entries while over the bound and allowed to, then
+// while over the hard limit.
 func (r *Ring) trimLocked() {
 	for r.bytes > r.maxBytes && len(r.ents) > 1 && (r.retain == 0 || r.first < r.retain) {
+		r.dropOldestLocked()
+	}
+	for r.hard > 0 && r.bytes > r.hard && len(r.ents) > 1 {
+		r.overrun = r.first
 		r.dropOldestLocked()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/tidwall/redcon"
@@ -45,8 +46,34 @@ type request struct {
 // group is the committer's state for one group commit.
 type group struct {
 	entries [][]byte
-	delta   map[uint16]int64 // key count changes per physical db
-	dbmap   bool             // SWAPDB ran: persist the map
+	delta   map[uint16]int64    // key count changes per physical db
+	dbmap   bool                // SWAPDB ran: persist the map
+	metas   map[string][]byte   // metadata written by the group (nil: deleted)
+	pending map[string]struct{} // metas not yet written to the batch
+	// clearRows: a range deletion removed metadata (FLUSHDB): the row
+	// cache no longer describes the batch and is cleared at commit.
+	clearRows bool
+}
+
+func newGroup() *group {
+	return &group{delta: map[uint16]int64{}, metas: map[string][]byte{}, pending: map[string]struct{}{}}
+}
+
+// materialize writes the group's pending metadata into the batch.
+func (g *group) materialize(b *pebble.Batch) error {
+	for k := range g.pending {
+		var err error
+		if v := g.metas[k]; v != nil {
+			err = b.Set([]byte(k), v, nil)
+		} else {
+			err = b.Delete([]byte(k), nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(g.pending)
+	return nil
 }
 
 func (g *group) addCount(phys uint16, n int64) { g.delta[phys] += n }
@@ -128,10 +155,19 @@ func (e *Engine) physOf(db int) uint16 { return (*e.dbmap.Load())[db] }
 // commitLoop is the committer: it owns the order of all writes.
 func (e *Engine) commitLoop(stop context.Context) {
 	group := make([]*request, 0, maxGroup)
+	repair := time.NewTicker(repairInterval)
+	defer repair.Stop()
 	for {
 		select {
 		case r := <-e.reqs:
 			group = append(group[:0], r)
+		case <-repair.C:
+			if e.logBroken.Load() != nil {
+				if err := e.repairLog(); err != nil {
+					e.log.Debug("log not writable yet", "err", err)
+				}
+			}
+			continue
 		case <-stop.Done():
 			e.drain()
 			return
@@ -191,7 +227,7 @@ func (e *Engine) commitGroup(reqs []*request) {
 		return
 	}
 	b := e.db.NewIndexedBatch()
-	g := &group{delta: map[uint16]int64{}}
+	g := newGroup()
 	savedMap := e.dbmap.Load()
 	next := e.wlog.LastIndex() + 1
 	marks := make([]int, len(reqs))
@@ -219,8 +255,7 @@ func (e *Engine) commitGroup(reqs []*request) {
 	}
 	if len(g.entries) > 0 {
 		if err := e.wlog.Append(next, g.entries); err != nil {
-			e.log.Error("log append failed: writes are refused until restart", "err", err, "index", next)
-			e.logBroken.Store(&err)
+			e.markBroken(err, "log append", next)
 			b.Close()
 			e.dbmap.Store(savedMap)
 			for i, r := range reqs {
@@ -231,7 +266,7 @@ func (e *Engine) commitGroup(reqs []*request) {
 			return
 		}
 	}
-	if b.Empty() && len(g.entries) == 0 {
+	if b.Empty() && len(g.entries) == 0 && len(g.pending) == 0 {
 		b.Close()
 		return
 	}
@@ -239,8 +274,7 @@ func (e *Engine) commitGroup(reqs []*request) {
 	if err := e.commitBatch(b, last, g); err != nil {
 		// The entries are in the log: a restart replays them. Refuse
 		// further writes rather than diverge from the log.
-		e.log.Error("pebble commit failed: writes are refused until restart", "err", err, "index", last)
-		e.logBroken.Store(&err)
+		e.markBroken(err, "pebble commit", last)
 		for i, r := range reqs {
 			r.err = err
 			r.out = r.out[:marks[i]]
@@ -249,6 +283,8 @@ func (e *Engine) commitGroup(reqs []*request) {
 		return
 	}
 	e.dirty.Add(int64(len(g.entries)))
+	e.wroteOK()
+	e.overrunPins()
 	for i, r := range reqs {
 		if r.sess != nil && ends[i] > 0 && (i == 0 || ends[i] > ends[i-1]) {
 			r.sess.LastWrite = next + uint64(ends[i]) - 1
@@ -261,6 +297,9 @@ func (e *Engine) commitGroup(reqs []*request) {
 func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
 	defer b.Close()
 	if g != nil {
+		if err := g.materialize(b); err != nil {
+			return err
+		}
 		for phys, d := range g.delta {
 			if d == 0 {
 				continue
@@ -289,6 +328,12 @@ func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
 	if g != nil {
 		for phys, d := range g.delta {
 			e.counts[phys].Add(d)
+		}
+		if g.clearRows {
+			e.rows.clear()
+		}
+		for k, v := range g.metas {
+			e.rows.write(k, v)
 		}
 	}
 	e.applied.Store(index)
@@ -362,21 +407,26 @@ func (c *ctx) run(cmd *Command, args [][]byte) {
 		c.replyArgsError(cmd.Name)
 		return
 	}
-	c.exec(func(c *ctx) { cmd.run(c, args) })
+	defer c.recoverStorage()
+	cmd.run(c, args)
+}
+
+// recoverStorage turns a storageError panic into an error reply; it must
+// be called directly by a deferred statement.
+func (c *ctx) recoverStorage() {
+	if r := recover(); r != nil {
+		se, ok := r.(storageError)
+		if !ok {
+			panic(r)
+		}
+		c.e.log.Error("storage error", "err", se.err)
+		c.replyError("ERR storage error: " + se.err.Error())
+	}
 }
 
 // exec calls fn, recovering a storageError into an error reply.
 func (c *ctx) exec(fn func(c *ctx)) {
-	defer func() {
-		if r := recover(); r != nil {
-			se, ok := r.(storageError)
-			if !ok {
-				panic(r)
-			}
-			c.e.log.Error("storage error", "err", se.err)
-			c.replyError("ERR storage error: " + se.err.Error())
-		}
-	}()
+	defer c.recoverStorage()
 	fn(c)
 }
 
@@ -479,6 +529,13 @@ func forEachCommand(data []byte, fn func(args [][]byte) error) error {
 
 // encodeCommand appends args as a RESP array of bulk strings.
 func encodeCommand(dst []byte, args ...[]byte) []byte {
+	if dst == nil {
+		n := 16
+		for _, a := range args {
+			n += len(a) + 16
+		}
+		dst = make([]byte, 0, n)
+	}
 	dst = redcon.AppendArray(dst, len(args))
 	for _, a := range args {
 		dst = redcon.AppendBulk(dst, a)

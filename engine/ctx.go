@@ -109,20 +109,16 @@ func (c *ctx) newVersion() uint64 {
 // key is deleted on the spot and a DEL effect is emitted; on the read path
 // it only reads as absent; in raw mode expiry is not evaluated at all.
 func (c *ctx) lookup(key []byte) (meta, bool) {
-	v, closer, err := c.r.Get(metaKey(nil, c.phys, key))
-	if err != nil {
-		if !errors.Is(err, pebble.ErrNotFound) {
-			panic(storageError{err})
-		}
+	mk := metaKey(nil, c.phys, key)
+	v, found := c.readMeta(mk)
+	if !found {
 		return meta{}, false
 	}
 	m, ok := decodeMeta(v)
 	if !ok {
-		closer.Close()
 		panic(storageError{errors.New("corrupt metadata for key " + strconv.Quote(string(key)))})
 	}
 	m.value = append([]byte(nil), m.value...)
-	closer.Close()
 	if !c.raw && m.expireAt != 0 && m.expireAt <= c.now {
 		if c.writable() {
 			c.deleteKey(key, &m)
@@ -131,6 +127,39 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 		return meta{}, false
 	}
 	return m, true
+}
+
+// readMeta reads a metadata value: first what this group wrote, then the
+// row cache, then Pebble. The returned slice must not be modified.
+func (c *ctx) readMeta(mk []byte) ([]byte, bool) {
+	if c.g != nil {
+		if v, ok := c.g.metas[string(mk)]; ok {
+			return v, v != nil
+		}
+	}
+	rc := c.e.rows
+	useCache := c.g == nil || !c.g.clearRows
+	var gen uint64
+	if useCache {
+		var v []byte
+		var ok bool
+		if v, ok, gen = rc.get(mk); ok {
+			return v, true
+		}
+	}
+	v, closer, err := c.r.Get(mk)
+	if err != nil {
+		if !errors.Is(err, pebble.ErrNotFound) {
+			panic(storageError{err})
+		}
+		return nil, false
+	}
+	v = append([]byte(nil), v...)
+	closer.Close()
+	if useCache && c.g == nil {
+		rc.fill(mk, v, gen)
+	}
+	return v, true
 }
 
 // storageError carries a Pebble failure out of a handler; the executor
@@ -176,13 +205,27 @@ func (c *ctx) dropElements(phys uint16, version uint64) {
 	}
 }
 
+// set writes a key. Metadata writes are held in the group (reads see
+// them there) and reach the batch once per key, at commit or before the
+// group iterates metadata: a key written a thousand times in a group is
+// one Pebble write.
 func (c *ctx) set(k, v []byte) {
+	if k[0] == spaceMeta {
+		c.g.metas[string(k)] = v
+		c.g.pending[string(k)] = struct{}{}
+		return
+	}
 	if err := c.b.Set(k, v, nil); err != nil {
 		panic(storageError{err})
 	}
 }
 
 func (c *ctx) del(k []byte) {
+	if k[0] == spaceMeta {
+		c.g.metas[string(k)] = nil
+		c.g.pending[string(k)] = struct{}{}
+		return
+	}
 	if err := c.b.Delete(k, nil); err != nil {
 		panic(storageError{err})
 	}
@@ -204,6 +247,11 @@ func (c *ctx) get(k []byte) ([]byte, bool) {
 
 // iter opens an iterator over [lower, upper).
 func (c *ctx) iter(lower, upper []byte) *pebble.Iterator {
+	if c.g != nil && len(lower) > 0 && lower[0] <= spaceMeta && (len(upper) == 0 || upper[0] >= spaceMeta) {
+		if err := c.g.materialize(c.b); err != nil {
+			panic(storageError{err})
+		}
+	}
 	it, err := c.r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		panic(storageError{err})

@@ -49,8 +49,18 @@ type Options struct {
 	// BacklogBytes bounds the in-memory log and is the part of the disk
 	// log kept for partial resyncs beyond what recovery needs. Default 1 MiB.
 	BacklogBytes int64
+	// ReplicaBufferBytes bounds the in-memory log even against entries
+	// replicas still need (client-output-buffer-limit replica hard): a
+	// replica that stops reading cannot make it hold more than
+	// max(BacklogBytes, ReplicaBufferBytes); past that its pin is overrun
+	// (Pin.Overrun) and it must resync. 0: no bound. Unused on disk, where
+	// pinned entries cost disk, not memory.
+	ReplicaBufferBytes int64
 	// BlockCacheBytes is Pebble's block cache. Default 128 MiB.
 	BlockCacheBytes int64
+	// RowCacheBytes bounds the cache of hot metadata rows (string values
+	// up to 512 bytes are inline). Default 128 MiB.
+	RowCacheBytes int64
 	// FlushInterval is how often Pebble is flushed so the log can be
 	// truncated. Default 10 s.
 	FlushInterval time.Duration
@@ -72,6 +82,9 @@ func (o *Options) fill() {
 	}
 	if o.BlockCacheBytes <= 0 {
 		o.BlockCacheBytes = 128 << 20
+	}
+	if o.RowCacheBytes <= 0 {
+		o.RowCacheBytes = 128 << 20
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 10 * time.Second
@@ -113,9 +126,12 @@ type Engine struct {
 	lastSave atomic.Int64  // unix seconds of the last SAVE (or start)
 	dirty    atomic.Int64  // writes since the last save
 
-	logBroken atomic.Pointer[error] // a failed append or commit: writes refused
+	logBroken   atomic.Pointer[error] // a failed append or commit: writes refused; see logrepair.go
+	diskTrouble bool                  // committer only: a failure was logged and no group committed since
+	lastOverrun uint64                // committer only: the ring's Overrun already acted on
 
 	watch watchTable
+	rows  *rowCache
 
 	// swap guards e.db, e.cache and e.dbDir against Install, which
 	// replaces the dataset: everyone using the database holds it for
@@ -145,11 +161,14 @@ func Open(opts Options) (*Engine, error) {
 		pins:   map[*Pin]struct{}{},
 	}
 	e.watch.init()
+	e.rows = newRowCache(opts.RowCacheBytes)
 	e.lastSave.Store(opts.Now().Unix())
 	if opts.InMemory {
 		e.fs = vfs.NewMem()
 		e.dbDir = "db"
-		e.wlog = wal.NewRing(opts.BacklogBytes)
+		ring := wal.NewRing(opts.BacklogBytes)
+		ring.SetHardLimit(opts.ReplicaBufferBytes)
+		e.wlog = ring
 	} else {
 		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create dir %s: %w", opts.Dir, err)
@@ -271,7 +290,7 @@ func (e *Engine) recover() error {
 	const chunk = 512
 	for i := applied + 1; i <= last; {
 		b := e.db.NewIndexedBatch()
-		g := &group{delta: map[uint16]int64{}}
+		g := newGroup()
 		n := 0
 		for ; i <= last && n < chunk; i, n = i+1, n+1 {
 			data, err := e.wlog.Read(i)

@@ -38,6 +38,7 @@ func (e *Engine) Install(src string, index uint64, swapIn func(src, dst string) 
 	} else if err := swapIn(src, e.dbDir); err != nil {
 		return fmt.Errorf("install checkpoint: %w", err)
 	}
+	e.rows.clear()
 	if err := e.openDB(); err != nil {
 		return err
 	}

@@ -39,6 +39,9 @@ func hashKey(key []byte) uint64 { return xxhash.Sum64(key) }
 
 // metaKey appends the metadata key of userkey in phys to dst.
 func metaKey(dst []byte, phys uint16, key []byte) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, 11+len(key))
+	}
 	dst = append(dst, spaceMeta)
 	dst = binary.BigEndian.AppendUint16(dst, phys)
 	dst = binary.BigEndian.AppendUint64(dst, hashKey(key))
@@ -68,6 +71,9 @@ func userKeyOfMeta(mk []byte) (key []byte, h uint64) {
 }
 
 func expiryKey(dst []byte, phys uint16, at int64, key []byte) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, 11+len(key))
+	}
 	dst = append(dst, spaceExpiry)
 	dst = binary.BigEndian.AppendUint16(dst, phys)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(at))
@@ -155,6 +161,9 @@ func decodeMeta(b []byte) (meta, bool) {
 }
 
 func (m *meta) encode(dst []byte) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, metaHeader+16+len(m.value))
+	}
 	dst = append(dst, m.typ)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.expireAt))
 	if m.typ != typeString {

@@ -507,6 +507,9 @@ func cmdFlush(c *ctx, args [][]byte) {
 }
 
 func (c *ctx) flushPhys(phys uint16) {
+	if err := c.g.materialize(c.b); err != nil {
+		panic(storageError{err})
+	}
 	for _, space := range []byte{spaceMeta, spaceExpiry, spaceElem} {
 		lo, hi := dbBounds(space, phys)
 		if err := c.b.DeleteRange(lo, hi, nil); err != nil {
@@ -514,6 +517,8 @@ func (c *ctx) flushPhys(phys uint16) {
 		}
 	}
 	c.g.addCount(phys, -c.dbCount(phys))
+	c.g.clearRows = true
+	clear(c.g.metas)
 	c.e.watch.touchDB(phys)
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,14 +24,20 @@ const truncateSlack = 16384
 
 // Pin keeps log entries from an index on. Replication pins the next index
 // of each connected replica and the start of every checkpoint it streams.
+//
+// On the in-memory log a pin holds entries only up to the replica buffer
+// limit (Options.ReplicaBufferBytes): past it the oldest entries go anyway
+// and the pins that needed them are overrun.
 type Pin struct {
-	e     *Engine
-	index atomic.Uint64
+	e       *Engine
+	index   atomic.Uint64
+	overrun chan struct{} // closed once (overrunOnce) when entries the pin held were dropped
+	once    sync.Once
 }
 
 // Pin keeps entries >= index until the pin moves or is released.
 func (e *Engine) Pin(index uint64) *Pin {
-	p := &Pin{e: e}
+	p := &Pin{e: e, overrun: make(chan struct{})}
 	p.index.Store(index)
 	e.pinMu.Lock()
 	e.pins[p] = struct{}{}
@@ -48,6 +55,41 @@ func (p *Pin) Release() {
 	delete(p.e.pins, p)
 	p.e.pinMu.Unlock()
 	p.e.applyRetainFloor()
+}
+
+// Overrun is closed when the log dropped entries the pin held because the
+// in-memory log reached the replica buffer limit: whoever reads from the
+// pin (a replica's feeder) can no longer be served and should disconnect.
+func (p *Pin) Overrun() <-chan struct{} { return p.overrun }
+
+// overrunPins runs in the committer after each append: it closes Overrun
+// of every pin at or below the highest index the in-memory log's hard limit
+// dropped.
+func (e *Engine) overrunPins() {
+	r, ok := e.wlog.(interface{ Overrun() uint64 })
+	if !ok {
+		return
+	}
+	x := r.Overrun()
+	if x == 0 || x == e.lastOverrun {
+		return
+	}
+	e.lastOverrun = x
+	e.pinMu.Lock()
+	defer e.pinMu.Unlock()
+	for p := range e.pins {
+		if p.index.Load() <= x {
+			p.once.Do(func() { close(p.overrun) })
+		}
+	}
+}
+
+// SetReplicaBufferLimit changes Options.ReplicaBufferBytes at run time
+// (CONFIG SET client-output-buffer-limit).
+func (e *Engine) SetReplicaBufferLimit(n int64) {
+	if r, ok := e.wlog.(interface{ SetHardLimit(int64) }); ok {
+		r.SetHardLimit(n)
+	}
 }
 
 // minPin is the lowest pinned index, math.MaxUint64 when nothing is pinned.

@@ -85,3 +85,7 @@ func (w *watchTable) touchDB(phys uint16) {
 		}
 	}
 }
+
+// WatchFailed reports whether a key the session watches changed since
+// WATCH (EXEC will fail).
+func (s *Session) WatchFailed() bool { return s.watchDirty.Load() }

@@ -3,6 +3,7 @@ package replica
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ type LinkOptions struct {
 	// MasterAuth and MasterUser authenticate to the master.
 	MasterAuth string
 	MasterUser string
+	// TLS, when set, wraps the connection to the master in TLS
+	// (tls-replication); an empty ServerName becomes Host.
+	TLS *tls.Config
 	// ListeningPort and AnnounceIP are told to the master (INFO, ROLE).
 	ListeningPort int
 	AnnounceIP    string
@@ -131,6 +135,11 @@ func (l *Link) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if l.opts.TLS != nil {
+		if nc, err = l.handshakeTLS(ctx, nc); err != nil {
+			return err
+		}
+	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	defer nc.Close()
@@ -213,6 +222,22 @@ func (l *Link) session(ctx context.Context) error {
 	l.downSince.Store(0)
 	l.log.Info("MASTER <-> REPLICA sync: streaming from master", "master", l.addr(), "next_index", next)
 	return l.stream(ctx, nc, br, next)
+}
+
+// handshakeTLS runs the TLS handshake over nc, within the dial timeout.
+func (l *Link) handshakeTLS(ctx context.Context, nc net.Conn) (net.Conn, error) {
+	conf := l.opts.TLS.Clone()
+	if conf.ServerName == "" {
+		conf.ServerName = l.opts.Host
+	}
+	tc := tls.Client(nc, conf)
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("tls handshake with master %s: %w", l.addr(), err)
+	}
+	return tc, nil
 }
 
 // fullSync receives a checkpoint and installs it in place of the data.

@@ -162,15 +162,40 @@ func (m *Master) Serve(conn Conn, replid, offset string, ip string, port int) {
 
 func (p *Peer) addr() string { return net.JoinHostPort(p.IP, strconv.Itoa(p.Port)) }
 
-func (p *Peer) close() { p.closeMu.Do(func() { p.conn.Close() }) }
+// close drops the replica. The socket goes first: the detached conn's
+// Close flushes, which would wait behind a write blocked on a replica that
+// stopped reading.
+func (p *Peer) close() {
+	p.closeMu.Do(func() {
+		p.conn.NetConn().Close()
+		p.conn.Close()
+	})
+}
 
 func (m *Master) serve(p *Peer, replid, offset string) error {
 	w := m.eng.WAL()
 	nc := p.conn.NetConn()
-	bw := bufio.NewWriterSize(nc, 256<<10)
+	bw := bufio.NewWriterSize(deadlineWriter{nc, m.opts.Timeout}, 256<<10)
 	// Hold the whole log while deciding, so nothing we pick is dropped.
 	pin := m.eng.Pin(w.FirstIndex())
 	defer pin.Release()
+	// A replica that stops reading pins the in-memory log; past the
+	// replica output buffer limit the engine drops its entries anyway and
+	// the replica is closed at once, as Redis does.
+	served := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Add(1)
+	defer watch.Wait()
+	defer close(served)
+	go func() {
+		defer watch.Done()
+		select {
+		case <-pin.Overrun():
+			m.log.Warn("replica scheduled to be closed ASAP for overcoming of output buffer limits", "replica", p.addr())
+			p.close()
+		case <-served:
+		}
+	}()
 
 	id, id2, second := m.ids.Get()
 	first, last := w.FirstIndex(), w.LastIndex()
@@ -241,9 +266,7 @@ func (m *Master) sendCheckpoint(p *Peer, bw *bufio.Writer, pin *engine.Pin, id s
 	}
 	p.state.Store(stateSendBulk)
 	m.log.Info("streaming checkpoint to replica", "replica", p.addr(), "replid", id, "index", idx, "bytes", ck.Size())
-	nc := p.conn.NetConn()
-	nc.SetWriteDeadline(time.Time{})
-	sent, err := ck.WriteTo(bw)
+	sent, err := ck.WriteTo(bw) // each write must progress within the timeout
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -358,6 +381,19 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 			bw.WriteString("*1\r\n$4\r\nPING\r\n")
 		}
 	}
+}
+
+// deadlineWriter gives every write to a replica the replication timeout:
+// a transfer of any length goes on while bytes move, and a replica that
+// stops reading is dropped after repl-timeout (mid-checkpoint too).
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.nc.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.nc.Write(p)
 }
 
 // readFrom reads a batch of entries; both logs implement ReadFrom.

@@ -28,6 +28,8 @@ type client struct {
 	authed   bool
 	detached bool // handed to replication after PSYNC: no longer ours
 
+	user atomic.Pointer[aclUser] // who the connection runs as (acl.go)
+
 	// What a replica told us with REPLCONF before PSYNC.
 	replPort int
 	replIP   string
@@ -38,6 +40,7 @@ type client struct {
 	queued   [][][]byte
 
 	lastActive atomic.Int64 // Unix ms
+	busy       atomic.Bool  // inside a command (the idle timeout spares it)
 	db         atomic.Int64
 	subs       atomic.Int64 // channels + patterns subscribed
 
@@ -59,7 +62,8 @@ func newClient(s *Server, conn redcon.Conn) *client {
 	if la := conn.NetConn().LocalAddr(); la != nil {
 		cl.laddr = la.String()
 	}
-	cl.authed = *s.requirePass.Load() == ""
+	cl.authed = s.acl.defaultOpen()
+	cl.user.Store(s.acl.def)
 	cl.lastActive.Store(time.Now().UnixMilli())
 	return cl
 }
@@ -91,7 +95,7 @@ func (cl *client) info() string {
 	if cmd == "" {
 		cmd = "NULL"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2",
 		cl.id, cl.addr, cl.laddr, name, int(now.Sub(cl.created).Seconds()),
-		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(), cl.subs.Load(), multi, strings.ToLower(cmd))
+		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(), cl.subs.Load(), multi, strings.ToLower(cmd), cl.user.Load().name)
 }

@@ -47,6 +47,8 @@ func serverCommands() []*command {
 	}
 	rows = append(rows, replicationCommands(row)...)
 	rows = append(rows, pubsubCommands(row)...)
+	rows = append(rows, blockingCommands()...)
+	rows = append(rows, aclCommands(row)...)
 	return rows
 }
 
@@ -84,22 +86,23 @@ func cmdAuth(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR syntax error")
 		return
 	}
-	pass := *s.requirePass.Load()
-	user, given := "default", string(args[len(args)-1])
+	user := "default"
 	if len(args) == 3 {
 		user = string(args[1])
-	}
-	if pass == "" && len(args) == 2 {
+	} else if s.acl.defaultNoPass() {
 		cl.err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 		return
 	}
-	if user != "default" || (pass != "" && given != pass) {
-		cl.err("WRONGPASS invalid username-password pair or user is disabled.")
+	u := s.acl.authenticate(user, args[len(args)-1])
+	if u == nil {
+		cl.err(errWrongPass)
 		return
 	}
-	cl.authed = true
+	cl.login(u)
 	cl.ok()
 }
+
+const errWrongPass = "WRONGPASS invalid username-password pair or user is disabled."
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
 func cmdHello(s *Server, cl *client, args [][]byte) {
@@ -121,12 +124,12 @@ func cmdHello(s *Server, cl *client, args [][]byte) {
 				cl.err("ERR Syntax error in HELLO option 'auth'")
 				return
 			}
-			pass := *s.requirePass.Load()
-			if string(args[i+1]) != "default" || (pass != "" && string(args[i+2]) != pass) {
-				cl.err("WRONGPASS invalid username-password pair or user is disabled.")
+			u := s.acl.authenticate(string(args[i+1]), args[i+2])
+			if u == nil {
+				cl.err(errWrongPass)
 				return
 			}
-			cl.authed = true
+			cl.login(u)
 			i += 2
 		case "setname":
 			if i+1 >= len(args) {
@@ -256,6 +259,7 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 		return
 	}
 	var id int64 = -1
+	var user *aclUser
 	addr, laddr, skipme := "", "", true
 	for i := 0; i < len(args); i += 2 {
 		v := string(args[i+1])
@@ -281,8 +285,13 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 				cl.err("ERR syntax error")
 				return
 			}
-		case "type", "user", "maxage":
-			// accepted: every client is "normal" and "default"
+		case "user":
+			if user = s.acl.user(v); user == nil {
+				cl.err("ERR No such user '" + v + "'")
+				return
+			}
+		case "type", "maxage":
+			// accepted: every client is "normal"
 		default:
 			cl.err("ERR syntax error")
 			return
@@ -291,7 +300,8 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 	var victims []*client
 	s.mu.Lock()
 	for _, c := range s.clients {
-		if (id >= 0 && c.id != id) || (addr != "" && c.addr != addr) || (laddr != "" && c.laddr != laddr) || (skipme && c == cl) {
+		if (id >= 0 && c.id != id) || (addr != "" && c.addr != addr) || (laddr != "" && c.laddr != laddr) ||
+			(user != nil && c.user.Load() != user) || (skipme && c == cl) {
 			continue
 		}
 		victims = append(victims, c)
@@ -421,17 +431,47 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 			}
 		}
 	}
-	foreign := func(args [][]byte, out []byte) []byte {
+	runServer := func(args [][]byte, out []byte) []byte {
 		c := s.lookup(args[0])
-		if c == nil || c.run == nil {
-			return appendError(out, "ERR unknown command '"+string(args[0])+"'")
-		}
 		saved := cl.out
 		cl.out = out
 		c.run(s, cl, args)
 		out = cl.out
 		cl.out = saved
 		return out
+	}
+	engineCmds := 0
+	for _, a := range queued {
+		if c := s.lookup(a[0]); c != nil && c.eng != nil {
+			engineCmds++
+		}
+	}
+	if engineCmds == 0 {
+		// Only server commands (Sentinel's MULTI, SLAVEOF NO ONE, CONFIG
+		// REWRITE, CLIENT KILL, EXEC): nothing for the log; run them here.
+		if cl.sess.WatchFailed() {
+			s.eng.Unwatch(cl.sess)
+			cl.out = append(cl.out, "*-1\r\n"...)
+			return
+		}
+		s.eng.Unwatch(cl.sess)
+		cl.array(len(queued))
+		for _, a := range queued {
+			cl.out = runServer(a, cl.out)
+		}
+		return
+	}
+	// Server commands among data commands run inside the committer, in
+	// order; those that block or change the role cannot.
+	foreign := func(args [][]byte, out []byte) []byte {
+		c := s.lookup(args[0])
+		switch {
+		case c == nil || c.run == nil:
+			return appendError(out, "ERR unknown command '"+string(args[0])+"'")
+		case c.Flags&engine.Blocking != 0 || c.Name == "replicaof" || c.Name == "slaveof" || c.Name == "shutdown" || c.Name == "wait" || c.Name == "waitaof" || c.Name == "debug":
+			return appendError(out, "ERR '"+c.Name+"' cannot run in a transaction that also changes data")
+		}
+		return runServer(args, out)
 	}
 	cl.out = s.eng.ExecMulti(cl.sess, queued, cl.out, foreign)
 	cl.db.Store(int64(cl.sess.DB))

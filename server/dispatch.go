@@ -12,8 +12,10 @@ import (
 // or a server command (run set).
 type command struct {
 	engine.Spec
-	eng *engine.Command
-	run func(s *Server, cl *client, args [][]byte)
+	eng  *engine.Command
+	run  func(s *Server, cl *client, args [][]byte)
+	id   int     // bit in an ACL user's command set (numberCommands)
+	cats aclCats // ACL categories
 }
 
 // buildTable merges the engine's commands with the server's and applies
@@ -38,6 +40,7 @@ func (s *Server) buildTable() error {
 		s.renamed = true
 	}
 	s.table = t
+	s.cmds = numberCommands(t)
 	return nil
 }
 
@@ -77,7 +80,10 @@ func (s *Server) handle(conn redcon.Conn, first redcon.Command) {
 	}
 	s.stats.commands.Add(int64(len(cmds)))
 	cl.lastActive.Store(time.Now().UnixMilli())
+	cl.busy.Store(true)
+	defer cl.busy.Store(false)
 	out := s.dispatch(cl, cmds, cl.out[:0])
+	s.wakeBlocked(cmds) // serve clients blocked on keys these writes filled
 	if cl.detached {
 		return
 	}
@@ -122,7 +128,7 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 			out = append(out, "+QUEUED\r\n"...)
 			continue
 		}
-		if c.eng != nil {
+		if c.eng != nil && c.run == nil { // blocking rows have both: run blocks outside MULTI
 			if runStart < 0 {
 				runStart = i
 			}
@@ -148,8 +154,8 @@ func isMultiControl(name []byte) bool {
 	return false
 }
 
-// check applies the row's rules: existence, auth, arity, then the role
-// rules. It returns the row or Redis's error text.
+// check applies the row's rules: existence, auth, arity, ACL (acl.go),
+// then the role rules. It returns the row or Redis's error text.
 func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	c := s.lookup(args[0])
 	if c == nil {
@@ -177,8 +183,14 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if !c.ArityOK(len(args)) {
 		return nil, "ERR wrong number of arguments for '" + c.Name + "' command"
 	}
+	if msg := cl.aclDenied(c, args); msg != "" {
+		return nil, msg
+	}
 	if cl.multi && c.Flags&engine.NoMulti != 0 {
 		return nil, "ERR Command not allowed inside a transaction"
+	}
+	if msg := s.subscribeModeError(cl, c.Name); msg != "" {
+		return nil, msg
 	}
 	if msg := s.repl.check(cl, c); msg != "" {
 		return nil, msg

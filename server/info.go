@@ -2,14 +2,13 @@ package server
 
 import (
 	"fmt"
+	"math/bits"
 	"os"
 	"runtime"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/walrus-kv/walrus/engine"
 )
 
 // INFO [section ...]: Redis's sections and field names, so tools that
@@ -315,17 +314,12 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 		cl.integer(int64(r.FirstKey))
 		cl.integer(int64(r.LastKey))
 		cl.integer(int64(r.Step))
-		cat := "@" + r.Group
-		if r.Flags&engine.Write != 0 {
-			cl.array(2)
-			cl.status("@write")
-		} else if r.Flags&engine.ReadOnly != 0 {
-			cl.array(2)
-			cl.status("@read")
-		} else {
-			cl.array(1)
+		cl.array(bits.OnesCount32(uint32(r.cats))) // ACL categories (acl.go)
+		for i, name := range aclCategoryNames {
+			if r.cats&(1<<i) != 0 {
+				cl.status("@" + name)
+			}
 		}
-		cl.status(cat)
 		cl.array(0)
 		cl.array(0)
 		cl.array(0)

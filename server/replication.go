@@ -102,13 +102,16 @@ func (r *replication) becomeReplica(host string, port int) {
 	s.cfg.RLock()
 	opts := replica.LinkOptions{
 		Host: host, Port: port,
-		MasterAuth: s.cfg.MasterAuth, MasterUser: s.cfg.MasterUser,
+		MasterAuth: s.cfg.MasterAuth, MasterUser: s.cfg.MasterUser, TLS: s.tlsClient,
 		ListeningPort: s.cfg.Port, AnnounceIP: s.cfg.ReplicaAnnounceIP,
 		Timeout:   s.cfg.ReplTimeout,
 		OnLoading: func(on bool) { r.loading.Store(on) },
 		OnReset:   r.master.DisconnectAll,
 		OnPublish: r.deliverPublish,
 		Logger:    s.log,
+	}
+	if s.cfg.TLSReplication && s.cfg.TLSPort != 0 {
+		opts.ListeningPort = s.cfg.TLSPort // as Redis: a TLS replica is reached on its tls-port
 	}
 	if s.cfg.ReplicaAnnouncePort != 0 {
 		opts.ListeningPort = s.cfg.ReplicaAnnouncePort
@@ -250,8 +253,8 @@ func (r *replication) resetStats() { r.master.ResetStats() }
 func replicationCommands(row rowFunc) []*command {
 	const anyState = engine.Loading | engine.Stale
 	return []*command{
-		row("replicaof", 3, engine.Admin|engine.NoMulti|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
-		row("slaveof", 3, engine.Admin|engine.NoMulti|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
+		row("replicaof", 3, engine.Admin|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
+		row("slaveof", 3, engine.Admin|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
 		row("role", 1, anyState|engine.Fast, "server", "Return the role of the instance in the context of replication", cmdRole),
 		row("replconf", -1, engine.Admin|anyState|engine.NoMulti, "server", "An internal command for configuring the replication stream", cmdReplconf),
 		row("psync", -3, engine.Admin|engine.NoMulti, "server", "Internal command used for replication", cmdPsync),

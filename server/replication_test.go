@@ -72,3 +72,25 @@ func TestReplicaFullSyncThenStreams(t *testing.T) {
 		t.Fatalf("ROLE on replica: %q", got)
 	}
 }
+
+// Sentinel promotes a replica with a transaction of server commands only.
+func TestFailoverTransactionPromotesReplica(t *testing.T) {
+	m := startServer(t, "--save", "")
+	host, p, _ := strings.Cut(m.Addr().String(), ":")
+	rs := startServer(t, "--replicaof", host, p)
+	rc := dialRaw(t, rs.Addr().String())
+	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	for _, cmd := range [][]string{{"MULTI"}, {"SLAVEOF", "NO", "ONE"}, {"CLIENT", "KILL", "TYPE", "normal"}} {
+		rc.do(cmd...)
+	}
+	got := rc.do("EXEC")
+	if !strings.HasPrefix(got, "[+OK :") {
+		t.Fatalf("EXEC of the failover transaction: %q", got)
+	}
+	if role := infoField(t, rc, "replication", "role"); role != "master" {
+		t.Fatalf("role after failover transaction: %q", role)
+	}
+	if got := rc.do("SET", "k", "v"); got != "+OK" {
+		t.Fatalf("write on the promoted node: %q", got)
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,9 +32,15 @@ type Server struct {
 	eng     *engine.Engine
 	lim     limits
 	table   map[string]*command // command name (after rename-command) -> row
+	cmds    []*command          // rows by id (numberCommands)
+	acl     *aclTable           // users; the default one follows requirepass (acl.go)
 	renamed bool                // rename-command changed the table
 	started time.Time
 	runID   string
+
+	// tlsClient is how the replica link dials its master under
+	// tls-replication; nil means plain TCP (tls.go).
+	tlsClient *tls.Config
 
 	listeners []net.Listener
 	servers   []*redcon.Server
@@ -42,9 +49,8 @@ type Server struct {
 	clients map[int64]*client
 	nextID  atomic.Int64
 
-	requirePass atomic.Pointer[string]
-	protected   atomic.Bool
-	maxClients  atomic.Int64
+	protected  atomic.Bool
+	maxClients atomic.Int64
 
 	stats stats
 
@@ -53,6 +59,9 @@ type Server struct {
 	saveOnStop   atomic.Int32  // 0 default, 1 SAVE, -1 NOSAVE
 
 	repl *replication // master and replica roles; see replication.go
+
+	ps    pubsub   // subscriptions and detached connections; see pubsub.go
+	block blocking // clients blocked in BLPOP & co; see blocking.go
 }
 
 // stats are INFO's counters.
@@ -82,12 +91,12 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	s.lim.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	s.lim.maxQuery.Store(cfg.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(cfg.MaxClients))
-	pass := cfg.RequirePass
-	s.requirePass.Store(&pass)
 	s.protected.Store(cfg.ProtectedMode)
 	if err := s.buildTable(); err != nil {
 		return nil, err
 	}
+	s.acl = newACL(s.cmds, s.table, cfg.RequirePass)
+	s.acl.watch(cfg)
 	if cfg.Persistent() {
 		// Finish or roll back a checkpoint install a crash interrupted.
 		if err := snapshot.Recover(filepath.Join(cfg.Dir, "db")); err != nil {
@@ -101,7 +110,10 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		Fsync:        fsync,
 		Databases:    cfg.Databases,
 		BacklogBytes: cfg.ReplBacklogSize,
-		Logger:       logger,
+		// client-output-buffer-limit replica <hard>: what a replica that
+		// stops reading may pin of the in-memory log.
+		ReplicaBufferBytes: cfg.OutputBufferLimits.Replica.Hard,
+		Logger:             logger,
 	})
 	if err != nil {
 		return nil, err
@@ -135,13 +147,19 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 }
 
 func (s *Server) listen() error {
-	binds := s.cfg.Bind
+	var binds []string
+	for _, b := range s.cfg.Bind {
+		if len(b) > 0 && b[0] == '-' { // Redis's "-::1": optional address
+			b = b[1:]
+		}
+		binds = append(binds, b)
+	}
 	if len(binds) == 0 {
 		binds = []string{"127.0.0.1"}
 	}
 	for _, b := range binds {
-		if len(b) > 0 && b[0] == '-' { // Redis's "-::1": optional address
-			b = b[1:]
+		if s.cfg.Port == 0 { // port 0: no plain TCP (TLS only)
+			break
 		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
 		if err != nil {
@@ -151,6 +169,13 @@ func (s *Server) listen() error {
 		s.listeners = append(s.listeners, ln)
 		srv := redcon.NewServerNetwork("tcp", ln.Addr().String(), s.handle, s.accept, s.closed)
 		s.servers = append(s.servers, srv)
+	}
+	if err := s.listenTLS(binds); err != nil {
+		s.closeListeners()
+		return err
+	}
+	if len(s.listeners) == 0 {
+		return errors.New("nothing to listen on: port and tls-port are both 0")
 	}
 	return nil
 }
@@ -177,12 +202,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	s.repl.start()
+	reaperStop, reaperDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(reaperDone); s.reapIdle(reaperStop) }()
 	select {
 	case <-ctx.Done():
 	case <-s.shutdownCh:
 	case err := <-errc:
 		s.log.Error("listener failed", "err", err)
 	}
+	close(reaperStop)
+	<-reaperDone
 	return s.stop()
 }
 
@@ -199,6 +228,8 @@ func (s *Server) stop() error {
 		cl.conn.Close()
 	}
 	s.mu.Unlock()
+	s.stopBlocking()
+	s.stopPubSub()
 	s.repl.close()
 	var errs []error
 	if s.saveOnStop.Load() == 1 {
@@ -227,7 +258,7 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		conn.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
 		return false
 	}
-	if s.protected.Load() && *s.requirePass.Load() == "" && !isLoopback(conn.NetConn().RemoteAddr()) {
+	if s.protected.Load() && s.acl.defaultNoPass() && !isLoopback(conn.NetConn().RemoteAddr()) {
 		s.stats.rejected.Add(1)
 		conn.NetConn().Write([]byte("-" + errProtected + "\r\n"))
 		return false
@@ -246,6 +277,9 @@ func (s *Server) closed(conn redcon.Conn, err error) {
 	if !ok {
 		return
 	}
+	if s.detachedClose(cl, err) {
+		return
+	}
 	s.mu.Lock()
 	delete(s.clients, cl.id)
 	s.mu.Unlock()
@@ -262,14 +296,16 @@ const errProtected = "DENIED Redis is running in protected mode because protecte
 
 // watchConfig keeps the server's cached settings current under CONFIG SET.
 func (s *Server) watchConfig() {
-	s.cfg.OnChange("requirepass", func(c *config.Config) error {
-		p := c.RequirePass
-		s.requirePass.Store(&p)
-		return nil
-	})
 	s.cfg.OnChange("protected-mode", func(c *config.Config) error { s.protected.Store(c.ProtectedMode); return nil })
 	s.cfg.OnChange("maxclients", func(c *config.Config) error { s.maxClients.Store(int64(c.MaxClients)); return nil })
 	s.cfg.OnChange("proto-max-bulk-len", func(c *config.Config) error { s.lim.maxBulk.Store(c.ProtoMaxBulkLen); return nil })
+	s.cfg.OnChange("client-output-buffer-limit", func(c *config.Config) error {
+		c.RLock()
+		hard := c.OutputBufferLimits.Replica.Hard
+		c.RUnlock()
+		s.eng.SetReplicaBufferLimit(hard)
+		return nil
+	})
 	s.cfg.OnChange("client-query-buffer-limit", func(c *config.Config) error {
 		s.lim.maxQuery.Store(c.ClientQueryBufferLimit)
 		return nil

@@ -44,7 +44,7 @@ demo-stop:
 ## bench: a short side-by-side comparison with redis-server (under 3 minutes)
 bench:
 	$(GO) build -o $(BIN)/walrus-server ./cmd/walrus-server
-	$(GO) run ./cmd/walrus-bench compare throughput --walrus ./$(BIN)/walrus-server
+	$(GO) run ./cmd/walrus-bench compare all --walrus ./$(BIN)/walrus-server
 
 clean:
 	rm -rf $(BIN)

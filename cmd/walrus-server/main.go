@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -47,6 +49,10 @@ func run(argv []string) int {
 	defer closeLog()
 	slog.SetDefault(logger)
 
+	if addr := os.Getenv("WALRUS_PPROF"); addr != "" {
+		// Profiling for operators: WALRUS_PPROF=127.0.0.1:6060.
+		go func() { logger.Info("pprof listening", "addr", addr, "err", http.ListenAndServe(addr, nil)) }()
+	}
 	srv, err := server.New(cfg, logger)
 	if err != nil {
 		logger.Error("start failed", "err", err)

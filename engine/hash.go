@@ -331,33 +331,28 @@ func cmdHIncrByFloat(c *ctx, args [][]byte) {
 }
 
 // randomHashed returns up to n distinct random elements (member, value)
-// of a hash-ordered collection: random hash positions, then the next
-// element at or after each, wrapping. O(n log N).
+// of a hash-ordered collection.
 func (c *ctx) randomHashed(m *meta, n int) [][2][]byte {
-	if int64(n) >= m.count {
-		var all [][2][]byte
-		c.forEachHashed(m, func(f, v []byte) bool {
-			all = append(all, [2][]byte{clone(f), clone(v)})
-			return true
-		})
-		rand.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-		return all
-	}
-	p := elemPrefix(nil, c.phys, m.version)
+	return c.randomUnder(elemPrefix(nil, c.phys, m.version), m.count, n)
+}
+
+// randomUnder draws up to n distinct elements from the hash-ordered
+// element space under p holding count elements: seeks to random hash
+// positions (O(log N) each), or reads everything and shuffles when n is
+// a large share of count.
+func (c *ctx) randomUnder(p []byte, count int64, n int) [][2][]byte {
 	it := c.iter(p, prefixEnd(p))
 	defer it.Close()
-	seen := map[string]bool{}
-	var out [][2][]byte
-	// Random probing; small counts relative to N take few tries. Large
-	// ones fall back to a full read.
-	if n > int(m.count/4) {
+	if int64(n) > count/4 {
 		var all [][2][]byte
 		for it.First(); it.Valid(); it.Next() {
 			all = append(all, [2][]byte{clone(it.Key()[len(p)+8:]), clone(it.Value())})
 		}
 		rand.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-		return all[:n]
+		return all[:min(n, len(all))]
 	}
+	seen := map[string]bool{}
+	var out [][2][]byte
 	for tries := 0; len(out) < n && tries < 64*n+64; tries++ {
 		pos := binary.BigEndian.AppendUint64(append([]byte(nil), p...), rand.Uint64())
 		if !it.SeekGE(pos) && !it.First() {
@@ -396,6 +391,11 @@ func cmdHRandField(c *ctx, args [][]byte) {
 		}
 		return
 	}
+	count, err := parseInt(args[2])
+	if err != nil {
+		c.replyError(errNotInt)
+		return
+	}
 	withValues := false
 	if len(args) == 4 {
 		if !strings.EqualFold(string(args[3]), "withvalues") {
@@ -405,11 +405,6 @@ func cmdHRandField(c *ctx, args [][]byte) {
 		withValues = true
 	} else if len(args) > 4 {
 		c.replyError(errSyntax)
-		return
-	}
-	count, err := parseInt(args[2])
-	if err != nil {
-		c.replyError(errNotInt)
 		return
 	}
 	if count < -math.MaxInt64/2 || (withValues && count < -math.MaxInt64/4) {

@@ -441,11 +441,7 @@ func (c *ctx) storeSet(key []byte, members [][]byte) {
 // ZUNION and friends, writing Redis's errors.
 func (c *ctx) parseNumKeys(args [][]byte, i int, what string) (int, bool) {
 	n, err := parseInt(args[i])
-	if err != nil {
-		c.replyError(errNotInt)
-		return 0, false
-	}
-	if n <= 0 {
+	if err != nil || n <= 0 {
 		c.replyError("ERR numkeys should be greater than 0")
 		return 0, false
 	}

@@ -1,12 +1,563 @@
 package server
 
-// Publish/subscribe is not served yet: see the data-model work. These
-// hooks keep the dispatcher and INFO in shape for it.
+import (
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+	"github.com/walrus-kv/walrus/engine"
+)
+
+// Publish/subscribe.
+//
+// A client that subscribes for the first time is detached from redcon's
+// loop (redcon connections may only be written from their own handler
+// goroutine): from then on the connection is served by two goroutines of
+// its own, a reader that dispatches its commands like any other client
+// and a writer that drains a bounded outgoing queue. Replies and pushed
+// messages share that queue, so their order is the order they were
+// produced in. A subscriber whose queue grows past
+// client-output-buffer-limit pubsub (hard, or soft for its seconds) is
+// disconnected, as in Redis; a publisher never waits for a subscriber.
+//
+// The connection stays detached after its last unsubscribe (redcon cannot
+// take it back); it is served the same way until it closes. The server
+// owns these goroutines: stop closes every connection and waits for them.
+
+// pubsub is the server's subscription registry. mu guards every map and
+// every subscriber's channel and pattern sets.
+type pubsub struct {
+	mu       sync.RWMutex
+	channels map[string]map[*client]struct{}
+	patterns map[string]map[*client]struct{}
+	subs     map[*client]*subscriber
+	wg       sync.WaitGroup // detached connection goroutines
+}
+
+// subscriber is a detached client's state.
+type subscriber struct {
+	cl      *client
+	dc      redcon.DetachedConn
+	q       outQueue
+	chans   map[string]struct{}
+	pats    map[string]struct{}
+	started atomic.Bool // serving goroutines started (handover done)
+}
+
+// outQueue is a detached connection's outgoing bytes. mu guards all.
+type outQueue struct {
+	mu        sync.Mutex
+	buf       []byte
+	closing   bool // close once buf is written
+	dead      bool // closed: drop further output
+	softSince time.Time
+	wake      chan struct{} // cap 1: the writer has work
+}
+
+func (ps *pubsub) init() {
+	if ps.channels == nil {
+		ps.channels = map[string]map[*client]struct{}{}
+		ps.patterns = map[string]map[*client]struct{}{}
+		ps.subs = map[*client]*subscriber{}
+	}
+}
 
 func pubsubCommands(row rowFunc) []*command {
+	const flags = engine.PubSub | engine.Loading | engine.Stale
+	return []*command{
+		row("subscribe", -2, flags, "pubsub", "Listen for messages published to the given channels", cmdSubscribe),
+		row("psubscribe", -2, flags, "pubsub", "Listen for messages published to channels matching the given patterns", cmdSubscribe),
+		row("unsubscribe", -1, flags, "pubsub", "Stop listening for messages posted to the given channels", cmdUnsubscribe),
+		row("punsubscribe", -1, flags, "pubsub", "Stop listening for messages posted to channels matching the given patterns", cmdUnsubscribe),
+		row("publish", 3, flags|engine.Fast, "pubsub", "Post a message to a channel", cmdPublish),
+		row("pubsub", -2, flags, "pubsub", "A container for Pub/Sub commands", cmdPubSub),
+	}
+}
+
+// subscribeModeError is the error for a command a RESP2 client in
+// subscribe mode may not run, or "".
+func (s *Server) subscribeModeError(cl *client, name string) string {
+	if cl.subs.Load() == 0 {
+		return ""
+	}
+	switch name {
+	case "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset":
+		return ""
+	}
+	return "ERR Can't execute '" + name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+}
+
+// SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...]
+func cmdSubscribe(s *Server, cl *client, args [][]byte) {
+	pattern := strings.EqualFold(string(args[0]), "psubscribe")
+	kind := "subscribe"
+	if pattern {
+		kind = "psubscribe"
+	}
+	ps := &s.ps
+	ps.mu.Lock()
+	ps.init()
+	sub := ps.subs[cl]
+	if sub == nil {
+		sub = s.detach(cl)
+	}
+	counts := make([]int, len(args)-1)
+	for i, a := range args[1:] {
+		name := string(a)
+		set, own := ps.channels, sub.chans
+		if pattern {
+			set, own = ps.patterns, sub.pats
+		}
+		if _, dup := own[name]; !dup {
+			own[name] = struct{}{}
+			if set[name] == nil {
+				set[name] = map[*client]struct{}{}
+			}
+			set[name][cl] = struct{}{}
+		}
+		counts[i] = len(sub.chans) + len(sub.pats)
+	}
+	cl.subs.Store(int64(len(sub.chans) + len(sub.pats)))
+	ps.mu.Unlock()
+	for i, a := range args[1:] {
+		cl.array(3)
+		cl.bulkString(kind)
+		cl.bulk(a)
+		cl.integer(int64(counts[i]))
+	}
+}
+
+// UNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...]; no argument
+// means every one.
+func cmdUnsubscribe(s *Server, cl *client, args [][]byte) {
+	pattern := strings.EqualFold(string(args[0]), "punsubscribe")
+	kind := "unsubscribe"
+	if pattern {
+		kind = "punsubscribe"
+	}
+	ps := &s.ps
+	ps.mu.Lock()
+	ps.init()
+	sub := ps.subs[cl]
+	var names []string
+	if len(args) > 1 {
+		for _, a := range args[1:] {
+			names = append(names, string(a))
+		}
+	} else if sub != nil {
+		own := sub.chans
+		if pattern {
+			own = sub.pats
+		}
+		for n := range own {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+	}
+	type rep struct {
+		name  string
+		count int
+	}
+	var reps []rep
+	for _, n := range names {
+		if sub != nil {
+			ps.removeLocked(sub, n, pattern)
+		}
+		left := 0
+		if sub != nil {
+			left = len(sub.chans) + len(sub.pats)
+		}
+		reps = append(reps, rep{n, left})
+	}
+	left := 0
+	if sub != nil {
+		left = len(sub.chans) + len(sub.pats)
+	}
+	cl.subs.Store(int64(left))
+	ps.mu.Unlock()
+	if len(reps) == 0 {
+		cl.array(3)
+		cl.bulkString(kind)
+		cl.null()
+		cl.integer(int64(left))
+		return
+	}
+	for _, r := range reps {
+		cl.array(3)
+		cl.bulkString(kind)
+		cl.bulkString(r.name)
+		cl.integer(int64(r.count))
+	}
+}
+
+// removeLocked drops one subscription of sub; ps.mu must be held.
+func (ps *pubsub) removeLocked(sub *subscriber, name string, pattern bool) {
+	set, own := ps.channels, sub.chans
+	if pattern {
+		set, own = ps.patterns, sub.pats
+	}
+	if _, ok := own[name]; !ok {
+		return
+	}
+	delete(own, name)
+	if m := set[name]; m != nil {
+		delete(m, sub.cl)
+		if len(m) == 0 {
+			delete(set, name)
+		}
+	}
+}
+
+// PUBLISH channel message
+func cmdPublish(s *Server, cl *client, args [][]byte) {
+	n := s.Publish(args[1], args[2])
+	s.propagatePublish(args[1], args[2]) // replication: master PUBLISHes reach replica subscribers
+	cl.integer(int64(n))
+}
+
+// propagatePublish hands a PUBLISH to replication. It is a no-op until
+// replication wires it (replicas then call Publish for their own
+// subscribers).
+func (s *Server) propagatePublish(channel, msg []byte) {}
+
+// Publish delivers a message to this node's subscribers of channel and of
+// every matching pattern, and returns how many received it. It never
+// blocks on a subscriber.
+func (s *Server) Publish(channel, message []byte) int {
+	ps := &s.ps
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	n := 0
+	if subs := ps.channels[string(channel)]; len(subs) > 0 {
+		msg := redcon.AppendArray(nil, 3)
+		msg = redcon.AppendBulkString(msg, "message")
+		msg = redcon.AppendBulk(msg, channel)
+		msg = redcon.AppendBulk(msg, message)
+		for cl := range subs {
+			s.pushTo(ps.subs[cl], msg)
+			n++
+		}
+	}
+	for pat, subs := range ps.patterns {
+		if !engine.GlobMatch(pat, string(channel)) {
+			continue
+		}
+		msg := redcon.AppendArray(nil, 4)
+		msg = redcon.AppendBulkString(msg, "pmessage")
+		msg = redcon.AppendBulkString(msg, pat)
+		msg = redcon.AppendBulk(msg, channel)
+		msg = redcon.AppendBulk(msg, message)
+		for cl := range subs {
+			s.pushTo(ps.subs[cl], msg)
+			n++
+		}
+	}
+	return n
+}
+
+// pushTo queues bytes for a subscriber, disconnecting it past the pubsub
+// output buffer limits.
+func (s *Server) pushTo(sub *subscriber, b []byte) {
+	if sub == nil {
+		return
+	}
+	lim := s.cfg.OutputBufferLimits.PubSub
+	q := &sub.q
+	q.mu.Lock()
+	if q.dead {
+		q.mu.Unlock()
+		return
+	}
+	q.buf = append(q.buf, b...)
+	size := int64(len(q.buf))
+	over := lim.Hard > 0 && size > lim.Hard
+	if lim.Soft > 0 && size > lim.Soft {
+		if q.softSince.IsZero() {
+			q.softSince = time.Now()
+		} else if time.Since(q.softSince) >= lim.SoftSeconds {
+			over = true
+		}
+	} else {
+		q.softSince = time.Time{}
+	}
+	if over {
+		q.dead = true
+		q.buf = nil
+	}
+	q.mu.Unlock()
+	if over {
+		s.log.Warn("client closed for overcoming of output buffer limits", "client", sub.cl.addr, "class", "pubsub", "bytes", size)
+		sub.closeNet()
+		return
+	}
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | HELP
+func cmdPubSub(s *Server, cl *client, args [][]byte) {
+	ps := &s.ps
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	switch sub := strings.ToLower(string(args[1])); {
+	case sub == "channels" && len(args) <= 3:
+		var names []string
+		for ch := range ps.channels {
+			if len(args) == 2 || engine.GlobMatch(string(args[2]), ch) {
+				names = append(names, ch)
+			}
+		}
+		sort.Strings(names)
+		cl.array(len(names))
+		for _, n := range names {
+			cl.bulkString(n)
+		}
+	case sub == "numsub":
+		cl.array(2 * (len(args) - 2))
+		for _, ch := range args[2:] {
+			cl.bulk(ch)
+			cl.integer(int64(len(ps.channels[string(ch)])))
+		}
+	case sub == "numpat" && len(args) == 2:
+		cl.integer(int64(len(ps.patterns)))
+	case sub == "help" && len(args) == 2:
+		lines := []string{
+			"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"CHANNELS [<pattern>]",
+			"    Return the currently active channels matching a <pattern> (default: '*').",
+			"NUMPAT",
+			"    Return number of subscriptions to patterns.",
+			"NUMSUB [<channel> ...]",
+			"    Return the number of subscribers for the specified channels, excluding",
+			"    pattern subscriptions(default: no channels).",
+			"HELP",
+			"    Print this help.",
+		}
+		cl.array(len(lines))
+		for _, l := range lines {
+			cl.status(l)
+		}
+	default:
+		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try PUBSUB HELP.")
+	}
+}
+
+// detach takes cl's connection out of redcon's loop; ps.mu must be held.
+// The goroutines that serve it start at the handover (detachedClose),
+// once redcon's handler has queued its last replies.
+func (s *Server) detach(cl *client) *subscriber {
+	dc := cl.conn.Detach()
+	sub := &subscriber{cl: cl, dc: dc, chans: map[string]struct{}{}, pats: map[string]struct{}{}}
+	sub.q.wake = make(chan struct{}, 1)
+	s.ps.subs[cl] = sub
+	s.mu.Lock()
+	cl.conn = &queuedConn{DetachedConn: dc, sub: sub}
+	s.mu.Unlock()
+	return sub
+}
+
+// detachedClose is redcon's closed callback for a connection that was
+// detached: it starts serving it and reports true; any other close
+// reports false.
+func (s *Server) detachedClose(cl *client, err error) bool {
+	if err == nil || err.Error() != "detached" {
+		return false
+	}
+	ps := &s.ps
+	ps.mu.Lock()
+	sub := ps.subs[cl]
+	if sub == nil || sub.started.Load() {
+		ps.mu.Unlock()
+		return sub != nil
+	}
+	sub.started.Store(true)
+	ps.wg.Add(2)
+	ps.mu.Unlock()
+	go func() { defer ps.wg.Done(); s.writeLoop(sub) }()
+	go func() { defer ps.wg.Done(); s.readLoop(sub) }()
+	return true
+}
+
+// writeLoop drains a detached connection's queue; it flushes what redcon's
+// handler left in the writer first.
+func (s *Server) writeLoop(sub *subscriber) {
+	q := &sub.q
+	if err := sub.dc.Flush(); err != nil {
+		sub.closeNet()
+	}
+	for {
+		q.mu.Lock()
+		for len(q.buf) == 0 && !q.closing && !q.dead {
+			q.mu.Unlock()
+			<-q.wake
+			q.mu.Lock()
+		}
+		buf, closing, dead := q.buf, q.closing, q.dead
+		q.buf = nil
+		q.mu.Unlock()
+		if dead {
+			return
+		}
+		if len(buf) > 0 {
+			sub.dc.WriteRaw(buf)
+			if err := sub.dc.Flush(); err != nil {
+				q.mu.Lock()
+				q.dead = true
+				q.mu.Unlock()
+				sub.closeNet()
+				return
+			}
+		}
+		if closing {
+			q.mu.Lock()
+			q.dead = true
+			q.mu.Unlock()
+			sub.closeNet()
+			return
+		}
+	}
+}
+
+// readLoop serves a detached connection's commands until it closes, then
+// forgets the client.
+func (s *Server) readLoop(sub *subscriber) {
+	cl := sub.cl
+	for {
+		cmd, err := sub.dc.ReadCommand()
+		if err != nil {
+			break
+		}
+		cmds := [][][]byte{cmd.Args}
+		s.stats.commands.Add(1)
+		cl.lastActive.Store(time.Now().UnixMilli())
+		out := s.dispatch(cl, cmds, nil)
+		if len(out) > 0 {
+			s.queueReply(sub, out)
+		}
+		s.wakeBlocked(cmds)
+	}
+	q := &sub.q
+	q.mu.Lock()
+	q.dead = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	sub.closeNet()
+	s.mu.Lock()
+	delete(s.clients, cl.id)
+	s.mu.Unlock()
+	s.eng.Unwatch(cl.sess)
+	s.ps.forget(cl)
+}
+
+// queueReply queues a command's reply (replies are not subject to the
+// pubsub limit's disconnect, only messages are).
+func (s *Server) queueReply(sub *subscriber, out []byte) {
+	q := &sub.q
+	q.mu.Lock()
+	if !q.dead {
+		q.buf = append(q.buf, out...)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// forget drops every subscription of cl.
+func (ps *pubsub) forget(cl *client) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	sub := ps.subs[cl]
+	if sub == nil {
+		return
+	}
+	for n := range sub.chans {
+		ps.removeLocked(sub, n, false)
+	}
+	for n := range sub.pats {
+		ps.removeLocked(sub, n, true)
+	}
+	delete(ps.subs, cl)
+	cl.subs.Store(0)
+}
+
+// closeNet closes the socket under a detached connection. (redcon's
+// Close flushes its writer first, which would block on a subscriber that
+// does not read, and race with writeLoop.)
+func (sub *subscriber) closeNet() { sub.dc.NetConn().Close() }
+
+// queuedConn is a detached client's connection as the rest of the server
+// sees it: writes go through the queue (in order with pushed messages),
+// Close closes after the queue is written.
+type queuedConn struct {
+	redcon.DetachedConn
+	sub *subscriber
+}
+
+func (qc *queuedConn) WriteRaw(b []byte) { qc.sub.q.mu.Lock(); qc.appendLocked(b); qc.wake() }
+
+func (qc *queuedConn) appendLocked(b []byte) {
+	if !qc.sub.q.dead {
+		qc.sub.q.buf = append(qc.sub.q.buf, b...)
+	}
+	qc.sub.q.mu.Unlock()
+}
+
+func (qc *queuedConn) wake() {
+	select {
+	case qc.sub.q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (qc *queuedConn) Close() error {
+	q := &qc.sub.q
+	q.mu.Lock()
+	q.closing = true
+	started := qc.sub.started.Load()
+	q.mu.Unlock()
+	qc.wake()
+	if !started {
+		qc.sub.closeNet()
+	}
 	return nil
 }
 
-func (s *Server) unsubscribeAll(cl *client) {}
-func (s *Server) pubsubChannels() int       { return 0 }
-func (s *Server) pubsubPatterns() int       { return 0 }
+// unsubscribeAll is called when a (non-detached) connection closes.
+func (s *Server) unsubscribeAll(cl *client) { s.ps.forget(cl) }
+
+// stopPubSub closes every detached connection and waits for their
+// goroutines (server stop).
+func (s *Server) stopPubSub() {
+	s.ps.mu.Lock()
+	var subs []*subscriber
+	for _, sub := range s.ps.subs {
+		subs = append(subs, sub)
+	}
+	s.ps.mu.Unlock()
+	for _, sub := range subs {
+		sub.closeNet()
+	}
+	s.ps.wg.Wait()
+}
+
+func (s *Server) pubsubChannels() int {
+	s.ps.mu.RLock()
+	defer s.ps.mu.RUnlock()
+	return len(s.ps.channels)
+}
+
+func (s *Server) pubsubPatterns() int {
+	s.ps.mu.RLock()
+	defer s.ps.mu.RUnlock()
+	return len(s.ps.patterns)
+}

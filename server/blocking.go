@@ -1,0 +1,275 @@
+package server
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/walrus-kv/walrus/engine"
+)
+
+// Blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX.
+//
+// The engine owns the pop (its rows run the non-blocking form: pop if
+// there is something, else a null reply; that is also what runs inside
+// MULTI). The server rows here override them outside MULTI: the
+// connection's goroutine registers a waiter on the command's keys, tries
+// the pop, and if there was nothing it waits until it is served, its
+// timeout passes (null array), the client disconnects, or the server
+// stops.
+//
+// Waking: after every pipeline that ran a write, when anyone is waiting
+// (one atomic load otherwise), the keys the writes named are made ready.
+// Waiters of a ready key are served in arrival order (FIFO, as Redis):
+// the waking goroutine runs each waiter's pop through the engine on the
+// waiter's behalf and hands it the reply, until one finds nothing. Keys
+// are matched by name in any database, and commands that move data
+// wholesale (EXEC, SWAPDB, MOVE, ...) make every key ready: a wake-up
+// that finds nothing costs one engine call and nothing else. What a
+// woken client pops travels to replicas as a plain LPOP/RPOP/LMOVE/
+// ZPOPMIN/ZPOPMAX effect, emitted by the engine.
+
+// blocking is the table of waiting clients. mu guards keys, every
+// waiter's state, and serializes serving.
+type blocking struct {
+	mu     sync.Mutex
+	keys   map[string][]*waiter // key name -> waiters, oldest first
+	n      atomic.Int64         // waiters registered
+	quit   chan struct{}        // closed at server stop; made lazily
+	closed bool
+}
+
+type waiterState int
+
+const (
+	waitTrying waiterState = iota // running its own attempt: do not serve
+	waitParked                    // waiting to be served
+	waitDone                      // served: reply holds the result
+)
+
+type waiter struct {
+	cl    *client
+	args  [][]byte
+	keys  []string
+	state waiterState
+	poked bool   // a key became ready during its own attempt
+	reply []byte // when served
+	ch    chan struct{}
+}
+
+var blockingNames = []string{"blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax"}
+
+// blockingCommands are server rows that replace the engine's rows of the
+// blocking commands (same spec) outside MULTI.
+func blockingCommands() []*command {
+	var rows []*command
+	for _, name := range blockingNames {
+		ec := engine.Lookup([]byte(name))
+		if ec == nil {
+			continue
+		}
+		// eng keeps the row an engine command inside MULTI/EXEC (the
+		// non-blocking form); the dispatcher runs run outside MULTI.
+		rows = append(rows, &command{Spec: ec.Spec, eng: ec, run: cmdBlockingPop})
+	}
+	return rows
+}
+
+func (b *blocking) quitCh() chan struct{} {
+	if b.quit == nil {
+		b.quit = make(chan struct{})
+		if b.closed {
+			close(b.quit)
+		}
+	}
+	return b.quit
+}
+
+// blockingKeys are the keys a blocking command waits on.
+func blockingKeys(args [][]byte) []string {
+	name := strings.ToLower(string(args[0]))
+	if name == "blmove" || name == "brpoplpush" {
+		return []string{string(args[1])}
+	}
+	keys := make([]string, 0, len(args)-2)
+	for _, k := range args[1 : len(args)-1] {
+		keys = append(keys, string(k))
+	}
+	return keys
+}
+
+func isNullReply(out []byte) bool {
+	s := string(out)
+	return s == "*-1\r\n" || s == "$-1\r\n"
+}
+
+func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
+	timeout, err := engine.ParseBlockTimeout(args[len(args)-1])
+	if err != nil {
+		cl.err(err.Error())
+		return
+	}
+	b := &s.block
+	w := &waiter{cl: cl, args: args, keys: blockingKeys(args), ch: make(chan struct{}, 1)}
+	b.mu.Lock()
+	if b.keys == nil {
+		b.keys = map[string][]*waiter{}
+	}
+	for _, k := range w.keys {
+		b.keys[k] = append(b.keys[k], w)
+	}
+	b.n.Add(1)
+	quit := b.quitCh()
+	b.mu.Unlock()
+	for {
+		out := s.eng.Exec(cl.sess, [][][]byte{args}, nil)
+		if !isNullReply(out) {
+			b.mu.Lock()
+			b.removeLocked(w)
+			b.mu.Unlock()
+			cl.out = append(cl.out, out...)
+			s.wakeBlocked([][][]byte{args}) // BLMOVE pushed to its destination
+			return
+		}
+		b.mu.Lock()
+		if w.poked {
+			w.poked = false
+			b.mu.Unlock()
+			continue
+		}
+		w.state = waitParked
+		b.mu.Unlock()
+		break
+	}
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	gone, stopWatch := watchDisconnect(cl)
+	defer stopWatch()
+	select {
+	case <-w.ch:
+	case <-timer:
+	case <-gone:
+	case <-quit:
+	}
+	b.mu.Lock()
+	served := w.state == waitDone
+	if !served {
+		b.removeLocked(w)
+	}
+	b.mu.Unlock()
+	if served {
+		cl.out = append(cl.out, w.reply...)
+		return
+	}
+	cl.out = append(cl.out, "*-1\r\n"...)
+}
+
+// removeLocked unregisters w; b.mu must be held.
+func (b *blocking) removeLocked(w *waiter) {
+	if w.state == waitDone {
+		return
+	}
+	for _, k := range w.keys {
+		ws := b.keys[k]
+		for i, x := range ws {
+			if x == w {
+				ws = append(ws[:i:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(ws) == 0 {
+			delete(b.keys, k)
+		} else {
+			b.keys[k] = ws
+		}
+	}
+	w.state = waitDone
+	b.n.Add(-1)
+}
+
+// wakeBlocked serves waiters whose keys the writes among cmds may have
+// filled. It costs one atomic load when nobody waits.
+func (s *Server) wakeBlocked(cmds [][][]byte) {
+	b := &s.block
+	if b.n.Load() == 0 {
+		return
+	}
+	var ready []string
+	all := false
+	for _, args := range cmds {
+		if len(args) == 0 {
+			continue
+		}
+		c := s.lookup(args[0])
+		if c == nil {
+			continue
+		}
+		switch c.Name {
+		case "exec", "swapdb", "move", "copy", "flushall", "flushdb", "select":
+			all = true
+			continue
+		}
+		if c.Flags&engine.Write == 0 {
+			continue
+		}
+		for _, a := range args[1:] {
+			ready = append(ready, string(a))
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if all {
+		ready = ready[:0]
+		for k := range b.keys {
+			ready = append(ready, k)
+		}
+	}
+	seen := map[string]bool{}
+	for len(ready) > 0 {
+		k := ready[0]
+		ready = ready[1:]
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		for _, w := range append([]*waiter(nil), b.keys[k]...) {
+			switch w.state {
+			case waitTrying:
+				w.poked = true
+				continue
+			case waitDone:
+				continue
+			}
+			out := s.eng.Exec(w.cl.sess, [][][]byte{w.args}, nil)
+			if isNullReply(out) {
+				break // the key is empty again: later waiters stay parked
+			}
+			b.removeLocked(w)
+			w.reply = out
+			w.ch <- struct{}{}
+			if name := strings.ToLower(string(w.args[0])); name == "blmove" || name == "brpoplpush" {
+				ready = append(ready, string(w.args[2]))
+				seen[string(w.args[2])] = false
+			}
+		}
+	}
+}
+
+// stopBlocking wakes every blocked client (server stop): each replies a
+// null array and returns.
+func (s *Server) stopBlocking() {
+	b := &s.block
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.closed = true
+		if b.quit != nil {
+			close(b.quit)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPublishReachesChannelAndPatternSubscribers(t *testing.T) {
+	s := startServer(t)
+	sub := dialRaw(t, s.Addr().String())
+	psub := dialRaw(t, s.Addr().String())
+	pub := dialRaw(t, s.Addr().String())
+	if got := sub.do("SUBSCRIBE", "news", "sport"); got != "[$subscribe $news :1]" {
+		t.Fatalf("SUBSCRIBE first reply: %s", got)
+	}
+	if got, _ := sub.read(); got != "[$subscribe $sport :2]" {
+		t.Fatalf("SUBSCRIBE second reply: %s", got)
+	}
+	if got := psub.do("PSUBSCRIBE", "n*"); got != "[$psubscribe $n* :1]" {
+		t.Fatalf("PSUBSCRIBE: %s", got)
+	}
+	if got := pub.do("PUBLISH", "news", "hello"); got != ":2" {
+		t.Fatalf("PUBLISH receivers: %s, want 2", got)
+	}
+	if got, _ := sub.read(); got != "[$message $news $hello]" {
+		t.Fatalf("channel subscriber got %s", got)
+	}
+	if got, _ := psub.read(); got != "[$pmessage $n* $news $hello]" {
+		t.Fatalf("pattern subscriber got %s", got)
+	}
+	if got := pub.do("PUBLISH", "other", "x"); got != ":0" {
+		t.Fatalf("PUBLISH to nobody: %s", got)
+	}
+	if n := s.Publish([]byte("sport"), []byte("goal")); n != 1 {
+		t.Fatalf("Publish returned %d, want 1", n)
+	}
+	if got, _ := sub.read(); got != "[$message $sport $goal]" {
+		t.Fatalf("subscriber got %s from Publish", got)
+	}
+}
+
+func TestSubscribeModeAllowsOnlyPubSubCommands(t *testing.T) {
+	s := startServer(t)
+	c := dialRaw(t, s.Addr().String())
+	c.do("SUBSCRIBE", "ch")
+	want := "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+	if got := c.do("GET", "k"); got != want {
+		t.Fatalf("GET in subscribe mode: %s", got)
+	}
+	if got := c.do("PING"); got != "[$pong $]" {
+		t.Fatalf("PING in subscribe mode: %s", got)
+	}
+	if got := c.do("UNSUBSCRIBE"); got != "[$unsubscribe $ch :0]" {
+		t.Fatalf("UNSUBSCRIBE: %s", got)
+	}
+	// Back in normal mode, the (still detached) connection serves data.
+	if got := c.do("SET", "k", "v"); got != "+OK" {
+		t.Fatalf("SET after unsubscribing: %s", got)
+	}
+	if got := c.do("GET", "k"); got != "$v" {
+		t.Fatalf("GET after unsubscribing: %s", got)
+	}
+	if got := c.do("UNSUBSCRIBE"); got != "[$unsubscribe (nil) :0]" {
+		t.Fatalf("UNSUBSCRIBE with no subscription: %s", got)
+	}
+}
+
+func TestPubSubIntrospection(t *testing.T) {
+	s := startServer(t)
+	a, b := dialRaw(t, s.Addr().String()), dialRaw(t, s.Addr().String())
+	a.do("SUBSCRIBE", "c1")
+	b.do("SUBSCRIBE", "c1")
+	b.do("SUBSCRIBE", "c2")
+	if got := b.do("PSUBSCRIBE", "p*"); got != "[$psubscribe $p* :3]" {
+		t.Fatalf("PSUBSCRIBE: %s", got)
+	}
+	q := dialRaw(t, s.Addr().String())
+	if got := q.do("PUBSUB", "CHANNELS"); got != "[$c1 $c2]" {
+		t.Fatalf("PUBSUB CHANNELS: %s", got)
+	}
+	if got := q.do("PUBSUB", "CHANNELS", "*2"); got != "[$c2]" {
+		t.Fatalf("PUBSUB CHANNELS *2: %s", got)
+	}
+	if got := q.do("PUBSUB", "NUMSUB", "c1", "c2", "none"); got != "[$c1 :2 $c2 :1 $none :0]" {
+		t.Fatalf("PUBSUB NUMSUB: %s", got)
+	}
+	if got := q.do("PUBSUB", "NUMPAT"); got != ":1" {
+		t.Fatalf("PUBSUB NUMPAT: %s", got)
+	}
+	a.c.Close()
+	waitFor(t, "closed subscriber to be forgotten", 5*time.Second, func() bool {
+		return q.do("PUBSUB", "NUMSUB", "c1") == "[$c1 :1]"
+	})
+}
+
+func TestSubscriberThatDoesNotReadIsDisconnectedPastTheLimit(t *testing.T) {
+	s := startServer(t, "--client-output-buffer-limit", "pubsub 256kb 0 0")
+	slow := dialRaw(t, s.Addr().String())
+	slow.do("SUBSCRIBE", "firehose")
+	pub := dialRaw(t, s.Addr().String())
+	msg := strings.Repeat("x", 64<<10)
+	gone := false
+	for i := 0; i < 2000 && !gone; i++ { // bounded: 128 MB at most
+		pub.send("PUBLISH", "firehose", msg)
+		got, err := pub.read()
+		if err != nil {
+			t.Fatalf("PUBLISH %d: %v", i, err)
+		}
+		gone = got == ":0"
+	}
+	if !gone {
+		t.Fatalf("a subscriber that never reads was not disconnected")
+	}
+	if got := pub.do("PUBSUB", "NUMSUB", "firehose"); got != "[$firehose :0]" {
+		t.Fatalf("NUMSUB after the disconnect: %s", got)
+	}
+}

@@ -85,7 +85,7 @@ const maxGroup = 256 // requests per group commit
 // its reads see its writes; a read-only pipeline runs here, on Pebble.
 func (e *Engine) Exec(s *Session, cmds [][][]byte, out []byte) []byte {
 	for _, args := range cmds {
-		if cmd := Lookup(args[0]); cmd != nil && cmd.Flags&Write != 0 {
+		if cmd := Lookup(args[0]); cmd != nil && cmd.WritesWith(args) {
 			return e.submit(&request{sess: s, cmds: cmds, out: out})
 		}
 	}

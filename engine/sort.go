@@ -37,8 +37,13 @@ func init() {
 func (c *Command) WritesWith(args [][]byte) bool {
 	if c.Name == "sort" {
 		for i := 2; i < len(args); i++ {
-			if strings.EqualFold(string(args[i]), "store") {
+			switch strings.ToLower(string(args[i])) {
+			case "store":
 				return true
+			case "by", "get":
+				i++ // skip the pattern, which may itself read "store"
+			case "limit":
+				i += 2
 			}
 		}
 		return false

@@ -424,7 +424,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 	}
 	for _, args := range queued {
 		if c := s.lookup(args[0]); c != nil {
-			if msg := s.repl.check(cl, c); msg != "" {
+			if msg := s.repl.check(cl, c, args); msg != "" {
 				s.eng.Unwatch(cl.sess)
 				cl.err("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
 				return

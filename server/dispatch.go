@@ -192,7 +192,7 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if msg := s.subscribeModeError(cl, c.Name); msg != "" {
 		return nil, msg
 	}
-	if msg := s.repl.check(cl, c); msg != "" {
+	if msg := s.repl.check(cl, c, args); msg != "" {
 		return nil, msg
 	}
 	return c, ""

@@ -214,14 +214,9 @@ func (ps *pubsub) removeLocked(sub *subscriber, name string, pattern bool) {
 // PUBLISH channel message
 func cmdPublish(s *Server, cl *client, args [][]byte) {
 	n := s.Publish(args[1], args[2])
-	s.propagatePublish(args[1], args[2]) // replication: master PUBLISHes reach replica subscribers
+	s.repl.publish(args[1], args[2]) // master PUBLISHes reach replica subscribers
 	cl.integer(int64(n))
 }
-
-// propagatePublish hands a PUBLISH to replication. It is a no-op until
-// replication wires it (replicas then call Publish for their own
-// subscribers).
-func (s *Server) propagatePublish(channel, msg []byte) {}
 
 // Publish delivers a message to this node's subscribers of channel and of
 // every matching pattern, and returns how many received it. It never

@@ -145,12 +145,13 @@ func (r *replication) becomeMaster() error {
 }
 
 // check applies the role rules to a command about to run.
-func (r *replication) check(cl *client, c *command) string {
+func (r *replication) check(cl *client, c *command, args [][]byte) string {
 	if r.loading.Load() && c.Flags&engine.Loading == 0 {
 		return "LOADING Redis is loading the dataset in memory"
 	}
+	writes := c.Flags&engine.Write != 0 && (c.eng == nil || c.eng.WritesWith(args))
 	if l := r.link.Load(); l != nil {
-		if c.Flags&engine.Write != 0 {
+		if writes {
 			return "READONLY You can't write against a read only replica."
 		}
 		if !r.serveStale.Load() && c.Flags&engine.Stale == 0 && !l.Info().Up {
@@ -158,7 +159,7 @@ func (r *replication) check(cl *client, c *command) string {
 		}
 		return ""
 	}
-	if n := r.minReplicas.Load(); n > 0 && c.Flags&engine.Write != 0 {
+	if n := r.minReplicas.Load(); n > 0 && writes {
 		if int64(r.master.GoodReplicas(time.Duration(r.maxLagMillis.Load())*time.Millisecond)) < n {
 			return "NOREPLICAS Not enough good replicas to write."
 		}

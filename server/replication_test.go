@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,5 +93,74 @@ func TestFailoverTransactionPromotesReplica(t *testing.T) {
 	}
 	if got := rc.do("SET", "k", "v"); got != "+OK" {
 		t.Fatalf("write on the promoted node: %q", got)
+	}
+}
+
+// Every data family replicates: the differential generators drive the
+// master, and the replica ends with the master's DEBUG DIGEST.
+func TestEveryFamilyReplicatesToTheSameDigest(t *testing.T) {
+	m := startServer(t, "--save", "")
+	host, p, _ := strings.Cut(m.Addr().String(), ":")
+	rs := startServer(t, "--replicaof", host, p)
+	mc, rc := dialRaw(t, m.Addr().String()), dialRaw(t, rs.Addr().String())
+	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for fi, fam := range families {
+		t.Run(fam.name, func(t *testing.T) {
+			g := &gen{r: rand.New(rand.NewPCG(uint64(fi)+1, 7)), now: time.Now().Unix()}
+			for i := 0; i < n; i++ {
+				mc.do(fam.next(g)...)
+			}
+			mc.do("SELECT", "0")
+			waitConverged(t, mc, rc)
+			if d := digest(mc); d == "0000000000000000000000000000000000000000" {
+				t.Fatalf("family %s left an empty dataset: the test proves nothing", fam.name)
+			}
+		})
+	}
+}
+
+// A PUBLISH on the master reaches subscribers connected to its replica.
+func TestPublishOnMasterReachesReplicaSubscribers(t *testing.T) {
+	m := startServer(t, "--save", "")
+	host, p, _ := strings.Cut(m.Addr().String(), ":")
+	rs := startServer(t, "--replicaof", host, p)
+	rc := dialRaw(t, rs.Addr().String())
+	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	sub := dialRaw(t, rs.Addr().String())
+	if got := sub.do("SUBSCRIBE", "news"); got != "[$subscribe $news :1]" {
+		t.Fatalf("SUBSCRIBE: %q", got)
+	}
+	mc := dialRaw(t, m.Addr().String())
+	mc.do("PUBLISH", "news", "hello")
+	got, err := sub.read()
+	if err != nil || got != "[$message $news $hello]" {
+		t.Fatalf("replica subscriber got %q, %v", got, err)
+	}
+	if n := infoField(t, mc, "replication", "master_repl_offset"); n != "0" {
+		t.Fatalf("PUBLISH consumed a log index: master_repl_offset %s", n)
+	}
+}
+
+// SORT without STORE is a read: replicas serve it; with STORE it writes.
+func TestReplicaServesSortButNotSortStore(t *testing.T) {
+	m := startServer(t, "--save", "")
+	host, p, _ := strings.Cut(m.Addr().String(), ":")
+	rs := startServer(t, "--replicaof", host, p)
+	mc, rc := dialRaw(t, m.Addr().String()), dialRaw(t, rs.Addr().String())
+	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	mc.do("RPUSH", "l", "3", "1", "2")
+	waitConverged(t, mc, rc)
+	if got := rc.do("SORT", "l"); got != "[$1 $2 $3]" {
+		t.Fatalf("SORT on replica: %q", got)
+	}
+	if got := rc.do("SORT", "l", "BY", "store"); got != "[$3 $1 $2]" {
+		t.Fatalf("SORT BY store (a pattern, not the option) on replica: %q", got)
+	}
+	if got := rc.do("SORT", "l", "STORE", "dst"); !strings.HasPrefix(got, "-READONLY") {
+		t.Fatalf("SORT STORE on replica: %q", got)
 	}
 }

@@ -111,3 +111,53 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // argsOf builds an effect's argument list.
 func argsOf(head ...[]byte) [][]byte { return head }
+
+// cmdCollLen serves HLEN, LLEN, SCARD and ZCARD: the count kept in the
+// metadata, 0 for a missing key.
+func cmdCollLen(typ byte) func(c *ctx, args [][]byte) {
+	return func(c *ctx, args [][]byte) {
+		m, ok, wrong := c.lookupColl(args[1], typ)
+		switch {
+		case wrong:
+		case !ok:
+			c.replyInt(0)
+		default:
+			c.replyInt(m.count)
+		}
+	}
+}
+
+// cmdScanColl serves HSCAN, SSCAN and ZSCAN (key cursor [MATCH] [COUNT])
+// over a collection of type typ whose members are hash-ordered under
+// members(m); item renders one matching member and its value as reply
+// elements.
+func cmdScanColl(typ byte, members func(c *ctx, m *meta) []byte, item func(member, value []byte) [][]byte) func(c *ctx, args [][]byte) {
+	return func(c *ctx, args [][]byte) {
+		cursor, ok := c.parseScanCursor(args[2])
+		if !ok {
+			return
+		}
+		pattern, count, _, ok := c.scanOptions(args[3:], false)
+		if !ok {
+			return
+		}
+		m, exists, wrong := c.lookupColl(args[1], typ)
+		if wrong {
+			return
+		}
+		if !exists {
+			c.replyScan(0, nil)
+			return
+		}
+		var items [][]byte
+		next := c.scanHashed(members(c, &m), cursor, count, func(mem, v []byte) {
+			if pattern == nil || globMatch(pattern, mem, false) {
+				items = append(items, item(mem, v)...)
+			}
+		})
+		c.replyScan(next, items)
+	}
+}
+
+// allElems is the member space of hashes and sets: every element key.
+func allElems(c *ctx, m *meta) []byte { return elemPrefix(nil, c.phys, m.version) }

@@ -31,7 +31,7 @@ func init() {
 		h("hget", 3, ReadOnly|Fast, "Get the value of a hash field", cmdHGet),
 		h("hmget", -3, ReadOnly|Fast, "Get the values of all the given hash fields", cmdHMGet),
 		h("hdel", -3, Write|Fast, "Delete one or more hash fields", cmdHDel),
-		h("hlen", 2, ReadOnly|Fast, "Get the number of fields in a hash", cmdHLen),
+		h("hlen", 2, ReadOnly|Fast, "Get the number of fields in a hash", cmdCollLen(typeHash)),
 		h("hstrlen", 3, ReadOnly|Fast, "Get the length of the value of a hash field", cmdHStrlen),
 		h("hexists", 3, ReadOnly|Fast, "Determine if a hash field exists", cmdHExists),
 		h("hkeys", 2, ReadOnly, "Get all the fields in a hash", cmdHGetAll),
@@ -40,7 +40,7 @@ func init() {
 		h("hincrby", 4, Write|DenyOOM|Fast, "Increment the integer value of a hash field by the given number", cmdHIncrBy),
 		h("hincrbyfloat", 4, Write|DenyOOM|Fast, "Increment the float value of a hash field by the given amount", cmdHIncrByFloat),
 		h("hrandfield", -2, ReadOnly, "Get one or multiple random fields from a hash", cmdHRandField),
-		h("hscan", -3, ReadOnly, "Incrementally iterate hash fields and associated values", cmdHScan),
+		h("hscan", -3, ReadOnly, "Incrementally iterate hash fields and associated values", cmdScanColl(typeHash, allElems, func(f, v []byte) [][]byte { return [][]byte{clone(f), clone(v)} })),
 	)
 }
 
@@ -163,17 +163,6 @@ func cmdHDel(c *ctx, args [][]byte) {
 		c.emit(removed...)
 	}
 	c.replyInt(n)
-}
-
-func cmdHLen(c *ctx, args [][]byte) {
-	m, ok, wrong := c.lookupColl(args[1], typeHash)
-	switch {
-	case wrong:
-	case !ok:
-		c.replyInt(0)
-	default:
-		c.replyInt(m.count)
-	}
 }
 
 func cmdHStrlen(c *ctx, args [][]byte) {
@@ -452,31 +441,4 @@ func (c *ctx) replyRandom(m *meta, count int64, withValues bool) {
 			c.replyBulk(e[1])
 		}
 	}
-}
-
-// HSCAN key cursor [MATCH pattern] [COUNT count]
-func cmdHScan(c *ctx, args [][]byte) {
-	cursor, ok := c.parseScanCursor(args[2])
-	if !ok {
-		return
-	}
-	pattern, count, _, ok := c.scanOptions(args[3:], false)
-	if !ok {
-		return
-	}
-	m, exists, wrong := c.lookupColl(args[1], typeHash)
-	if wrong {
-		return
-	}
-	if !exists {
-		c.replyScan(0, nil)
-		return
-	}
-	var items [][]byte
-	next := c.scanHashed(elemPrefix(nil, c.phys, m.version), cursor, count, func(f, v []byte) {
-		if pattern == nil || globMatch(pattern, f, false) {
-			items = append(items, clone(f), clone(v))
-		}
-	})
-	c.replyScan(next, items)
 }

@@ -45,7 +45,7 @@ func init() {
 		l("rpushx", -3, Write|DenyOOM|Fast, "Append an element to a list, only if the list exists", cmdPush),
 		l("lpop", -2, Write|Fast, "Remove and get the first elements in a list", cmdPop),
 		l("rpop", -2, Write|Fast, "Remove and get the last elements in a list", cmdPop),
-		l("llen", 2, ReadOnly|Fast, "Get the length of a list", cmdLLen),
+		l("llen", 2, ReadOnly|Fast, "Get the length of a list", cmdCollLen(typeList)),
 		l("lindex", 3, ReadOnly, "Get an element from a list by its index", cmdLIndex),
 		l("lset", 4, Write|DenyOOM, "Set the value of an element in a list by its index", cmdLSet),
 		l("lrange", 4, ReadOnly, "Get a range of elements from a list", cmdLRange),
@@ -234,17 +234,6 @@ func cmdPop(c *ctx, args [][]byte) {
 	c.replyArray(len(vals))
 	for _, v := range vals {
 		c.replyBulk(v)
-	}
-}
-
-func cmdLLen(c *ctx, args [][]byte) {
-	m, ok, wrong := c.lookupColl(args[1], typeList)
-	switch {
-	case wrong:
-	case !ok:
-		c.replyInt(0)
-	default:
-		c.replyInt(m.count)
 	}
 }
 

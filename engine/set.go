@@ -27,7 +27,7 @@ func init() {
 	register(
 		s("sadd", -3, Write|DenyOOM|Fast, "Add one or more members to a set", cmdSAdd),
 		s("srem", -3, Write|Fast, "Remove one or more members from a set", cmdSRem),
-		s("scard", 2, ReadOnly|Fast, "Get the number of members in a set", cmdSCard),
+		s("scard", 2, ReadOnly|Fast, "Get the number of members in a set", cmdCollLen(typeSet)),
 		s("sismember", 3, ReadOnly|Fast, "Determine if a given value is a member of a set", cmdSIsMember),
 		s("smismember", -3, ReadOnly|Fast, "Returns the membership associated with the given elements for a set", cmdSIsMember),
 		s("smembers", 2, ReadOnly, "Get all the members in a set", cmdSMembers),
@@ -41,7 +41,7 @@ func init() {
 		multi("sunionstore", -3, Write|DenyOOM, 1, "Add multiple sets and store the resulting set in a key", cmdSetOp),
 		multi("sdiffstore", -3, Write|DenyOOM, 1, "Subtract multiple sets and store the resulting set in a key", cmdSetOp),
 		multi("sintercard", -3, ReadOnly, 2, "Intersect multiple sets and return the cardinality of the result", cmdSInterCard),
-		s("sscan", -3, ReadOnly, "Incrementally iterate Set elements", cmdSScan),
+		s("sscan", -3, ReadOnly, "Incrementally iterate Set elements", cmdScanColl(typeSet, allElems, func(m, _ []byte) [][]byte { return [][]byte{clone(m)} })),
 	)
 }
 
@@ -112,17 +112,6 @@ func (c *ctx) setRemove(key []byte, m *meta, members [][]byte) int64 {
 		c.emit(removed...)
 	}
 	return n
-}
-
-func cmdSCard(c *ctx, args [][]byte) {
-	m, ok, wrong := c.lookupColl(args[1], typeSet)
-	switch {
-	case wrong:
-	case !ok:
-		c.replyInt(0)
-	default:
-		c.replyInt(m.count)
-	}
 }
 
 // SISMEMBER key member / SMISMEMBER key member [member ...]
@@ -483,31 +472,4 @@ func cmdSInterCard(c *ctx, args [][]byte) {
 		return
 	}
 	c.replyInt(int64(len(c.setInter(sets, limit))))
-}
-
-// SSCAN key cursor [MATCH pattern] [COUNT count]
-func cmdSScan(c *ctx, args [][]byte) {
-	cursor, ok := c.parseScanCursor(args[2])
-	if !ok {
-		return
-	}
-	pattern, count, _, ok := c.scanOptions(args[3:], false)
-	if !ok {
-		return
-	}
-	m, exists, wrong := c.lookupColl(args[1], typeSet)
-	if wrong {
-		return
-	}
-	if !exists {
-		c.replyScan(0, nil)
-		return
-	}
-	var items [][]byte
-	next := c.scanHashed(elemPrefix(nil, c.phys, m.version), cursor, count, func(mem, _ []byte) {
-		if pattern == nil || globMatch(pattern, mem, false) {
-			items = append(items, clone(mem))
-		}
-	})
-	c.replyScan(next, items)
 }

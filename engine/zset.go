@@ -44,7 +44,7 @@ func init() {
 		z("zadd", -4, Write|DenyOOM|Fast, "Add one or more members to a sorted set, or update its score if it already exists", cmdZAdd),
 		z("zincrby", 4, Write|DenyOOM|Fast, "Increment the score of a member in a sorted set", cmdZIncrBy),
 		z("zrem", -3, Write|Fast, "Remove one or more members from a sorted set", cmdZRem),
-		z("zcard", 2, ReadOnly|Fast, "Get the number of members in a sorted set", cmdZCard),
+		z("zcard", 2, ReadOnly|Fast, "Get the number of members in a sorted set", cmdCollLen(typeZSet)),
 		z("zcount", 4, ReadOnly|Fast, "Count the members in a sorted set with scores within the given values", cmdZCount),
 		z("zlexcount", 4, ReadOnly|Fast, "Count the number of members in a sorted set between a given lexicographical range", cmdZCount),
 		z("zscore", 3, ReadOnly|Fast, "Get the score associated with the given member in a sorted set", cmdZScore),
@@ -73,7 +73,9 @@ func init() {
 		nk("zdiff", -3, ReadOnly, 2, "Subtract multiple sorted sets", cmdZSetOp),
 		nk("zintercard", -3, ReadOnly, 2, "Intersect multiple sorted sets and return the cardinality of the result", cmdZSetOp),
 		z("zrandmember", -2, ReadOnly, "Get one or multiple random elements from a sorted set", cmdZRandMember),
-		z("zscan", -3, ReadOnly, "Incrementally iterate sorted sets elements and associated scores", cmdZScan),
+		z("zscan", -3, ReadOnly, "Incrementally iterate sorted sets elements and associated scores", cmdScanColl(typeZSet, func(c *ctx, m *meta) []byte { return c.openZSet(*m).mp }, func(m, v []byte) [][]byte {
+			return [][]byte{clone(m), []byte(formatScore(decScore(v)))}
+		})),
 	)
 }
 
@@ -324,17 +326,6 @@ func cmdZRem(c *ctx, args [][]byte) {
 		c.emit(removed...)
 	}
 	c.replyInt(n)
-}
-
-func cmdZCard(c *ctx, args [][]byte) {
-	m, ok, wrong := c.lookupColl(args[1], typeZSet)
-	switch {
-	case wrong:
-	case !ok:
-		c.replyInt(0)
-	default:
-		c.replyInt(m.count)
-	}
 }
 
 func cmdZScore(c *ctx, args [][]byte) {
@@ -1251,31 +1242,4 @@ func cmdZRandMember(c *ctx, args [][]byte) {
 // index.
 func (c *ctx) zrandom(z *zset, n int64) [][2][]byte {
 	return c.randomUnder(z.mp, z.m.count, int(n))
-}
-
-// ZSCAN key cursor [MATCH pattern] [COUNT count]
-func cmdZScan(c *ctx, args [][]byte) {
-	cursor, ok := c.parseScanCursor(args[2])
-	if !ok {
-		return
-	}
-	pattern, count, _, ok := c.scanOptions(args[3:], false)
-	if !ok {
-		return
-	}
-	z, exists, wrong := c.lookupZSet(args[1])
-	if wrong {
-		return
-	}
-	if !exists {
-		c.replyScan(0, nil)
-		return
-	}
-	var items [][]byte
-	next := c.scanHashed(z.mp, cursor, count, func(m, v []byte) {
-		if pattern == nil || globMatch(pattern, m, false) {
-			items = append(items, clone(m), []byte(formatScore(decScore(v))))
-		}
-	})
-	c.replyScan(next, items)
 }

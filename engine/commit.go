@@ -50,13 +50,14 @@ type group struct {
 	dbmap   bool                // SWAPDB ran: persist the map
 	metas   map[string][]byte   // metadata written by the group (nil: deleted)
 	pending map[string]struct{} // metas not yet written to the batch
+	elems   map[string][]byte   // element keys written by the group (nil: deleted)
 	// clearRows: a range deletion removed metadata (FLUSHDB): the row
 	// cache no longer describes the batch and is cleared at commit.
 	clearRows bool
 }
 
 func newGroup() *group {
-	return &group{delta: map[uint16]int64{}, metas: map[string][]byte{}, pending: map[string]struct{}{}}
+	return &group{delta: map[uint16]int64{}, metas: map[string][]byte{}, pending: map[string]struct{}{}, elems: map[string][]byte{}}
 }
 
 // materialize writes the group's pending metadata into the batch.
@@ -333,6 +334,9 @@ func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
 			e.rows.clear()
 		}
 		for k, v := range g.metas {
+			e.rows.write(k, v)
+		}
+		for k, v := range g.elems {
 			e.rows.write(k, v)
 		}
 	}

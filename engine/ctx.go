@@ -137,27 +137,42 @@ func (c *ctx) readMeta(mk []byte) ([]byte, bool) {
 			return v, v != nil
 		}
 	}
+	return c.readThrough(mk, false)
+}
+
+// readThrough reads k from the row cache, else Pebble (filling the cache
+// on the read path). copyOut returns a private copy of a cached value.
+func (c *ctx) readThrough(k []byte, copyOut bool) ([]byte, bool) {
 	rc := c.e.rows
 	useCache := c.g == nil || !c.g.clearRows
 	var gen uint64
 	if useCache {
 		var v []byte
-		var ok bool
-		if v, ok, gen = rc.get(mk); ok {
+		var st rowState
+		switch v, st, gen = rc.get(k); st {
+		case rowPresent:
+			if copyOut {
+				v = clone(v)
+			}
 			return v, true
+		case rowAbsent:
+			return nil, false
 		}
 	}
-	v, closer, err := c.r.Get(mk)
+	v, closer, err := c.r.Get(k)
 	if err != nil {
 		if !errors.Is(err, pebble.ErrNotFound) {
 			panic(storageError{err})
+		}
+		if useCache && c.g == nil {
+			rc.fill(k, nil, false, gen)
 		}
 		return nil, false
 	}
 	v = append([]byte(nil), v...)
 	closer.Close()
 	if useCache && c.g == nil {
-		rc.fill(mk, v, gen)
+		rc.fill(k, v, true, gen)
 	}
 	return v, true
 }
@@ -218,6 +233,12 @@ func (c *ctx) set(k, v []byte) {
 	if err := c.b.Set(k, v, nil); err != nil {
 		panic(storageError{err})
 	}
+	if k[0] == spaceElem {
+		if v == nil {
+			v = []byte{} // present but empty (set members); nil means deleted
+		}
+		c.g.elems[string(k)] = v
+	}
 }
 
 func (c *ctx) del(k []byte) {
@@ -229,20 +250,36 @@ func (c *ctx) del(k []byte) {
 	if err := c.b.Delete(k, nil); err != nil {
 		panic(storageError{err})
 	}
+	if k[0] == spaceElem {
+		c.g.elems[string(k)] = nil
+	}
 }
 
-// get reads a raw Pebble key (element keys); ok is false when absent.
+// forgetElems tells the row cache that element keys in [lo, hi) of a live
+// collection were range-deleted: positions listed one by one when few,
+// otherwise the whole cache is dropped at commit. (A whole collection's
+// range deletion needs nothing: its version is never used again.)
+func (c *ctx) forgetElems(keys func(yield func([]byte) bool), n int64) {
+	if n > 4096 {
+		c.g.clearRows = true
+		clear(c.g.elems)
+		return
+	}
+	keys(func(k []byte) bool {
+		c.g.elems[string(k)] = nil
+		return true
+	})
+}
+
+// get reads an element key through the group's writes and the row cache;
+// ok is false when absent. The returned slice is the caller's.
 func (c *ctx) get(k []byte) ([]byte, bool) {
-	v, closer, err := c.r.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false
+	if c.g != nil {
+		if v, ok := c.g.elems[string(k)]; ok {
+			return clone(v), v != nil
+		}
 	}
-	if err != nil {
-		panic(storageError{err})
-	}
-	v = append([]byte(nil), v...)
-	closer.Close()
-	return v, true
+	return c.readThrough(k, true)
 }
 
 // iter opens an iterator over [lower, upper).

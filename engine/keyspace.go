@@ -519,6 +519,7 @@ func (c *ctx) flushPhys(phys uint16) {
 	c.g.addCount(phys, -c.dbCount(phys))
 	c.g.clearRows = true
 	clear(c.g.metas)
+	clear(c.g.elems)
 	c.e.watch.touchDB(phys)
 }
 

@@ -350,6 +350,10 @@ func cmdLTrim(c *ctx, args [][]byte) {
 			if err := c.b.DeleteRange(listElem(p, r[0]), listElem(p, r[1]), nil); err != nil {
 				panic(storageError{err})
 			}
+			c.forgetElems(func(yield func([]byte) bool) {
+				for pos := r[0]; pos < r[1] && yield(listElem(p, pos)); pos++ {
+				}
+			}, r[1]-r[0])
 		}
 	}
 	setListBounds(&m, head+from, head+to)

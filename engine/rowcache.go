@@ -19,6 +19,9 @@ type rowCache struct {
 	maxBytes int64 // per shard
 }
 
+// rowSize is what one entry costs, map overhead included.
+func rowSize(k string, v []byte) int64 { return int64(len(k)+len(v)) + 64 }
+
 const (
 	rowShards    = 64
 	maxCachedRow = 512 // larger values are not cached
@@ -26,15 +29,31 @@ const (
 
 type rowShard struct {
 	mu    sync.Mutex // guards the fields below
-	m     map[string][]byte
+	m     map[string]row
 	bytes int64
 	gen   uint64 // bumped by every committer write
 }
 
+// row is a cached value, or the knowledge that the key is absent (so
+// reads of deleted or never-written keys skip Pebble too).
+type row struct {
+	v      []byte
+	absent bool
+}
+
+// rowState is what the cache knows of a key.
+type rowState uint8
+
+const (
+	rowUnknown rowState = iota
+	rowPresent
+	rowAbsent
+)
+
 func newRowCache(maxBytes int64) *rowCache {
 	rc := &rowCache{maxBytes: maxBytes / rowShards}
 	for i := range rc.shards {
-		rc.shards[i].m = map[string][]byte{}
+		rc.shards[i].m = map[string]row{}
 	}
 	return rc
 }
@@ -43,27 +62,34 @@ func (rc *rowCache) shard(k []byte) *rowShard {
 	return &rc.shards[xxhash.Sum64(k)%rowShards]
 }
 
-// get returns the cached value of metadata key k, and the shard's
-// generation to pass to fill after reading Pebble on a miss.
-func (rc *rowCache) get(k []byte) (v []byte, ok bool, gen uint64) {
+// get returns what the cache knows of key k (the value when present),
+// and the shard's generation to pass to fill after reading Pebble on a
+// miss.
+func (rc *rowCache) get(k []byte) (v []byte, st rowState, gen uint64) {
 	s := rc.shard(k)
 	s.mu.Lock()
-	v, ok = s.m[string(k)]
+	r, ok := s.m[string(k)]
 	gen = s.gen
 	s.mu.Unlock()
-	return v, ok, gen
+	switch {
+	case !ok:
+		return nil, rowUnknown, gen
+	case r.absent:
+		return nil, rowAbsent, gen
+	}
+	return r.v, rowPresent, gen
 }
 
-// fill caches a value a reader found in Pebble, unless the committer
-// wrote to the shard since gen.
-func (rc *rowCache) fill(k, v []byte, gen uint64) {
+// fill caches what a reader found in Pebble (found false: absent),
+// unless the committer wrote to the shard since gen.
+func (rc *rowCache) fill(k, v []byte, found bool, gen uint64) {
 	if len(v) > maxCachedRow {
 		return
 	}
 	s := rc.shard(k)
 	s.mu.Lock()
 	if s.gen == gen {
-		s.putLocked(string(k), v, rc.maxBytes)
+		s.putLocked(string(k), row{v: v, absent: !found}, rc.maxBytes)
 	}
 	s.mu.Unlock()
 }
@@ -73,30 +99,29 @@ func (rc *rowCache) write(k string, v []byte) {
 	s := rc.shard([]byte(k))
 	s.mu.Lock()
 	s.gen++
-	if old, ok := s.m[k]; ok {
-		s.bytes -= int64(len(k) + len(old))
+	if len(v) <= maxCachedRow {
+		s.putLocked(k, row{v: v, absent: v == nil}, rc.maxBytes)
+	} else if old, ok := s.m[k]; ok {
+		s.bytes -= rowSize(k, old.v)
 		delete(s.m, k)
-	}
-	if v != nil && len(v) <= maxCachedRow {
-		s.putLocked(k, v, rc.maxBytes)
 	}
 	s.mu.Unlock()
 }
 
-func (s *rowShard) putLocked(k string, v []byte, max int64) {
+func (s *rowShard) putLocked(k string, r row, max int64) {
 	if old, ok := s.m[k]; ok {
-		s.bytes -= int64(len(k) + len(old))
+		s.bytes -= rowSize(k, old.v)
 	}
 	// Evict arbitrary entries (map order is random) to stay in bounds.
-	for s.bytes+int64(len(k)+len(v)) > max && len(s.m) > 0 {
+	for s.bytes+rowSize(k, r.v) > max && len(s.m) > 0 {
 		for ek, ev := range s.m {
-			s.bytes -= int64(len(ek) + len(ev))
+			s.bytes -= rowSize(ek, ev.v)
 			delete(s.m, ek)
 			break
 		}
 	}
-	s.m[k] = v
-	s.bytes += int64(len(k) + len(v))
+	s.m[k] = r
+	s.bytes += rowSize(k, r.v)
 }
 
 // clear drops everything (FLUSHDB, FLUSHALL, a checkpoint installed).
@@ -105,7 +130,7 @@ func (rc *rowCache) clear() {
 		s := &rc.shards[i]
 		s.mu.Lock()
 		s.gen++
-		s.m = map[string][]byte{}
+		s.m = map[string]row{}
 		s.bytes = 0
 		s.mu.Unlock()
 	}

@@ -8,19 +8,26 @@ import (
 func TestRowCacheRefusesAStaleFill(t *testing.T) {
 	rc := newRowCache(1 << 20)
 	k := []byte("kkey")
-	_, ok, gen := rc.get(k)
-	if ok {
-		t.Fatal("empty cache hit")
+	_, st, gen := rc.get(k)
+	if st != rowUnknown {
+		t.Fatal("empty cache knows a key")
 	}
 	// A reader read v1 from Pebble; meanwhile the committer wrote v2.
 	rc.write(string(k), []byte("v2"))
-	rc.fill(k, []byte("v1"), gen)
-	if v, ok, _ := rc.get(k); !ok || string(v) != "v2" {
-		t.Fatalf("cache holds %q (%v), want the committer's v2", v, ok)
+	rc.fill(k, []byte("v1"), true, gen)
+	if v, st, _ := rc.get(k); st != rowPresent || string(v) != "v2" {
+		t.Fatalf("cache holds %q (%v), want the committer's v2", v, st)
 	}
 	rc.write(string(k), nil)
-	if _, ok, _ := rc.get(k); ok {
-		t.Fatal("deleted row still cached")
+	if _, st, _ := rc.get(k); st != rowAbsent {
+		t.Fatal("a deleted row is not known absent")
+	}
+	// A stale "absent" fill loses to a later write too.
+	_, _, gen = rc.get(k)
+	rc.write(string(k), []byte("v3"))
+	rc.fill(k, nil, false, gen)
+	if v, st, _ := rc.get(k); st != rowPresent || string(v) != "v3" {
+		t.Fatalf("cache holds %q (%v), want v3", v, st)
 	}
 }
 

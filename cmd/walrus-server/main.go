@@ -16,6 +16,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/walrus-kv/walrus/server"
@@ -35,6 +36,12 @@ func run(argv []string) int {
 		fmt.Println("Usage: walrus-server [/path/to/walrus.conf] [--directive value ...]")
 		fmt.Println("Examples:\n  walrus-server\n  walrus-server --port 7777\n  walrus-server --port 7777 --replicaof 127.0.0.1 8888\n  walrus-server /etc/walrus/6379.conf --loglevel verbose")
 		return 0
+	}
+	if os.Getenv("GOGC") == "" {
+		// walrus keeps large, long-lived caches (Pebble's block cache is
+		// off-heap, the row cache is not): collect less often than Go's
+		// default. GOGC overrides.
+		debug.SetGCPercent(400)
 	}
 	cfg, err := config.FromCommandLine(argv)
 	if err != nil {

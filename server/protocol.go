@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"math"
 	"net"
 	"sync/atomic"
 )
@@ -14,11 +15,13 @@ import (
 //   - an inline request longer than maxInline: "too big inline request";
 //   - one request larger than client-query-buffer-limit: closed.
 //
-// The client gets Redis's error text, then the connection is closed; the
-// requests before the offending one are still served. Malformed syntax is
-// left to redcon, which answers "Protocol error" and closes.
+// Malformed multibulk syntax is caught the same way ("invalid multibulk
+// length", "invalid bulk length", "expected '$', got 'x'"). The client gets
+// Redis's error text, then the connection is closed; the requests before
+// the offending one are still served. Inline-command quoting is left to
+// redcon.
 const (
-	maxMultibulk = 1024 * 1024
+	maxMultibulk = math.MaxInt32 // Redis's limit; client-query-buffer-limit bounds memory
 	maxInline    = 64 * 1024
 )
 
@@ -50,6 +53,7 @@ type guardConn struct {
 
 	state    scanState
 	num      int64  // digits being read
+	neg      bool   // the number being read has a minus sign
 	argsLeft int64  // arguments left in the multibulk
 	skip     int64  // payload bytes (plus CRLF) left to skip
 	reqBytes int64  // bytes of the request in progress
@@ -68,22 +72,28 @@ func (g *guardConn) Read(p []byte) (int, error) {
 	}
 	n, err := g.Conn.Read(p)
 	if n > 0 {
-		if cut, msg := g.scan(p[:n]); msg != "" {
+		kept, msg := g.scan(p[:n])
+		if msg != "" {
 			g.pending = msg
-			if cut > 0 {
-				return cut, nil
+			if kept > 0 {
+				return kept, nil
 			}
 			return g.Read(p)
 		}
+		if kept == 0 && err == nil {
+			return g.Read(p) // only empty multibulks: nothing for redcon
+		}
+		n = kept
 	}
 	return n, err
 }
 
-// scan advances the state machine over b. On a violation it returns the
-// length of b holding only complete earlier requests, and the error text
-// ("close" for a silent close).
-func (g *guardConn) scan(b []byte) (cut int, msg string) {
-	reqStart := 0 // start in b of the request in progress
+// scan advances the state machine over b, removing empty multibulks
+// (*0, *-1: no command in Redis, an error in redcon) in place. It returns
+// how many bytes of b to pass on; on a violation, only the complete
+// requests before it, with the error text ("close" for a silent close).
+func (g *guardConn) scan(b []byte) (kept int, msg string) {
+	reqStart := -1 // start in b of the request in progress (-1: an earlier read)
 	for i := 0; i < len(b); i++ {
 		ch := b[i]
 		if g.state != stCmdStart && g.state != stPassthrough {
@@ -97,7 +107,7 @@ func (g *guardConn) scan(b []byte) (cut int, msg string) {
 			g.reqBytes = 1
 			switch ch {
 			case '*':
-				g.state, g.num = stMultiCount, 0
+				g.state, g.num, g.neg = stMultiCount, 0, false
 			case '\r', '\n':
 			default:
 				g.state = stInline
@@ -106,7 +116,7 @@ func (g *guardConn) scan(b []byte) (cut int, msg string) {
 			if ch == '\n' {
 				g.state = stCmdStart
 			} else if g.reqBytes > maxInline {
-				return reqStart, "too big inline request"
+				return max(reqStart, 0), "too big inline request"
 			}
 		case stMultiCount, stBulkLen:
 			switch {
@@ -115,35 +125,41 @@ func (g *guardConn) scan(b []byte) (cut int, msg string) {
 				if g.num > 1<<40 {
 					g.num = 1 << 40
 				}
-			case ch == '-' && g.num == 0:
-				// *-1 / $-1: leave it to redcon
+			case ch == '-' && g.num == 0 && !g.neg:
+				g.neg = true
 			case ch == '\r':
 			case ch == '\n':
 				if g.state == stMultiCount {
 					if g.num > maxMultibulk {
-						return reqStart, "invalid multibulk length"
+						return max(reqStart, 0), "invalid multibulk length"
 					}
 					g.argsLeft = g.num
 					g.state = stBulkDollar
-					if g.argsLeft == 0 {
+					if g.argsLeft == 0 || g.neg { // *0, *-1: no command, as in Redis
 						g.state = stCmdStart
+						if reqStart >= 0 { // drop the header when it is all in b
+							b = append(b[:reqStart], b[i+1:]...)
+							i = reqStart - 1
+						}
 					}
 				} else {
-					if g.num > g.lim.maxBulk.Load() {
-						return reqStart, "invalid bulk length"
+					if g.neg || g.num > g.lim.maxBulk.Load() {
+						return max(reqStart, 0), "invalid bulk length"
 					}
 					g.skip = g.num + 2
 					g.state = stBulkBody
 				}
+				g.neg = false
+			case g.state == stMultiCount:
+				return max(reqStart, 0), "invalid multibulk length"
 			default:
-				g.state = stPassthrough
+				return max(reqStart, 0), "invalid bulk length"
 			}
 		case stBulkDollar:
 			if ch != '$' {
-				g.state = stPassthrough
-				continue
+				return max(reqStart, 0), "expected '$', got '" + string(rune(ch)) + "'"
 			}
-			g.state, g.num = stBulkLen, 0
+			g.state, g.num, g.neg = stBulkLen, 0, false
 		case stBulkBody:
 			// Skip the payload in one step.
 			take := min(g.skip, int64(len(b)-i))
@@ -160,7 +176,7 @@ func (g *guardConn) scan(b []byte) (cut int, msg string) {
 			}
 		}
 		if g.state != stCmdStart && g.reqBytes > g.lim.maxQuery.Load() {
-			return reqStart, "close"
+			return max(reqStart, 0), "close"
 		}
 	}
 	return len(b), ""

@@ -97,11 +97,11 @@ func TestOversizedBulkIsRefusedAndOtherClientsUnaffected(t *testing.T) {
 	if _, err := bad.read(); err == nil {
 		t.Fatal("connection still open after a protocol error")
 	}
-	// Multibulk count over the limit.
+	// A multibulk count that is not a number.
 	bad2 := dialRaw(t, s.Addr().String())
-	bad2.c.Write([]byte("*2000000\r\n"))
+	bad2.c.Write([]byte("*2x\r\n"))
 	if got, _ := bad2.read(); got != "-ERR Protocol error: invalid multibulk length" {
-		t.Fatalf("huge multibulk: %q", got)
+		t.Fatalf("bad multibulk: %q", got)
 	}
 	if got := other.do("PING"); got != "+PONG" {
 		t.Fatalf("other client: %q", got)
@@ -248,5 +248,47 @@ func TestRenameCommandHidesAndRenames(t *testing.T) {
 	}
 	if got := r.do("GET", "k"); got != "$v" {
 		t.Fatalf("GET after PUT: %q", got)
+	}
+}
+
+// Malformed requests get Redis's exact error, after the replies to the
+// requests before them in the same write; compared with a real Redis.
+func TestMalformedRequestsMatchRedis(t *testing.T) {
+	redisAddr := redisServer(t)
+	s := startServer(t)
+	ping := "*1\r\n$4\r\nPING\r\n"
+	cases := map[string]string{
+		"count not a number": ping + "*x\r\n",
+		"missing dollar":     ping + "*1\r\n+PING\r\n",
+		"bulk length bad":    ping + "*1\r\n$a\r\nPING\r\n",
+		"negative bulk":      ping + "*1\r\n$-1\r\n",
+		"huge multibulk":     ping + "*99999999\r\n",
+		"empty multibulk":    "*0\r\n" + ping,
+		"two good then bad":  ping + ping + "*2\r\n$3\r\nGET\r\n:1\r\n",
+	}
+	readAll := func(addr, input string) []string {
+		r := dialRaw(t, addr)
+		r.c.Write([]byte(input))
+		r.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		var got []string
+		for {
+			v, err := r.read()
+			if err != nil {
+				return got
+			}
+			got = append(got, v)
+			if strings.HasPrefix(v, "-") || len(got) > 5 {
+				return got
+			}
+			if input == "*0\r\n"+ping && len(got) == 1 {
+				return got
+			}
+		}
+	}
+	for name, input := range cases {
+		w, r := readAll(s.Addr().String(), input), readAll(redisAddr, input)
+		if strings.Join(w, "|") != strings.Join(r, "|") {
+			t.Errorf("%s: walrus %q, redis %q", name, w, r)
+		}
 	}
 }

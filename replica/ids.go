@@ -24,12 +24,17 @@ type IDs struct {
 	id2    string
 	second uint64 // first index not valid under id2 (Redis's second_repl_offset, 0 = none)
 	path   string // "" for an in-memory node
+	// running is true from MarkRunning to MarkStopped: found true at
+	// start, the last run ended without a clean stop.
+	running bool
+	loaded  bool // the file existed at LoadIDs
 }
 
 type idsFile struct {
-	ID     string `json:"replid"`
-	ID2    string `json:"replid2"`
-	Second uint64 `json:"second_offset"`
+	ID      string `json:"replid"`
+	ID2     string `json:"replid2"`
+	Second  uint64 `json:"second_offset"`
+	Running bool   `json:"running"`
 }
 
 // LoadIDs reads the IDs kept in dir, or starts a new history when there
@@ -51,7 +56,7 @@ func LoadIDs(dir string) (*IDs, error) {
 	if err := json.Unmarshal(b, &f); err != nil || len(f.ID) != 40 {
 		return nil, fmt.Errorf("%s is not a replication state file", ids.path)
 	}
-	ids.id, ids.id2, ids.second = f.ID, f.ID2, f.Second
+	ids.id, ids.id2, ids.second, ids.running, ids.loaded = f.ID, f.ID2, f.Second, f.Running, true
 	if ids.id2 == "" {
 		ids.id2 = noID
 	}
@@ -92,6 +97,40 @@ func (ids *IDs) Switch(newID string, next uint64) error {
 	return ids.saveLocked()
 }
 
+// StartMaster is called when a persistent node starts as a master with
+// its log ending at last. If its previous run did not stop cleanly, the
+// log may have lost entries a replica already has (an unflushed tail), so
+// it starts a new history that keeps the old ID valid only up to last
+// (a replica ahead of that resyncs fully), as Redis changes its replid
+// after an unclean restart. It reports whether it switched.
+func (ids *IDs) StartMaster(last uint64) (bool, error) {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	unclean := ids.loaded && ids.running
+	if unclean {
+		ids.id2, ids.second, ids.id = ids.id, last+1, NewID()
+	}
+	ids.running = true
+	return unclean, ids.saveLocked()
+}
+
+// Running records that this node now serves as a master (after a
+// promotion), so an unclean stop is noticed at the next start.
+func (ids *IDs) Running() error {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	ids.running = true
+	return ids.saveLocked()
+}
+
+// Stopped records a clean stop.
+func (ids *IDs) Stopped() error {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	ids.running = false
+	return ids.saveLocked()
+}
+
 // Forget drops the persisted IDs before the data is replaced, so a crash
 // mid-install cannot resume a history the data no longer follows.
 func (ids *IDs) Forget() error {
@@ -112,7 +151,7 @@ func (ids *IDs) saveLocked() error {
 	if ids.path == "" {
 		return nil
 	}
-	b, _ := json.Marshal(idsFile{ID: ids.id, ID2: ids.id2, Second: ids.second})
+	b, _ := json.Marshal(idsFile{ID: ids.id, ID2: ids.id2, Second: ids.second, Running: ids.running})
 	tmp := ids.path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {

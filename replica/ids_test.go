@@ -51,3 +51,36 @@ func TestIDsRefuseAGarbledFile(t *testing.T) {
 		t.Fatal("a garbled replication state file was accepted")
 	}
 }
+
+func TestUncleanMasterRestartStartsANewHistory(t *testing.T) {
+	dir := t.TempDir()
+	ids, _ := LoadIDs(dir)
+	first, _, _ := ids.Get()
+	if switched, _ := ids.StartMaster(10); switched {
+		t.Fatal("a first start switched history")
+	}
+	// Crash: no Stopped. The next start keeps the old ID valid up to 21.
+	again, _ := LoadIDs(dir)
+	switched, err := again.StartMaster(20)
+	if err != nil || !switched {
+		t.Fatalf("unclean restart: switched=%v err=%v", switched, err)
+	}
+	id, id2, second := again.Get()
+	if id == first || id2 != first || second != 21 {
+		t.Fatalf("after unclean restart: %s %s %d", id, id2, second)
+	}
+	if n, ok := canContinue(first, "21", id, id2, second, 1, 20); !ok || n != 21 {
+		t.Fatal("a replica at the master's durable end cannot continue")
+	}
+	if _, ok := canContinue(first, "25", id, id2, second, 1, 30); ok {
+		t.Fatal("a replica ahead of the durable end continued")
+	}
+	again.Stopped()
+	third, _ := LoadIDs(dir)
+	if switched, _ := third.StartMaster(20); switched {
+		t.Fatal("a clean restart switched history")
+	}
+	if got, _, _ := third.Get(); got != id {
+		t.Fatal("a clean restart changed the replication ID")
+	}
+}

@@ -64,10 +64,22 @@ func (r *replication) loadSettings(c *config.Config) {
 	r.maxLagMillis.Store(c.MinReplicasMaxLag.Milliseconds())
 }
 
-// start connects to the configured master, if any.
+// start connects to the configured master, if any. A persistent master
+// whose last run did not stop cleanly starts a new replication history.
 func (r *replication) start() {
 	if host, port, ok := r.s.cfg.ReplicaOf(); ok {
 		r.becomeReplica(host, port)
+		return
+	}
+	last := r.s.eng.WAL().LastIndex()
+	switched, err := r.ids.StartMaster(last)
+	if err != nil {
+		r.s.log.Error("cannot record the replication state", "err", err)
+	}
+	if switched {
+		id, id2, _ := r.ids.Get()
+		r.s.log.Warn("previous run did not stop cleanly: new replication ID; the old one stays valid up to the last durable index",
+			"replid", id, "replid2", id2, "second_repl_offset", last+1)
 	}
 }
 
@@ -78,6 +90,13 @@ func (r *replication) close() {
 		l.Stop()
 	}
 	r.master.Close()
+}
+
+// stopped records a clean stop, once the log is synced and closed.
+func (r *replication) stopped() {
+	if err := r.ids.Stopped(); err != nil {
+		r.s.log.Error("cannot record the clean stop", "err", err)
+	}
 }
 
 func (r *replication) isReplica() bool { return r.link.Load() != nil }
@@ -135,6 +154,9 @@ func (r *replication) becomeMaster() error {
 	r.s.eng.SetReplica(false)
 	next := r.s.eng.WAL().LastIndex() + 1
 	if err := r.ids.Switch(replica.NewID(), next); err != nil {
+		return err
+	}
+	if err := r.ids.Running(); err != nil {
 		return err
 	}
 	r.master.DisconnectAll()

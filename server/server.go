@@ -239,6 +239,8 @@ func (s *Server) stop() error {
 	}
 	if err := s.eng.Close(); err != nil {
 		errs = append(errs, err)
+	} else {
+		s.repl.stopped()
 	}
 	if s.cfg.PidFile != "" {
 		os.Remove(s.cfg.PidFile)

@@ -59,7 +59,7 @@ type Options struct {
 	// BlockCacheBytes is Pebble's block cache. Default 128 MiB.
 	BlockCacheBytes int64
 	// RowCacheBytes bounds the cache of hot metadata rows (string values
-	// up to 512 bytes are inline) and elements. Default 64 MiB.
+	// up to 512 bytes are inline) and elements. Default 128 MiB.
 	RowCacheBytes int64
 	// FlushInterval is how often Pebble is flushed so the log can be
 	// truncated. Default 10 s.
@@ -84,7 +84,7 @@ func (o *Options) fill() {
 		o.BlockCacheBytes = 128 << 20
 	}
 	if o.RowCacheBytes <= 0 {
-		o.RowCacheBytes = 64 << 20
+		o.RowCacheBytes = 128 << 20
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 10 * time.Second

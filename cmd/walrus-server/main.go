@@ -41,7 +41,7 @@ func run(argv []string) int {
 		// walrus keeps large, long-lived caches (Pebble's block cache is
 		// off-heap, the row cache is not): collect less often than Go's
 		// default. GOGC overrides.
-		debug.SetGCPercent(200)
+		debug.SetGCPercent(300)
 	}
 	cfg, err := config.FromCommandLine(argv)
 	if err != nil {

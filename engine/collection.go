@@ -161,3 +161,17 @@ func cmdScanColl(typ byte, members func(c *ctx, m *meta) []byte, item func(membe
 
 // allElems is the member space of hashes and sets: every element key.
 func allElems(c *ctx, m *meta) []byte { return elemPrefix(nil, c.phys, m.version) }
+
+// popCount parses the optional count argument (args[2]) of the pop
+// commands, writing Redis's error; def is the count when it is absent.
+func (c *ctx) popCount(args [][]byte, def int64) (int64, bool) {
+	if len(args) < 3 {
+		return def, true
+	}
+	n, err := parseInt(args[2])
+	if err != nil || n < 0 {
+		c.replyError("ERR value is out of range, must be positive")
+		return 0, false
+	}
+	return n, true
+}

@@ -198,14 +198,9 @@ func cmdPop(c *ctx, args [][]byte) {
 		c.replyArgsError(strings.ToLower(string(args[0])))
 		return
 	}
-	count := int64(-1)
-	if len(args) == 3 {
-		n, err := parseInt(args[2])
-		if err != nil || n < 0 {
-			c.replyError("ERR value is out of range, must be positive")
-			return
-		}
-		count = n
+	count, ok := c.popCount(args, -1)
+	if !ok {
+		return
 	}
 	key := args[1]
 	m, ok, wrong := c.lookupColl(key, typeList)

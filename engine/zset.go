@@ -822,14 +822,9 @@ func cmdZPop(c *ctx, args [][]byte) {
 		c.replyError(errSyntax)
 		return
 	}
-	count := int64(1)
-	if len(args) == 3 {
-		n, err := parseInt(args[2])
-		if err != nil || n < 0 {
-			c.replyError("ERR value is out of range, must be positive")
-			return
-		}
-		count = n
+	count, ok := c.popCount(args, 1)
+	if !ok {
+		return
 	}
 	key := args[1]
 	z, ok, wrong := c.lookupZSet(key)

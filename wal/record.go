@@ -71,7 +71,9 @@ func decodeRecord(b []byte) (payload []byte, size int, err error) {
 		return nil, 0, errTruncated
 	case hdr < 0:
 		return nil, 0, errBadLength // longer than 64 bits: not a length we wrote
-	case n < crcSize:
+	case n < crcSize, hdr != uvarintLen(n):
+		// Too short for a CRC, or a non-minimal varint: our writer never
+		// produces one, so it is damage, not a record.
 		return nil, 0, errBadLength
 	case n > uint64(len(b)-hdr):
 		return nil, 0, errTruncated
@@ -152,3 +154,4 @@ func scanSegment(b []byte) segmentScan {
 	}
 	return s
 }
+

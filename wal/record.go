@@ -154,4 +154,3 @@ func scanSegment(b []byte) segmentScan {
 	}
 	return s
 }
-

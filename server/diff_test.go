@@ -156,7 +156,13 @@ var keysFamily = family{
 		case 10:
 			return []string{"MOVE", k, g.int(0, 2)}
 		case 11:
-			return append([]string{g.pick("EXPIRE", "PEXPIRE"), k, g.int(-5, 5000)}, [][]string{{}, {"NX"}, {"XX"}, {"GT"}, {"LT"}, {"NX", "XX"}, {"GT", "LT"}, {"FOO"}}[g.r.IntN(8)]...)
+			opts := [][]string{{}, {"NX"}, {"XX"}, {"GT"}, {"LT"}, {"NX", "XX"}, {"GT", "LT"}, {"FOO"}}[g.r.IntN(8)]
+			if len(opts) == 1 && (opts[0] == "GT" || opts[0] == "LT") {
+				// GT/LT compare with the current expiry: relative times
+				// would make the outcome depend on each server's clock.
+				return append([]string{"EXPIREAT", k, at}, opts...)
+			}
+			return append([]string{g.pick("EXPIRE", "PEXPIRE"), k, g.int(-5, 5000)}, opts...)
 		case 12:
 			return []string{"EXPIREAT", k, at}
 		case 13:

@@ -137,12 +137,12 @@ func (c *ctx) readMeta(mk []byte) ([]byte, bool) {
 			return v, v != nil
 		}
 	}
-	return c.readThrough(mk, false)
+	return c.readThrough(mk)
 }
 
 // readThrough reads k from the row cache, else Pebble (filling the cache
-// on the read path). copyOut returns a private copy of a cached value.
-func (c *ctx) readThrough(k []byte, copyOut bool) ([]byte, bool) {
+// on the read path). The value returned is the caller's own copy.
+func (c *ctx) readThrough(k []byte) ([]byte, bool) {
 	rc := c.e.rows
 	useCache := c.g == nil || !c.g.clearRows
 	var gen uint64
@@ -151,10 +151,7 @@ func (c *ctx) readThrough(k []byte, copyOut bool) ([]byte, bool) {
 		var st rowState
 		switch v, st, gen = rc.get(k); st {
 		case rowPresent:
-			if copyOut {
-				v = clone(v)
-			}
-			return v, true
+			return v, true // already a private copy
 		case rowAbsent:
 			return nil, false
 		}
@@ -279,7 +276,7 @@ func (c *ctx) get(k []byte) ([]byte, bool) {
 			return clone(v), v != nil
 		}
 	}
-	return c.readThrough(k, true)
+	return c.readThrough(k)
 }
 
 // iter opens an iterator over [lower, upper).

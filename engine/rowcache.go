@@ -2,44 +2,47 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 
+	"github.com/VictoriaMetrics/fastcache"
 	"github.com/cespare/xxhash/v2"
 )
 
 // rowCache keeps recently used metadata values (a string's value is
-// inline in its metadata) so hot reads skip Pebble's LSM search. The
-// committer is the only writer of metadata, and it writes every change
-// through (put/delete) after its batch commits and before the group's
-// replies are released, so a cached value is never older than what a
-// client was told. Readers fill the cache on a miss only if no write
-// touched the shard since they looked (gen), so a slow reader cannot
-// put back a value the committer has just replaced.
+// inline in its metadata) and element rows so hot reads skip Pebble's LSM
+// search. The committer is the only writer of rows, and it writes every
+// change through (put/delete) after its batch commits and before the
+// group's replies are released, so a cached value is never older than
+// what a client was told. Readers fill the cache on a miss only if no
+// write touched the shard since they looked (gen), so a slow reader
+// cannot put back a value the committer has just replaced.
+//
+// The rows live in fastcache: off the Go heap, in 64 KiB chunks evicted
+// in insertion order, so a cache of millions of rows costs the garbage
+// collector nothing and a write never rehashes a large map.
 type rowCache struct {
-	shards   [rowShards]rowShard
-	maxBytes int64 // per shard
+	c      *fastcache.Cache
+	shards [rowShards]rowShard
 }
-
-// rowSize is what one entry costs, map overhead included.
-func rowSize(k string, v []byte) int64 { return int64(len(k)+len(v)) + 64 }
 
 const (
 	rowShards    = 64
 	maxCachedRow = 512 // larger values are not cached
 )
 
+// rowShard orders the committer's writes against readers' fills.
 type rowShard struct {
-	mu    sync.Mutex // guards the fields below
-	m     map[string]row
-	bytes int64
-	gen   uint64 // bumped by every committer write
+	mu  sync.Mutex    // held by writes and fills
+	gen atomic.Uint64 // bumped by every committer write
 }
 
-// row is a cached value, or the knowledge that the key is absent (so
-// reads of deleted or never-written keys skip Pebble too).
-type row struct {
-	v      []byte
-	absent bool
-}
+// A cached row is a tag byte and the value: present, or the knowledge
+// that the key is absent (so reads of deleted or never-written keys skip
+// Pebble too).
+const (
+	tagAbsent  = 0
+	tagPresent = 1
+)
 
 // rowState is what the cache knows of a key.
 type rowState uint8
@@ -50,34 +53,29 @@ const (
 	rowAbsent
 )
 
+// newRowCache returns a cache of about maxBytes (fastcache's minimum is
+// 32 MiB; it allocates as rows arrive).
 func newRowCache(maxBytes int64) *rowCache {
-	rc := &rowCache{maxBytes: maxBytes / rowShards}
-	for i := range rc.shards {
-		rc.shards[i].m = map[string]row{}
-	}
-	return rc
+	return &rowCache{c: fastcache.New(int(maxBytes))}
 }
 
 func (rc *rowCache) shard(k []byte) *rowShard {
 	return &rc.shards[xxhash.Sum64(k)%rowShards]
 }
 
-// get returns what the cache knows of key k (the value when present),
-// and the shard's generation to pass to fill after reading Pebble on a
-// miss.
+// get returns what the cache knows of key k (a private copy of the value
+// when present), and the shard's generation to pass to fill after reading
+// Pebble on a miss.
 func (rc *rowCache) get(k []byte) (v []byte, st rowState, gen uint64) {
-	s := rc.shard(k)
-	s.mu.Lock()
-	r, ok := s.m[string(k)]
-	gen = s.gen
-	s.mu.Unlock()
+	gen = rc.shard(k).gen.Load() // before the lookup: see fill
+	v, ok := rc.c.HasGet(nil, k)
 	switch {
-	case !ok:
+	case !ok || len(v) == 0:
 		return nil, rowUnknown, gen
-	case r.absent:
+	case v[0] == tagAbsent:
 		return nil, rowAbsent, gen
 	}
-	return r.v, rowPresent, gen
+	return v[1:], rowPresent, gen
 }
 
 // fill caches what a reader found in Pebble (found false: absent),
@@ -88,50 +86,43 @@ func (rc *rowCache) fill(k, v []byte, found bool, gen uint64) {
 	}
 	s := rc.shard(k)
 	s.mu.Lock()
-	if s.gen == gen {
-		s.putLocked(string(k), row{v: v, absent: !found}, rc.maxBytes)
+	if s.gen.Load() == gen {
+		rc.put(k, v, found)
 	}
 	s.mu.Unlock()
 }
 
 // write records the committer's change to k (v nil: deleted).
 func (rc *rowCache) write(k string, v []byte) {
-	s := rc.shard([]byte(k))
+	kb := []byte(k)
+	s := rc.shard(kb)
 	s.mu.Lock()
-	s.gen++
+	s.gen.Add(1)
 	if len(v) <= maxCachedRow {
-		s.putLocked(k, row{v: v, absent: v == nil}, rc.maxBytes)
-	} else if old, ok := s.m[k]; ok {
-		s.bytes -= rowSize(k, old.v)
-		delete(s.m, k)
+		rc.put(kb, v, v != nil)
+	} else {
+		rc.c.Del(kb)
 	}
 	s.mu.Unlock()
 }
 
-func (s *rowShard) putLocked(k string, r row, max int64) {
-	if old, ok := s.m[k]; ok {
-		s.bytes -= rowSize(k, old.v)
+func (rc *rowCache) put(k, v []byte, present bool) {
+	if !present {
+		rc.c.Set(k, []byte{tagAbsent})
+		return
 	}
-	// Evict arbitrary entries (map order is random) to stay in bounds.
-	for s.bytes+rowSize(k, r.v) > max && len(s.m) > 0 {
-		for ek, ev := range s.m {
-			s.bytes -= rowSize(ek, ev.v)
-			delete(s.m, ek)
-			break
-		}
-	}
-	s.m[k] = r
-	s.bytes += rowSize(k, r.v)
+	var a [1 + maxCachedRow]byte // fastcache copies it
+	rc.c.Set(k, append(append(a[:0], tagPresent), v...))
 }
 
 // clear drops everything (FLUSHDB, FLUSHALL, a checkpoint installed).
 func (rc *rowCache) clear() {
 	for i := range rc.shards {
-		s := &rc.shards[i]
-		s.mu.Lock()
-		s.gen++
-		s.m = map[string]row{}
-		s.bytes = 0
-		s.mu.Unlock()
+		rc.shards[i].mu.Lock()
+		rc.shards[i].gen.Add(1)
+	}
+	rc.c.Reset()
+	for i := range rc.shards {
+		rc.shards[i].mu.Unlock()
 	}
 }

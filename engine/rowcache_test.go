@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"testing"
+
+	"github.com/VictoriaMetrics/fastcache"
 )
 
 func TestRowCacheRefusesAStaleFill(t *testing.T) {
@@ -32,16 +34,29 @@ func TestRowCacheRefusesAStaleFill(t *testing.T) {
 }
 
 func TestRowCacheStaysWithinItsBound(t *testing.T) {
-	rc := newRowCache(64 * 1024)
-	for i := 0; i < 10000; i++ {
-		rc.write(fmt.Sprintf("key%d", i), make([]byte, 100))
+	const bound = 32 << 20 // fastcache's smallest size
+	rc := newRowCache(bound)
+	val := make([]byte, maxCachedRow)
+	const rows = 3 * bound / maxCachedRow // three times what fits
+	for i := 0; i < rows; i++ {
+		rc.write(fmt.Sprintf("key%d", i), val)
 	}
-	var total int64
-	for i := range rc.shards {
-		total += rc.shards[i].bytes
+	var st fastcache.Stats
+	rc.c.UpdateStats(&st)
+	if st.BytesSize > bound || st.MaxBytesSize > bound {
+		t.Fatalf("cache holds %d bytes (max %d), bound %d", st.BytesSize, st.MaxBytesSize, bound)
 	}
-	if total > 64*1024 {
-		t.Fatalf("cache holds %d bytes, bound 65536", total)
+	if _, s, _ := rc.get([]byte("key0")); s != rowUnknown {
+		t.Fatal("the oldest row was not evicted")
+	}
+	if v, s, _ := rc.get([]byte(fmt.Sprintf("key%d", rows-1))); s != rowPresent || len(v) != maxCachedRow {
+		t.Fatal("the newest row is not cached")
+	}
+	// Larger values are not cached, and replace what was.
+	rc.write("key0", []byte("small"))
+	rc.write("key0", make([]byte, maxCachedRow+1))
+	if _, s, _ := rc.get([]byte("key0")); s != rowUnknown {
+		t.Fatal("a row over maxCachedRow left its old value cached")
 	}
 }
 

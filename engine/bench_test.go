@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/walrus-kv/walrus/wal"
+)
+
+// The engine benchmarks drive the committer the way the server does:
+// several sessions, each submitting pipelines of 16 commands, with
+// everysec-free logging (SyncNo) so the figures are CPU, not the disk.
+// ns/op is per command. Run with:
+//
+//	go test ./engine -run '^$' -bench . -benchtime 200000x
+
+const benchPipeline = 16
+
+// benchPipelines runs b.N commands, built by next, as pipelines of
+// benchPipeline from parallel sessions.
+func benchPipelines(b *testing.B, e *Engine, next func(r *rand.Rand, i int) [][]byte) {
+	b.Helper()
+	b.SetParallelism(4) // 4 sessions per core, like a server under load
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s := NewSession()
+		r := rand.New(rand.NewPCG(rand.Uint64(), 1))
+		var out []byte
+		cmds := make([][][]byte, 0, benchPipeline)
+		i := 0
+		for pb.Next() {
+			cmds = append(cmds, next(r, i))
+			i++
+			if len(cmds) == benchPipeline {
+				out = e.Exec(s, cmds, out[:0])
+				cmds = cmds[:0]
+			}
+		}
+		if len(cmds) > 0 {
+			e.Exec(s, cmds, out[:0])
+		}
+	})
+}
+
+func benchEngine(b *testing.B) *Engine {
+	b.Helper()
+	e, err := Open(Options{Dir: b.TempDir(), Fsync: wal.SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
+func BenchmarkSetRandom10k(b *testing.B) {
+	e := benchEngine(b)
+	val := make([]byte, 100)
+	benchPipelines(b, e, func(r *rand.Rand, _ int) [][]byte {
+		return [][]byte{[]byte("SET"), []byte("key:" + strconv.Itoa(r.IntN(10_000))), val}
+	})
+}
+
+func BenchmarkSetSameKey(b *testing.B) {
+	e := benchEngine(b)
+	val := []byte("xxx")
+	benchPipelines(b, e, func(*rand.Rand, int) [][]byte {
+		return [][]byte{[]byte("SET"), []byte("key:__rand_int__"), val}
+	})
+}
+
+// BenchmarkLPush is redis-benchmark's lpush: every push to one list.
+func BenchmarkLPush(b *testing.B) {
+	e := benchEngine(b)
+	val := []byte("xxx")
+	benchPipelines(b, e, func(*rand.Rand, int) [][]byte {
+		return [][]byte{[]byte("LPUSH"), []byte("mylist"), val}
+	})
+}
+
+// BenchmarkLPop pops a list filled with b.N elements first.
+func BenchmarkLPop(b *testing.B) {
+	e := benchEngine(b)
+	s := NewSession()
+	val := []byte("xxx")
+	for filled := 0; filled < b.N; {
+		cmd := [][]byte{[]byte("RPUSH"), []byte("mylist")}
+		for j := 0; j < 1000 && filled < b.N; j++ {
+			cmd = append(cmd, val)
+			filled++
+		}
+		e.Exec(s, [][][]byte{cmd}, nil)
+	}
+	benchPipelines(b, e, func(*rand.Rand, int) [][]byte {
+		return [][]byte{[]byte("LPOP"), []byte("mylist")}
+	})
+}
+
+// BenchmarkApplyRandom10k is a replica's side of BenchmarkSetRandom10k:
+// entries applied at their indexes in batches of 128.
+func BenchmarkApplyRandom10k(b *testing.B) {
+	e := benchEngine(b)
+	r := rand.New(rand.NewPCG(1, 2))
+	val := string(make([]byte, 100))
+	batch := make([][]byte, 0, 128)
+	next := e.AppliedIndex() + 1
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key := "key:" + strconv.Itoa(r.IntN(10_000))
+		batch = append(batch, []byte("*3\r\n$3\r\nSET\r\n$"+strconv.Itoa(len(key))+"\r\n"+key+"\r\n$100\r\n"+val+"\r\n"))
+		if len(batch) == cap(batch) || i == b.N-1 {
+			if err := e.Apply(next, batch); err != nil {
+				b.Fatal(err)
+			}
+			next += uint64(len(batch))
+			batch = batch[:0]
+		}
+	}
+}

@@ -22,6 +22,7 @@ func tinyConfig(scenario string, servers ...Server) Config {
 		FullSync:   FullSyncOptions{Keys: 2000, ValueSize: 32, Load: Load{Clients: 2}, Baseline: 300 * time.Millisecond, Timeout: time.Minute},
 		Lag:        LagOptions{Replicas: 1, Keys: 1000, Load: Load{Clients: 2, Pipeline: 4, ValueSize: 32, Duration: time.Second}, Timeout: time.Minute},
 		Restart:    RestartOptions{Keys: 2000, ValueSize: 32, Timeout: time.Minute},
+		ReadScale:  ReadScaleOptions{Keys: 1000, ValueSize: 32, Readers: 3, Duration: 500 * time.Millisecond, Timeout: time.Minute},
 	}
 }
 
@@ -44,6 +45,11 @@ var saneFigures = map[string]map[string]func(float64) bool{
 		"serving after kill -9": positive, "serving after clean stop": positive,
 		"keys after kill -9": equals(2000), "keys after clean stop": equals(2000),
 		"start-up peak PSS after kill -9": positive,
+	},
+	ScenarioReadScale: {
+		"reads/s master alone": positive, "reads/s master+2 replicas": positive, "read scaling": positive,
+		"read p99 master alone": positive, "read p99 master+2 replicas": positive,
+		"writer ops/s master alone": positive, "writer ops/s master+2 replicas": positive,
 	},
 }
 

@@ -19,10 +19,11 @@ const (
 	ScenarioFullSync   = "fullsync"
 	ScenarioLag        = "lag"
 	ScenarioRestart    = "restart"
+	ScenarioReadScale  = "readscale"
 )
 
 // Scenarios lists every scenario, in the order "all" runs them.
-var Scenarios = []string{ScenarioThroughput, ScenarioFullSync, ScenarioLag, ScenarioRestart}
+var Scenarios = []string{ScenarioThroughput, ScenarioFullSync, ScenarioLag, ScenarioRestart, ScenarioReadScale}
 
 // ErrUnknownScenario reports a scenario name that is not in Scenarios.
 var ErrUnknownScenario = errors.New("unknown scenario")
@@ -43,6 +44,7 @@ type Config struct {
 	FullSync   FullSyncOptions
 	Lag        LagOptions
 	Restart    RestartOptions
+	ReadScale  ReadScaleOptions
 
 	// WorkDir holds the servers' data directories, removed at the end.
 	// Default: a new directory under os.TempDir().
@@ -142,6 +144,8 @@ func runOnce(ctx context.Context, cfg Config, srv Server, round int, dir string)
 		run, err = runLag(ctx, e, cfg.Lag)
 	case ScenarioRestart:
 		run, err = runRestart(ctx, e, cfg.Restart)
+	case ScenarioReadScale:
+		run, err = runReadScale(ctx, e, cfg.ReadScale)
 	}
 	run.Server, run.Binary, run.Round = srv.Name, srv.Binary, round
 	for _, role := range []string{RoleNode, RoleMaster, RoleReplica} {
@@ -176,6 +180,8 @@ func (cfg Config) params() []Param {
 		return cfg.Lag.params()
 	case ScenarioRestart:
 		return cfg.Restart.params()
+	case ScenarioReadScale:
+		return cfg.ReadScale.params()
 	}
 	return nil
 }

@@ -59,10 +59,12 @@ func Redis(path string) (Server, error) {
 		Name:   "redis",
 		Binary: bin,
 		Tuning: map[string][]string{
-			"fullsync/master":  {"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"},
-			"fullsync/replica": {"--repl-diskless-load", "on-empty-db"},
-			"lag/master":       {"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"},
-			"lag/replica":      {"--repl-diskless-load", "on-empty-db"},
+			"fullsync/master":   {"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"},
+			"fullsync/replica":  {"--repl-diskless-load", "on-empty-db"},
+			"lag/master":        {"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"},
+			"lag/replica":       {"--repl-diskless-load", "on-empty-db"},
+			"readscale/master":  {"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"},
+			"readscale/replica": {"--repl-diskless-load", "on-empty-db"},
 		},
 	}, err
 }

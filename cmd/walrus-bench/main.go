@@ -1,8 +1,9 @@
 // Command walrus-bench measures walrus-server and redis-server from the
 // outside: throughput and tail latency, full sync of a new replica,
-// replication lag, and restart time, alone or side by side.
+// replication lag, restart time, and how reads scale from a master alone to
+// a master and its replicas, alone or side by side.
 //
-//	walrus-bench <throughput|fullsync|lag|restart|all> [flags]
+//	walrus-bench <throughput|fullsync|lag|restart|readscale|all> [flags]
 //	walrus-bench compare <scenario|all> [flags]
 //
 // It is a thin layer over package bench: flags become a bench.Config.
@@ -28,7 +29,7 @@ import (
 const usage = `usage:
   walrus-bench <scenario> [flags]          one server (--server, default walrus)
   walrus-bench compare <scenario> [flags]  walrus and redis-server, same parameters
-scenarios: throughput, fullsync, lag, restart, all
+scenarios: throughput, fullsync, lag, restart, readscale, all
 
 flags:
 `
@@ -57,15 +58,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		keep       = fs.Bool("keep", false, "keep the servers' data directories and logs")
 
 		workload  = fs.String("workload", "", "command mix: set, get,set,incr or set:get=1:9 (default per scenario)")
-		clients   = fs.Int("clients", 0, "client connections (default: throughput 50, fullsync 4, lag 8)")
-		pipeline  = fs.Int("pipeline", 0, "commands per round trip (default: 1, lag 16)")
+		clients   = fs.Int("clients", 0, "client connections (default: throughput 50, fullsync 4, lag 8); readscale: reader connections (default 8)")
+		pipeline  = fs.Int("pipeline", 0, "commands per round trip (default: 1, lag 16); readscale: the readers' (default 1)")
+		writers   = fs.Int("writers", 0, "readscale: writer connections on the master, pipeline 16 (default 1)")
 		keys      = fs.Int("keys", 0, "throughput: key space; others: keys the master/node holds (default per scenario)")
 		valueSize = fs.Int("value-size", 0, "value size in bytes (default 100)")
-		duration  = fs.Duration("duration", 0, "load duration for throughput and lag (default 10s)")
+		duration  = fs.Duration("duration", 0, "load duration for throughput and lag (default 10s); readscale: each phase (default 5s)")
 		requests  = fs.Int64("requests", 0, "throughput: stop after this many commands instead of --duration")
 		baseline  = fs.Duration("baseline", 0, "fullsync: master load before the replica starts (default 3s)")
 		replicas  = fs.Int("replicas", 0, "lag: number of replicas (default 2)")
-		timeout   = fs.Duration("timeout", 0, "bound on a sync, convergence or restart (default: fullsync/restart 5m, lag 2m)")
+		timeout   = fs.Duration("timeout", 0, "bound on a sync, convergence or restart (default: fullsync/restart 5m, lag/readscale 2m)")
 	)
 	// The sub-command (and compare's scenario) come first; flags follow.
 	var pos []string
@@ -118,6 +120,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ll.Duration = *duration
 	cfg.Lag = bench.LagOptions{Replicas: *replicas, Keys: *keys, Load: ll, Timeout: *timeout}
 	cfg.Restart = bench.RestartOptions{Keys: *keys, ValueSize: *valueSize, Timeout: *timeout}
+	cfg.ReadScale = bench.ReadScaleOptions{Keys: *keys, ValueSize: *valueSize, Readers: *clients, Pipeline: *pipeline, Writers: *writers, Duration: *duration, Timeout: *timeout}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

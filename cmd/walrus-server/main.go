@@ -38,9 +38,10 @@ func run(argv []string) int {
 		return 0
 	}
 	if os.Getenv("GOGC") == "" {
-		// walrus keeps large, long-lived caches (Pebble's block cache is
-		// off-heap, the row cache is not): collect less often than Go's
-		// default. GOGC overrides.
+		// walrus's large caches (Pebble's block cache, the row cache)
+		// are off-heap; the heap is mostly short-lived request garbage
+		// and Pebble's memtables: collect less often than Go's default.
+		// GOGC overrides.
 		debug.SetGCPercent(300)
 	}
 	cfg, err := config.FromCommandLine(argv)

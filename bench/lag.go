@@ -115,27 +115,9 @@ func runLag(ctx context.Context, e *env, o LagOptions) (ServerRun, error) {
 	if err != nil {
 		return ServerRun{}, err
 	}
-	replicas := make([]*Process, o.Replicas)
-	for i := range replicas {
-		replicas[i], err = e.start(fmt.Sprintf("replica%d", i+1), RoleReplica, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
-		if err != nil {
-			return ServerRun{}, err
-		}
-	}
-	for _, r := range replicas {
-		err := waitFor("replica "+r.Addr+" in sync", o.Timeout, 20*time.Millisecond, func() (bool, error) { return replicaInSync(r, want) })
-		if err != nil {
-			return ServerRun{}, err
-		}
-	}
-
-	// A replica may start background work once synced (redis-server
-	// rewrites its AOF); the load starts once every node is idle.
-	for _, p := range append([]*Process{master}, replicas...) {
-		err := waitFor(p.Addr+" idle", o.Timeout, 20*time.Millisecond, func() (bool, error) { return idle(p.Addr) })
-		if err != nil {
-			return ServerRun{}, err
-		}
+	replicas, err := e.startReplicas(master, o.Replicas, want, o.Timeout)
+	if err != nil {
+		return ServerRun{}, err
 	}
 
 	watches := make([]*lagWatch, len(replicas))
@@ -257,6 +239,34 @@ func runLag(ctx context.Context, e *env, o LagOptions) (ServerRun, error) {
 	figs = append(figs, usageFigures("master", u, res.Ops)...)
 	figs = append(figs, Figure{Name: "replica peak PSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
 	return ServerRun{Figures: figs, Series: series}, nil
+}
+
+// startReplicas starts n replicas of master and returns once each holds
+// want keys and every node, master included, is idle.
+func (e *env) startReplicas(master *Process, n int, want int64, timeout time.Duration) ([]*Process, error) {
+	replicas := make([]*Process, n)
+	for i := range replicas {
+		var err error
+		replicas[i], err = e.start(fmt.Sprintf("replica%d", i+1), RoleReplica, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range replicas {
+		err := waitFor("replica "+r.Addr+" in sync", timeout, 20*time.Millisecond, func() (bool, error) { return replicaInSync(r, want) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	// A replica may start background work once synced (redis-server
+	// rewrites its AOF); measuring starts once every node is idle.
+	for _, p := range append([]*Process{master}, replicas...) {
+		err := waitFor(p.Addr+" idle", timeout, 20*time.Millisecond, func() (bool, error) { return idle(p.Addr) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return replicas, nil
 }
 
 // idle reports whether a node runs no background save or rewrite, per the

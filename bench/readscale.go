@@ -239,26 +239,11 @@ func runReadScale(ctx context.Context, e *env, o ReadScaleOptions) (ServerRun, e
 	if err != nil {
 		return ServerRun{}, err
 	}
-	replicas := make([]*Process, readScaleReplicas)
-	for i := range replicas {
-		replicas[i], err = e.start(fmt.Sprintf("replica%d", i+1), RoleReplica, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
-		if err != nil {
-			return ServerRun{}, err
-		}
-	}
-	for _, r := range replicas {
-		err := waitFor("replica "+r.Addr+" in sync", o.Timeout, 20*time.Millisecond, func() (bool, error) { return replicaInSync(r, want) })
-		if err != nil {
-			return ServerRun{}, err
-		}
+	replicas, err := e.startReplicas(master, readScaleReplicas, want, o.Timeout)
+	if err != nil {
+		return ServerRun{}, err
 	}
 	nodes := append([]*Process{master}, replicas...)
-	for _, p := range nodes {
-		err := waitFor(p.Addr+" idle", o.Timeout, 20*time.Millisecond, func() (bool, error) { return idle(p.Addr) })
-		if err != nil {
-			return ServerRun{}, err
-		}
-	}
 
 	alone := make([]string, o.Readers)
 	spread := make([]string, o.Readers)

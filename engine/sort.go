@@ -3,7 +3,7 @@ package engine
 import (
 	"bytes"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -164,8 +164,14 @@ func cmdSort(c *ctx, args [][]byte) {
 			}
 			it.score = f
 		}
-		sort.SliceStable(items, func(a, b int) bool {
-			x, y := &items[a], &items[b]
+		// Only BY ... ALPHA can tie two different items (equal weights);
+		// there Redis's order is its qsort's, and ours keeps the input
+		// order. Elsewhere a tie is between equal elements.
+		sortFunc := slices.SortFunc[[]sortItem]
+		if alpha && by != nil {
+			sortFunc = slices.SortStableFunc[[]sortItem]
+		}
+		sortFunc(items, func(x, y sortItem) int {
 			var cmp int
 			switch {
 			case !alpha:
@@ -192,9 +198,9 @@ func cmdSort(c *ctx, args [][]byte) {
 				cmp = bytes.Compare(x.elem, y.elem)
 			}
 			if desc {
-				return cmp > 0
+				return -cmp
 			}
-			return cmp < 0
+			return cmp
 		})
 	}
 	n := int64(len(items))

@@ -60,6 +60,31 @@ func newGroup() *group {
 	return &group{delta: map[uint16]int64{}, metas: map[string][]byte{}, pending: map[string]struct{}{}, elems: map[string][]byte{}}
 }
 
+// maxReusedRows bounds the maps a group keeps for the next one: maps
+// that grow from empty in every group cost the committer their rehashes,
+// but a map grown huge once (a large transaction) would make every later
+// clear pay for its capacity.
+const maxReusedRows = 4096
+
+// reset empties g for the next group commit, keeping its maps.
+func (g *group) reset() {
+	clear(g.entries) // drop references to the entries' bytes
+	g.entries = g.entries[:0]
+	g.dbmap, g.clearRows = false, false
+	clear(g.delta)
+	clear(g.pending)
+	if len(g.metas) > maxReusedRows {
+		g.metas = map[string][]byte{}
+	} else {
+		clear(g.metas)
+	}
+	if len(g.elems) > maxReusedRows {
+		g.elems = map[string][]byte{}
+	} else {
+		clear(g.elems)
+	}
+}
+
 // materialize writes the group's pending metadata into the batch.
 func (g *group) materialize(b *pebble.Batch) error {
 	for k := range g.pending {
@@ -228,7 +253,8 @@ func (e *Engine) commitGroup(reqs []*request) {
 		return
 	}
 	b := e.db.NewIndexedBatch()
-	g := newGroup()
+	g := e.grp // the committer's own, reused
+	g.reset()
 	savedMap := e.dbmap.Load()
 	next := e.wlog.LastIndex() + 1
 	marks := make([]int, len(reqs))

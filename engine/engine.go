@@ -129,6 +129,7 @@ type Engine struct {
 	logBroken   atomic.Pointer[error] // a failed append or commit: writes refused; see logrepair.go
 	diskTrouble bool                  // committer only: a failure was logged and no group committed since
 	lastOverrun uint64                // committer only: the ring's Overrun already acted on
+	grp         *group                // committer only: the group being committed, reused
 
 	watch watchTable
 	rows  *rowCache
@@ -162,6 +163,7 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e.watch.init()
 	e.rows = newRowCache(opts.RowCacheBytes)
+	e.grp = newGroup()
 	e.lastSave.Store(opts.Now().Unix())
 	if opts.InMemory {
 		e.fs = vfs.NewMem()

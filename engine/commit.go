@@ -54,6 +54,7 @@ type group struct {
 	// clearRows: a range deletion removed metadata (FLUSHDB): the row
 	// cache no longer describes the batch and is cleared at commit.
 	clearRows bool
+	ahead     *popAhead // pops' read-ahead; see popElem
 }
 
 func newGroup() *group {
@@ -70,7 +71,7 @@ const maxReusedRows = 4096
 func (g *group) reset() {
 	clear(g.entries) // drop references to the entries' bytes
 	g.entries = g.entries[:0]
-	g.dbmap, g.clearRows = false, false
+	g.dbmap, g.clearRows, g.ahead = false, false, nil
 	clear(g.delta)
 	clear(g.pending)
 	if len(g.metas) > maxReusedRows {

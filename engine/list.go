@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // Lists.
@@ -91,8 +93,7 @@ func (c *ctx) newList() meta {
 // listIndex reads the element at logical index i (0 <= i < count).
 func (c *ctx) listIndex(m *meta, i int64) []byte {
 	head, _ := listBounds(m)
-	v, _ := c.get(listElem(elemPrefix(nil, c.phys, m.version), head+i))
-	return v
+	return c.getListElem(listElem(elemPrefix(nil, c.phys, m.version), head+i))
 }
 
 // listRange calls fn for logical indexes [from, to) in order.
@@ -138,9 +139,9 @@ func (c *ctx) listPush(m *meta, left bool, values ...[]byte) {
 	for _, v := range values {
 		if left {
 			head--
-			c.set(listElem(p, head), v)
+			c.setListElem(listElem(p, head), v)
 		} else {
-			c.set(listElem(p, tail), v)
+			c.setListElem(listElem(p, tail), v)
 			tail++
 		}
 	}
@@ -163,12 +164,91 @@ func (c *ctx) listPop(m *meta, left bool, n int64) [][]byte {
 			pos = tail
 		}
 		k := listElem(p, pos)
-		v, _ := c.get(k)
-		c.del(k)
+		var v []byte
+		if left {
+			v = c.popElem(p, pos, true, tail)
+		} else {
+			v = c.popElem(p, pos, false, head)
+		}
+		if err := c.b.Delete(k, nil); err != nil { // consumed: no invalidation
+			panic(storageError{err})
+		}
 		out = append(out, v)
 	}
 	setListBounds(m, head, tail)
 	return out
+}
+
+// popAhead is a group's read-ahead for pops from one end of one list:
+// the values at pos, pos+1, ... (left) or pos, pos-1, ... (right), read
+// with one iterator instead of a point lookup each. Any other write to a
+// list element in the group drops it (setListElem, delListElem).
+type popAhead struct {
+	prefix string // the list's element prefix
+	left   bool
+	pos    int64    // the position vals[0] holds, or the next pop's
+	vals   [][]byte // read ahead, not yet popped
+	size   int      // the last read-ahead's length
+}
+
+const (
+	maxPopAhead      = 256
+	maxPopAheadBytes = 64 << 10
+)
+
+// popElem returns the value at pos for a pop from the left (or right)
+// end; bound is the list's other end (tail, or head). The first pop of a
+// list in a group is a point lookup; the pops that follow it in the same
+// group read ahead, twice as far each time, up to maxPopAhead elements.
+func (c *ctx) popElem(p []byte, pos int64, left bool, bound int64) []byte {
+	if c.g == nil {
+		return c.getListElem(listElem(p, pos))
+	}
+	a := c.g.ahead
+	step := int64(1)
+	if !left {
+		step = -1
+	}
+	if a == nil || a.prefix != string(p) || a.left != left || a.pos != pos {
+		c.g.ahead = &popAhead{prefix: string(p), left: left, pos: pos + step}
+		return c.getListElem(listElem(p, pos))
+	}
+	if len(a.vals) == 0 {
+		a.size = min(max(8, 2*a.size), maxPopAhead)
+		var it *pebble.Iterator
+		if left {
+			it = c.iter(listElem(p, pos), listElem(p, min(pos+int64(a.size), bound)))
+			it.First()
+		} else {
+			it = c.iter(listElem(p, max(pos-int64(a.size)+1, bound)), listElem(p, pos+1))
+			it.Last()
+		}
+		for bytes := 0; it.Valid(); {
+			v := it.Value()
+			if len(a.vals) > 0 && bytes+len(v) > maxPopAheadBytes {
+				break
+			}
+			a.vals = append(a.vals, clone(v))
+			bytes += len(v)
+			if left {
+				it.Next()
+			} else {
+				it.Prev()
+			}
+		}
+		if err := it.Close(); err != nil {
+			panic(storageError{err})
+		}
+		if len(a.vals) == 0 { // cannot happen within the bounds; be safe
+			c.g.ahead = nil
+			return c.getListElem(listElem(p, pos))
+		}
+	}
+	v := a.vals[0]
+	a.vals[0] = nil
+	a.vals = a.vals[1:]
+	a.pos += step
+	return v
 }
 
 // LPUSH / RPUSH / LPUSHX / RPUSHX key element [element ...]
@@ -278,7 +358,7 @@ func cmdLSet(c *ctx, args [][]byte) {
 		return
 	}
 	head, _ := listBounds(&m)
-	c.set(listElem(elemPrefix(nil, c.phys, m.version), head+idx), args[3])
+	c.setListElem(listElem(elemPrefix(nil, c.phys, m.version), head+idx), args[3])
 	c.emit(args...)
 	c.replyOK()
 }
@@ -342,13 +422,12 @@ func cmdLTrim(c *ctx, args [][]byte) {
 	p := elemPrefix(nil, c.phys, m.version)
 	for _, r := range [][2]int64{{head, head + from}, {head + to, tail}} {
 		if r[0] < r[1] {
+			// List elements are not in the row cache (see
+			// getListElem): nothing to forget.
+			c.g.ahead = nil
 			if err := c.b.DeleteRange(listElem(p, r[0]), listElem(p, r[1]), nil); err != nil {
 				panic(storageError{err})
 			}
-			c.forgetElems(func(yield func([]byte) bool) {
-				for pos := r[0]; pos < r[1] && yield(listElem(p, pos)); pos++ {
-				}
-			}, r[1]-r[0])
 		}
 	}
 	setListBounds(&m, head+from, head+to)
@@ -470,9 +549,9 @@ func cmdLInsert(c *ctx, args [][]byte) {
 			return true
 		})
 		for i := len(moved) - 1; i >= 0; i-- {
-			c.set(listElem(p, head+at+int64(i)+1), moved[i])
+			c.setListElem(listElem(p, head+at+int64(i)+1), moved[i])
 		}
-		c.set(listElem(p, head+at), args[4])
+		c.setListElem(listElem(p, head+at), args[4])
 		setListBounds(&m, head, tail+1)
 	} else {
 		// Shift [0, at) left by one.
@@ -482,9 +561,9 @@ func cmdLInsert(c *ctx, args [][]byte) {
 			return true
 		})
 		for i, v := range moved {
-			c.set(listElem(p, head-1+int64(i)), v)
+			c.setListElem(listElem(p, head-1+int64(i)), v)
 		}
-		c.set(listElem(p, head-1+at), args[4])
+		c.setListElem(listElem(p, head-1+at), args[4])
 		setListBounds(&m, head-1, tail)
 	}
 	c.saveColl(key, &m, true)

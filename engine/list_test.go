@@ -2,8 +2,12 @@ package engine
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/tidwall/redcon"
 	"github.com/walrus-kv/walrus/wal"
 )
 
@@ -73,5 +77,110 @@ func TestListDigestIsLogicalAndSurvivesReplay(t *testing.T) {
 	defer e2r.Close()
 	if got := e2r.Digest(); got != want {
 		t.Fatalf("digest after replaying the effects %s, want %s", got, want)
+	}
+}
+
+// TestPipelinedListOpsMatchAModel runs random list commands as long
+// pipelines, so that many of them share one group commit and the pops'
+// read-ahead (popElem) serves pops next to pushes, LSETs, LTRIMs and
+// LMOVEs on the same lists; every reply is checked against a plain Go
+// model of the lists.
+func TestPipelinedListOpsMatchAModel(t *testing.T) {
+	for _, inMemory := range []bool{false, true} {
+		e := testEngine(t, Options{InMemory: inMemory})
+		s := NewSession()
+		r := rand.New(rand.NewPCG(7, uint64(len(t.Name()))))
+		model := map[string][]string{}
+		keys := []string{"la", "lb"}
+		n := 0
+		val := func() string { n++; return "v" + strconv.Itoa(n) }
+		for round := 0; round < 300; round++ {
+			var cmds [][][]byte
+			var want []string
+			for range 1 + r.IntN(80) {
+				k := keys[r.IntN(len(keys))]
+				l := model[k]
+				var cmd []string
+				var reply string
+				switch op := r.IntN(100); {
+				case op < 25:
+					v := val()
+					cmd, model[k] = []string{"RPUSH", k, v}, append(l, v)
+					reply = "(integer) " + strconv.Itoa(len(model[k]))
+				case op < 40:
+					v := val()
+					cmd, model[k] = []string{"LPUSH", k, v}, append([]string{v}, l...)
+					reply = "(integer) " + strconv.Itoa(len(model[k]))
+				case op < 60:
+					cmd, reply = []string{"LPOP", k}, "(nil)"
+					if len(l) > 0 {
+						reply, model[k] = l[0], l[1:]
+					}
+				case op < 72:
+					cmd, reply = []string{"RPOP", k}, "(nil)"
+					if len(l) > 0 {
+						reply, model[k] = l[len(l)-1], l[:len(l)-1]
+					}
+				case op < 78:
+					c := r.IntN(4) + 1
+					cmd, reply = []string{"LPOP", k, strconv.Itoa(c)}, "(nil)"
+					if len(l) > 0 {
+						c = min(c, len(l))
+						reply, model[k] = "["+strings.Join(l[:c], " ")+"]", l[c:]
+					}
+				case op < 84:
+					i := r.IntN(len(l) + 1)
+					v := val()
+					cmd, reply = []string{"LSET", k, strconv.Itoa(i), v}, "(error) ERR no such key"
+					if len(l) > 0 {
+						reply = "(error) ERR index out of range"
+					}
+					if i < len(l) {
+						reply = "OK"
+						l[i] = v
+					}
+				case op < 88:
+					from, to := r.IntN(3), -1-r.IntN(3)
+					cmd, reply = []string{"LTRIM", k, strconv.Itoa(from), strconv.Itoa(to)}, "OK"
+					if end := len(l) + to + 1; from < end {
+						model[k] = l[from:end]
+					} else {
+						model[k] = nil
+					}
+				case op < 94:
+					dst := keys[r.IntN(len(keys))]
+					cmd, reply = []string{"LMOVE", k, dst, "LEFT", "RIGHT"}, "(nil)"
+					if len(l) > 0 {
+						reply, model[k] = l[0], l[1:]
+						model[dst] = append(model[dst], reply)
+					}
+				case op < 97:
+					cmd, reply = []string{"LRANGE", k, "0", "-1"}, "["+strings.Join(l, " ")+"]"
+				default:
+					i := r.IntN(len(l) + 1)
+					cmd, reply = []string{"LINDEX", k, strconv.Itoa(i)}, "(nil)"
+					if i < len(l) {
+						reply = l[i]
+					}
+				}
+				if len(model[k]) == 0 {
+					delete(model, k)
+				}
+				cmds = append(cmds, args(strings.Join(cmd, " ")))
+				want = append(want, strings.Join(cmd, " ")+" -> "+reply)
+			}
+			out := e.Exec(s, cmds, nil)
+			for i := 0; len(out) > 0; i++ {
+				m, resp := redcon.ReadNextRESP(out)
+				if m == 0 || i >= len(want) {
+					t.Fatalf("round %d: reply %d unreadable or extra: %q", round, i, out)
+				}
+				out = out[m:]
+				cmd, reply, _ := strings.Cut(want[i], " -> ")
+				if got := render(resp); got != reply {
+					t.Fatalf("in memory %v, round %d, command %d %s: got %q, want %q", inMemory, round, i, cmd, got, reply)
+				}
+			}
+		}
 	}
 }

@@ -318,8 +318,12 @@ func (s *Server) kill(self, victim *client) {
 	if victim == self {
 		self.conn.WriteRaw(self.out)
 		self.out = self.out[:0]
+		self.conn.Close()
+		return
 	}
-	victim.conn.Close()
+	// Another client's goroutine may be writing to its redcon writer:
+	// close the socket, and its read loop ends and removes it.
+	victim.conn.NetConn().Close()
 }
 
 func cmdTime(s *Server, cl *client, args [][]byte) {

@@ -225,7 +225,9 @@ func (s *Server) stop() error {
 	}
 	s.mu.Lock()
 	for _, cl := range s.clients {
-		cl.conn.Close()
+		// The socket, not redcon's Close: that flushes the client's
+		// writer, which its own goroutine may be using.
+		cl.conn.NetConn().Close()
 	}
 	s.mu.Unlock()
 	s.stopBlocking()

@@ -74,11 +74,14 @@ type LoadResult struct {
 }
 
 // OpsPerSec is the throughput of the load.
-func (r LoadResult) OpsPerSec() float64 {
-	if r.Elapsed <= 0 {
+func (r LoadResult) OpsPerSec() float64 { return perSecond(r.Ops, r.Elapsed) }
+
+// perSecond is n over d, 0 for no time.
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
 		return 0
 	}
-	return float64(r.Ops) / r.Elapsed.Seconds()
+	return float64(n) / d.Seconds()
 }
 
 // RunLoad runs the load against addr. progress, if not nil, is called about

@@ -207,12 +207,7 @@ type readPhaseResult struct {
 	writer  LoadResult
 }
 
-func (r readPhaseResult) readsPerSec() float64 {
-	if r.elapsed <= 0 {
-		return 0
-	}
-	return float64(r.reads) / r.elapsed.Seconds()
-}
+func (r readPhaseResult) readsPerSec() float64 { return perSecond(r.reads, r.elapsed) }
 
 // runReadScale starts a master holding the read data and Keys keys, then
 // its replicas, and measures the reads the readers complete in two phases

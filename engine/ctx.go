@@ -293,14 +293,6 @@ func (c *ctx) setListElem(k, v []byte) {
 	}
 }
 
-// delListElem deletes a list element in the batch.
-func (c *ctx) delListElem(k []byte) {
-	c.g.ahead = nil
-	if err := c.b.Delete(k, nil); err != nil {
-		panic(storageError{err})
-	}
-}
-
 // iter opens an iterator over [lower, upper).
 func (c *ctx) iter(lower, upper []byte) *pebble.Iterator {
 	if c.g != nil && len(lower) > 0 && lower[0] <= spaceMeta && (len(upper) == 0 || upper[0] >= spaceMeta) {

@@ -170,7 +170,7 @@ func (c *ctx) listPop(m *meta, left bool, n int64) [][]byte {
 		} else {
 			v = c.popElem(p, pos, false, head)
 		}
-		if err := c.b.Delete(k, nil); err != nil { // consumed: no invalidation
+		if err := c.b.Delete(k, nil); err != nil { // consumes the read-ahead
 			panic(storageError{err})
 		}
 		out = append(out, v)
@@ -182,7 +182,8 @@ func (c *ctx) listPop(m *meta, left bool, n int64) [][]byte {
 // popAhead is a group's read-ahead for pops from one end of one list:
 // the values at pos, pos+1, ... (left) or pos, pos-1, ... (right), read
 // with one iterator instead of a point lookup each. Any other write to a
-// list element in the group drops it (setListElem, delListElem).
+// list element in the group drops it (setListElem, LTRIM's range
+// deletion); a pop's own delete only consumes it.
 type popAhead struct {
 	prefix string // the list's element prefix
 	left   bool

@@ -45,16 +45,19 @@ type request struct {
 
 // group is the committer's state for one group commit.
 type group struct {
-	entries [][]byte
-	delta   map[uint16]int64    // key count changes per physical db
-	dbmap   bool                // SWAPDB ran: persist the map
-	metas   map[string][]byte   // metadata written by the group (nil: deleted)
-	pending map[string]struct{} // metas not yet written to the batch
-	elems   map[string][]byte   // element keys written by the group (nil: deleted)
+	entries  [][]byte
+	delta    map[uint16]int64    // key count changes per physical db
+	dbmap    bool                // SWAPDB ran: persist the map
+	metas    map[string][]byte   // metadata written by the group (nil: deleted)
+	pending  map[string]struct{} // metas not yet written to the batch
+	lastMeta string              // the key setMeta wrote last
+	elems    map[string][]byte   // element keys written by the group (nil: deleted)
 	// clearRows: a range deletion removed metadata (FLUSHDB): the row
 	// cache no longer describes the batch and is cleared at commit.
 	clearRows bool
-	ahead     *popAhead // pops' read-ahead; see popElem
+	// ahead is the pops' read-ahead (see popElem). It outlives the group:
+	// reset keeps it, and only a group that fails to commit drops it.
+	ahead *popAhead
 }
 
 func newGroup() *group {
@@ -71,7 +74,7 @@ const maxReusedRows = 4096
 func (g *group) reset() {
 	clear(g.entries) // drop references to the entries' bytes
 	g.entries = g.entries[:0]
-	g.dbmap, g.clearRows, g.ahead = false, false, nil
+	g.dbmap, g.clearRows = false, false
 	clear(g.delta)
 	clear(g.pending)
 	if len(g.metas) > maxReusedRows {
@@ -101,6 +104,17 @@ func (g *group) materialize(b *pebble.Batch) error {
 	}
 	clear(g.pending)
 	return nil
+}
+
+// setMeta records a metadata write (nil: a delete). A map key made from
+// k costs an allocation; a group writing one key again and again (a
+// pipeline of pops from one list) reuses the string it made last.
+func (g *group) setMeta(k, v []byte) {
+	if string(k) != g.lastMeta {
+		g.lastMeta = string(k)
+	}
+	g.metas[g.lastMeta] = v
+	g.pending[g.lastMeta] = struct{}{}
 }
 
 func (g *group) addCount(phys uint16, n int64) { g.delta[phys] += n }
@@ -285,6 +299,7 @@ func (e *Engine) commitGroup(reqs []*request) {
 		if err := e.wlog.Append(next, g.entries); err != nil {
 			e.markBroken(err, "log append", next)
 			b.Close()
+			g.ahead = nil // it read ahead past pops that did not happen
 			e.dbmap.Store(savedMap)
 			for i, r := range reqs {
 				r.err = err
@@ -303,6 +318,7 @@ func (e *Engine) commitGroup(reqs []*request) {
 		// The entries are in the log: a restart replays them. Refuse
 		// further writes rather than diverge from the log.
 		e.markBroken(err, "pebble commit", last)
+		g.ahead = nil
 		for i, r := range reqs {
 			r.err = err
 			r.out = r.out[:marks[i]]

@@ -223,8 +223,7 @@ func (c *ctx) dropElements(phys uint16, version uint64) {
 // one Pebble write.
 func (c *ctx) set(k, v []byte) {
 	if k[0] == spaceMeta {
-		c.g.metas[string(k)] = v
-		c.g.pending[string(k)] = struct{}{}
+		c.g.setMeta(k, v)
 		return
 	}
 	if err := c.b.Set(k, v, nil); err != nil {
@@ -240,8 +239,7 @@ func (c *ctx) set(k, v []byte) {
 
 func (c *ctx) del(k []byte) {
 	if k[0] == spaceMeta {
-		c.g.metas[string(k)] = nil
-		c.g.pending[string(k)] = struct{}{}
+		c.g.setMeta(k, nil)
 		return
 	}
 	if err := c.b.Delete(k, nil); err != nil {

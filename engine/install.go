@@ -39,6 +39,7 @@ func (e *Engine) Install(src string, index uint64, swapIn func(src, dst string) 
 		return fmt.Errorf("install checkpoint: %w", err)
 	}
 	e.rows.clear()
+	e.grp.ahead = nil
 	if err := e.openDB(); err != nil {
 		return err
 	}

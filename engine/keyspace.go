@@ -518,6 +518,7 @@ func (c *ctx) flushPhys(phys uint16) {
 	}
 	c.g.addCount(phys, -c.dbCount(phys))
 	c.g.clearRows = true
+	c.g.ahead = nil
 	clear(c.g.metas)
 	clear(c.g.elems)
 	c.e.watch.touchDB(phys)

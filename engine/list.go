@@ -179,11 +179,14 @@ func (c *ctx) listPop(m *meta, left bool, n int64) [][]byte {
 	return out
 }
 
-// popAhead is a group's read-ahead for pops from one end of one list:
-// the values at pos, pos+1, ... (left) or pos, pos-1, ... (right), read
-// with one iterator instead of a point lookup each. Any other write to a
-// list element in the group drops it (setListElem, LTRIM's range
-// deletion); a pop's own delete only consumes it.
+// popAhead is the committer's read-ahead for pops from one end of one
+// list: the values at pos, pos+1, ... (left) or pos, pos-1, ... (right),
+// read with one iterator instead of a point lookup each. It lives across
+// group commits, so a stream of pops reads its list in runs. Any other
+// write to a list element drops it (setListElem, LTRIM's range deletion,
+// FLUSHDB, a checkpoint install, a group that fails to commit); a pop's
+// own delete only consumes it. Deleting a whole list needs no hook: a
+// list created later has a new version, so a new prefix.
 type popAhead struct {
 	prefix string // the list's element prefix
 	left   bool
@@ -198,9 +201,9 @@ const (
 )
 
 // popElem returns the value at pos for a pop from the left (or right)
-// end; bound is the list's other end (tail, or head). The first pop of a
-// list in a group is a point lookup; the pops that follow it in the same
-// group read ahead, twice as far each time, up to maxPopAhead elements.
+// end; bound is the list's other end (tail, or head). A pop that does not
+// continue the read-ahead is a point lookup; the pops that follow it read
+// ahead, twice as far each time, up to maxPopAhead elements.
 func (c *ctx) popElem(p []byte, pos int64, left bool, bound int64) []byte {
 	if c.g == nil {
 		return c.getListElem(listElem(p, pos))

@@ -82,9 +82,9 @@ func TestListDigestIsLogicalAndSurvivesReplay(t *testing.T) {
 
 // TestPipelinedListOpsMatchAModel runs random list commands as long
 // pipelines, so that many of them share one group commit and the pops'
-// read-ahead (popElem) serves pops next to pushes, LSETs, LTRIMs and
-// LMOVEs on the same lists; every reply is checked against a plain Go
-// model of the lists.
+// read-ahead (popElem), which outlives a group, serves pops next to
+// pushes, LSETs, LTRIMs, LMOVEs, DELs, RENAMEs and FLUSHDBs of the same
+// lists; every reply is checked against a plain Go model of the lists.
 func TestPipelinedListOpsMatchAModel(t *testing.T) {
 	for _, inMemory := range []bool{false, true} {
 		e := testEngine(t, Options{InMemory: inMemory})
@@ -102,7 +102,7 @@ func TestPipelinedListOpsMatchAModel(t *testing.T) {
 				l := model[k]
 				var cmd []string
 				var reply string
-				switch op := r.IntN(100); {
+				switch op := r.IntN(105); {
 				case op < 25:
 					v := val()
 					cmd, model[k] = []string{"RPUSH", k, v}, append(l, v)
@@ -156,11 +156,28 @@ func TestPipelinedListOpsMatchAModel(t *testing.T) {
 					}
 				case op < 97:
 					cmd, reply = []string{"LRANGE", k, "0", "-1"}, "["+strings.Join(l, " ")+"]"
-				default:
+				case op < 100:
 					i := r.IntN(len(l) + 1)
 					cmd, reply = []string{"LINDEX", k, strconv.Itoa(i)}, "(nil)"
 					if i < len(l) {
 						reply = l[i]
+					}
+				case op < 102:
+					cmd, reply = []string{"DEL", k}, "(integer) 0"
+					if len(l) > 0 {
+						reply = "(integer) 1"
+					}
+					delete(model, k)
+				case op < 103:
+					cmd, reply = []string{"FLUSHDB"}, "OK"
+					clear(model)
+				default:
+					dst := keys[r.IntN(len(keys))]
+					cmd, reply = []string{"RENAME", k, dst}, "(error) ERR no such key"
+					if len(l) > 0 {
+						reply = "OK"
+						delete(model, k)
+						model[dst] = l
 					}
 				}
 				if len(model[k]) == 0 {

@@ -24,6 +24,9 @@ type FullSyncOptions struct {
 	// Baseline is how long the load runs before the replica starts.
 	// Default 3s.
 	Baseline time.Duration `json:"baseline_ns"`
+	// Settle bounds the wait, after the fill and before the baseline, for
+	// the master to come to rest (see settle). Default 2m.
+	Settle time.Duration `json:"settle_ns"`
 	// Timeout bounds the sync. Default 5m.
 	Timeout time.Duration `json:"timeout_ns"`
 }
@@ -44,6 +47,9 @@ func (o FullSyncOptions) withDefaults() FullSyncOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
 	}
+	if o.Settle <= 0 {
+		o.Settle = 2 * time.Minute
+	}
 	o.Load.KeySpace, o.Load.ValueSize = o.Keys, o.ValueSize
 	o.Load.Duration, o.Load.Requests = o.Baseline, 0
 	o.Load = o.Load.withDefaults()
@@ -55,8 +61,8 @@ func (o FullSyncOptions) params() []Param {
 	return []Param{
 		{"keys", fmt.Sprint(o.Keys)},
 		{"value", fmt.Sprintf("%d B", o.ValueSize)},
-		{"master load", fmt.Sprintf("%s, %d clients, pipeline %d", o.Load.Workload, o.Load.Clients, o.Load.Pipeline)},
-		{"baseline", o.Baseline.String()},
+		{"master load", o.Load.describe()},
+		{"baseline", o.Baseline.String() + ", after the master is idle"},
 		{"in sync", "replica link up and replica DBSIZE = master DBSIZE"},
 	}
 }
@@ -81,6 +87,10 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		return ServerRun{}, err
 	}
 	want, err := dbsize(master.Addr)
+	if err != nil {
+		return ServerRun{}, err
+	}
+	settled, err := settle(master.Pid(), o.Settle)
 	if err != nil {
 		return ServerRun{}, err
 	}
@@ -112,6 +122,7 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		syncTime    time.Duration
 		bytes       int64
 		replicaPeak int64
+		replicaCPU  time.Duration // from its start until in sync
 	)
 	sbar := e.bar(fmt.Sprintf("full sync of %d keys", o.Keys), -1)
 	uDuring, err := measure(master, func() error {
@@ -133,6 +144,9 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		})
 		syncTime, bytes = time.Since(t0), proxy.down.Load()
 		replicaPeak = ms.finish()
+		if cpu, cerr := ReadCPU(replica.Pid()); cerr == nil {
+			replicaCPU = cpu
+		}
 		return err
 	})
 	sbar.Finish()
@@ -146,6 +160,7 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 	lb, ld := Summarize(before.Hist), Summarize(duringRes.Hist)
 	figs := []Figure{
 		{Name: "sync time", Unit: "s", Value: syncTime.Seconds(), Better: Lower},
+		{Name: "master idle after fill", Unit: "s", Value: settled.Seconds(), Better: Lower},
 		{Name: "bytes to replica", Unit: "MiB", Value: float64(bytes) / (1 << 20), Better: Lower},
 		{Name: "master ops/s before", Unit: "ops/s", Value: before.OpsPerSec(), Better: Higher},
 		{Name: "master ops/s during", Unit: "ops/s", Value: duringRes.OpsPerSec(), Better: Higher},
@@ -157,7 +172,9 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 	}
 	figs = append(figs, usageFigures("master before", uBefore, before.Ops)...)
 	figs = append(figs, usageFigures("master during", uDuring, duringRes.Ops)...)
-	figs = append(figs, Figure{Name: "replica peak PSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
+	figs = append(figs,
+		Figure{Name: "replica CPU until in sync", Unit: "s", Value: replicaCPU.Seconds(), Better: Lower},
+		Figure{Name: "replica peak PSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
 	return ServerRun{
 		Figures: figs,
 		Series: []Series{

@@ -36,6 +36,7 @@ var saneFigures = map[string]map[string]func(float64) bool{
 	ScenarioFullSync: {
 		"sync time": positive, "bytes to replica": positive, "master ops/s before": positive,
 		"master during peak PSS": positive, "replica peak PSS": positive, "master before cpu/op": nonNegative,
+		"master idle after fill": positive, "replica CPU until in sync": nonNegative,
 	},
 	ScenarioLag: {
 		"master ops/s": positive, "lag p50": nonNegative, "lag max": nonNegative, "offset lag max": nonNegative,
@@ -234,5 +235,41 @@ func TestStartReportsAServerThatExits(t *testing.T) {
 	t.Cleanup(func() { p.Kill() })
 	if _, err := p.WaitReady(10 * time.Second); err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Errorf("WaitReady = %v, want an exited error", err)
+	}
+}
+
+func TestRunLoadKeepsToItsRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	srv := buildWalrus(t)
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := srv.Start(t.TempDir(), port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill() })
+	if _, err := p.WaitReady(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	l := Load{Clients: 4, Pipeline: 2, KeySpace: 100, Rate: 2000, Duration: 500 * time.Millisecond}
+	res, err := RunLoad(context.Background(), p.Addr, l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A paced client sends no earlier than its schedule: at most one
+	// pipeline per client beyond Rate × Duration. Unpaced, the same load
+	// sends tens of times more.
+	if most := int64(l.Rate*l.Duration.Seconds()) + int64(l.Clients*l.Pipeline); res.Ops > most {
+		t.Errorf("paced at %.0f/s for %v: %d commands, more than the %d scheduled", l.Rate, l.Duration, res.Ops, most)
+	}
+	if res.Ops < 100 || res.Hist.TotalCount() != res.Ops {
+		t.Errorf("paced load answered %d commands and recorded %d latencies", res.Ops, res.Hist.TotalCount())
+	}
+	if d := l.describe(); !strings.Contains(d, "paced at 2000 commands/s") {
+		t.Errorf("describe() = %q, want the rate", d)
 	}
 }

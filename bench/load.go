@@ -11,9 +11,11 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Load describes a closed-loop load: Clients connections, each sending
-// Pipeline commands, waiting for their replies, and sending again, until
-// Duration passes, Requests commands are done, or the context ends.
+// Load describes a load: Clients connections, each sending Pipeline
+// commands, waiting for their replies, and sending again, until Duration
+// passes, Requests commands are done, or the context ends. Without Rate
+// the loop is closed: each client sends again as soon as its replies are
+// in, so the load takes all the CPU the server and the clients can get.
 type Load struct {
 	// Workload is the command mix. Default: set:get=1:1.
 	Workload Workload `json:"workload"`
@@ -31,6 +33,11 @@ type Load struct {
 	Requests int64 `json:"requests,omitempty"`
 	// Seed makes the command sequence reproducible. Default 1.
 	Seed uint64 `json:"seed"`
+	// Rate, above 0, paces the load to Rate commands per second over all
+	// clients: each client sends its next pipeline at its scheduled time,
+	// or at once when it is late. Latency is from send to reply, as with
+	// redis-cli --latency: a late pipeline is not charged for the wait.
+	Rate float64 `json:"rate,omitempty"`
 }
 
 // withDefaults fills the zero fields.
@@ -59,6 +66,16 @@ func (l Load) withDefaults() Load {
 		l.Seed = 1
 	}
 	return l
+}
+
+// describe names the load's shape for a report: mix, clients, pipeline
+// and rate.
+func (l Load) describe() string {
+	d := fmt.Sprintf("%s, %d clients, pipeline %d", l.Workload, l.Clients, l.Pipeline)
+	if l.Rate > 0 {
+		d += fmt.Sprintf(", paced at %.0f commands/s", l.Rate)
+	}
+	return d
 }
 
 // LoadResult is what a load did.
@@ -127,9 +144,13 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 			g := NewGenerator(l.Workload, l.KeySpace, l.ValueSize, l.Seed+uint64(i)*7919)
 			var errs int64
 			var errText string
+			p := newPacer(l, i, start)
 			err := func() error {
 				for {
 					if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
+						return nil
+					}
+					if !p.wait(ctx, deadline) {
 						return nil
 					}
 					n := int64(l.Pipeline)
@@ -219,3 +240,43 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 }
 
 var errNoOps = errors.New("no command answered")
+
+// pacer schedules one client's pipelines for a Load with a Rate.
+type pacer struct {
+	interval time.Duration // between this client's pipelines; 0: unpaced
+	next     time.Time
+}
+
+// newPacer staggers the clients' schedules evenly over one interval.
+func newPacer(l Load, client int, start time.Time) *pacer {
+	if l.Rate <= 0 {
+		return &pacer{}
+	}
+	interval := time.Duration(float64(time.Second) * float64(l.Pipeline*l.Clients) / l.Rate)
+	return &pacer{interval: interval, next: start.Add(interval * time.Duration(client) / time.Duration(l.Clients))}
+}
+
+// wait sleeps until the next pipeline is due, if it is not yet. It
+// returns false when ctx ends or the deadline passes first.
+func (p *pacer) wait(ctx context.Context, deadline time.Time) bool {
+	if p.interval == 0 {
+		return true
+	}
+	sched := p.next
+	p.next = p.next.Add(p.interval)
+	d := time.Until(sched)
+	if d <= 0 {
+		return true
+	}
+	if !deadline.IsZero() && sched.After(deadline) {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

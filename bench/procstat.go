@@ -154,3 +154,38 @@ func measure(p *Process, fn func() error) (Usage, error) {
 	}
 	return Usage{CPU: max(cpu1-cpu0, 0), PeakPSS: peak}, ferr
 }
+
+// settle waits until the process has been idle, under idleCPU of CPU time
+// in each of the last 4 windows of 250ms, so that a measurement starts
+// from a server at rest rather than one still digesting a fill (Pebble
+// compactions, an AOF rewrite). It returns how long that took, and
+// timeout if the process never came to rest.
+func settle(pid int, timeout time.Duration) (time.Duration, error) {
+	const (
+		window  = 250 * time.Millisecond
+		windows = 4
+		idleCPU = window / 20 // 5% of one core
+	)
+	start := time.Now()
+	last, err := ReadCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	for quiet := 0; quiet < windows; {
+		if time.Since(start) >= timeout {
+			return timeout, nil
+		}
+		time.Sleep(window)
+		now, err := ReadCPU(pid)
+		if err != nil {
+			return 0, err
+		}
+		if now-last < idleCPU {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last = now
+	}
+	return time.Since(start), nil
+}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +50,26 @@ func TestReadCPUAndPSSOfThisProcess(t *testing.T) {
 	cpu, err := ReadCPU(os.Getpid())
 	if err != nil || cpu <= 0 {
 		t.Errorf("ReadCPU = %v, %v", cpu, err)
+	}
+}
+
+func TestSettleWaitsForAnIdleProcess(t *testing.T) {
+	if _, err := exec.LookPath("yes"); err != nil {
+		t.Skip("no yes(1): ", err)
+	}
+	idle := exec.Command("sleep", "60")
+	busy := exec.Command("sh", "-c", "exec yes >/dev/null")
+	for _, c := range []*exec.Cmd{idle, busy} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	}
+	const timeout = 3 * time.Second
+	if took, err := settle(idle.Process.Pid, timeout); err != nil || took >= timeout || took < time.Second {
+		t.Errorf("settle(idle) = %v, %v; want 1s (4 quiet windows) up to %v", took, err, timeout)
+	}
+	if took, err := settle(busy.Process.Pid, timeout); err != nil || took != timeout {
+		t.Errorf("settle(busy) = %v, %v; want the timeout %v", took, err, timeout)
 	}
 }

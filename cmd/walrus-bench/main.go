@@ -65,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		valueSize = fs.Int("value-size", 0, "value size in bytes (default 100)")
 		duration  = fs.Duration("duration", 0, "load duration for throughput and lag (default 10s); readscale: each phase (default 5s)")
 		requests  = fs.Int64("requests", 0, "throughput: stop after this many commands instead of --duration")
+		rate      = fs.Float64("rate", 0, "pace the load to this many commands per second over all clients (default: as fast as the clients go)")
 		baseline  = fs.Duration("baseline", 0, "fullsync: master load before the replica starts (default 3s)")
 		replicas  = fs.Int("replicas", 0, "lag: number of replicas (default 2)")
 		timeout   = fs.Duration("timeout", 0, "bound on a sync, convergence or restart (default: fullsync/restart 5m, lag/readscale 2m)")
@@ -111,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	load := bench.Load{Workload: w, Clients: *clients, Pipeline: *pipeline, ValueSize: *valueSize}
+	load := bench.Load{Workload: w, Clients: *clients, Pipeline: *pipeline, ValueSize: *valueSize, Rate: *rate}
 	tl := load
 	tl.KeySpace, tl.Duration, tl.Requests = *keys, *duration, *requests
 	cfg.Throughput = bench.ThroughputOptions{Load: tl}

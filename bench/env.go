@@ -22,6 +22,8 @@ type env struct {
 	progress io.Writer
 	log      *slog.Logger
 	procs    []*Process
+	cpus     float64 // Config.ServerCPUs
+	limits   []*cpuLimit
 }
 
 // start starts an instance named name (its data dir is root/name) in the
@@ -50,14 +52,26 @@ func (e *env) spawn(name, role string, extra ...string) (*Process, error) {
 		return nil, err
 	}
 	e.procs = append(e.procs, p)
-	e.log.Debug("server started", "server", e.srv.Name, "name", name, "addr", p.Addr, "pid", p.Pid())
+	if e.cpus > 0 {
+		l, err := limitCPU(p.Pid(), e.cpus)
+		if err != nil {
+			return nil, fmt.Errorf("cap %s at %v CPUs: %w", name, e.cpus, err)
+		}
+		e.limits = append(e.limits, l)
+	}
+	e.log.Debug("server started", "server", e.srv.Name, "name", name, "addr", p.Addr, "pid", p.Pid(), "cpus", e.cpus)
 	return p, nil
 }
 
-// close kills every process the env started.
+// close kills every process the env started and removes their cgroups.
 func (e *env) close() {
 	for _, p := range e.procs {
 		p.Kill()
+	}
+	for _, l := range e.limits {
+		if err := l.remove(); err != nil {
+			e.log.Warn("cpu cap", "err", err)
+		}
 	}
 }
 

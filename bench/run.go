@@ -46,6 +46,11 @@ type Config struct {
 	Restart    RestartOptions
 	ReadScale  ReadScaleOptions
 
+	// ServerCPUs, above 0, caps every server process at that many CPUs
+	// (a cgroup CPU quota each; needs root), as if each ran on a machine
+	// of its own of that size. 0: no cap.
+	ServerCPUs float64
+
 	// WorkDir holds the servers' data directories, removed at the end.
 	// Default: a new directory under os.TempDir().
 	WorkDir string
@@ -126,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // runOnce runs the scenario once against one server in its own directory,
 // killing every process it started before returning.
 func runOnce(ctx context.Context, cfg Config, srv Server, round int, dir string) (ServerRun, error) {
-	e := &env{srv: srv, scenario: cfg.Scenario, root: dir, progress: cfg.Progress, log: cfg.Logger}
+	e := &env{srv: srv, scenario: cfg.Scenario, root: dir, progress: cfg.Progress, log: cfg.Logger, cpus: cfg.ServerCPUs}
 	if !cfg.Keep {
 		defer os.RemoveAll(dir)
 	}
@@ -171,17 +176,21 @@ func joinArgs(args []string) string {
 }
 
 func (cfg Config) params() []Param {
+	var ps []Param
 	switch cfg.Scenario {
 	case ScenarioThroughput:
-		return cfg.Throughput.params()
+		ps = cfg.Throughput.params()
 	case ScenarioFullSync:
-		return cfg.FullSync.params()
+		ps = cfg.FullSync.params()
 	case ScenarioLag:
-		return cfg.Lag.params()
+		ps = cfg.Lag.params()
 	case ScenarioRestart:
-		return cfg.Restart.params()
+		ps = cfg.Restart.params()
 	case ScenarioReadScale:
-		return cfg.ReadScale.params()
+		ps = cfg.ReadScale.params()
 	}
-	return nil
+	if cfg.ServerCPUs > 0 {
+		ps = append(ps, Param{"server CPUs", fmt.Sprintf("each server process capped at %v CPUs (cgroup quota)", cfg.ServerCPUs)})
+	}
+	return ps
 }

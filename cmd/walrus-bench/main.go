@@ -65,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		valueSize = fs.Int("value-size", 0, "value size in bytes (default 100)")
 		duration  = fs.Duration("duration", 0, "load duration for throughput and lag (default 10s); readscale: each phase (default 5s)")
 		requests  = fs.Int64("requests", 0, "throughput: stop after this many commands instead of --duration")
+		cpus      = fs.Float64("server-cpus", 0, "cap every server process at this many CPUs with a cgroup quota, as if each had a machine of that size (needs root; default: no cap)")
 		rate      = fs.Float64("rate", 0, "pace the load to this many commands per second over all clients (default: as fast as the clients go)")
 		baseline  = fs.Duration("baseline", 0, "fullsync: master load before the replica starts (default 3s)")
 		replicas  = fs.Int("replicas", 0, "lag: number of replicas (default 2)")
@@ -97,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	cfg := bench.Config{Rounds: *rounds, Logger: logger, Keep: *keep}
+	cfg := bench.Config{Rounds: *rounds, Logger: logger, Keep: *keep, ServerCPUs: *cpus}
 	if !*quiet {
 		cfg.Progress = stderr
 	}

@@ -186,8 +186,10 @@ func TestCompareAlternatesServersAndGivesRatios(t *testing.T) {
 	checkSane(t, rep)
 }
 
-func TestRunLoadStopsAtRequestCount(t *testing.T) {
-	srv := redisOrSkip(t)
+// startReady starts srv on a free port and waits until it serves; the
+// test's cleanup kills it.
+func startReady(t *testing.T, srv Server) *Process {
+	t.Helper()
 	port, err := FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +202,11 @@ func TestRunLoadStopsAtRequestCount(t *testing.T) {
 	if _, err := p.WaitReady(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestRunLoadStopsAtRequestCount(t *testing.T) {
+	p := startReady(t, redisOrSkip(t))
 	w, _ := ParseWorkload("incr")
 	res, err := RunLoad(context.Background(), p.Addr, Load{Workload: w, Clients: 3, Pipeline: 7, KeySpace: 1, Requests: 1000}, nil)
 	if err != nil {
@@ -242,19 +249,7 @@ func TestRunLoadKeepsToItsRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers")
 	}
-	srv := buildWalrus(t)
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := srv.Start(t.TempDir(), port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Kill() })
-	if _, err := p.WaitReady(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	p := startReady(t, buildWalrus(t))
 	l := Load{Clients: 4, Pipeline: 2, KeySpace: 100, Rate: 2000, Duration: 500 * time.Millisecond}
 	res, err := RunLoad(context.Background(), p.Addr, l, nil)
 	if err != nil {

@@ -63,7 +63,7 @@ func (o FullSyncOptions) params() []Param {
 		{"value", fmt.Sprintf("%d B", o.ValueSize)},
 		{"master load", o.Load.describe()},
 		{"baseline", o.Baseline.String() + ", after the master is idle"},
-		{"in sync", "replica link up and replica DBSIZE = master DBSIZE"},
+		{"in sync", "replica link up, DBSIZE = master's, and replica offset >= master's offset at link up"},
 	}
 }
 
@@ -138,9 +138,10 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 			return err
 		}
 		ms := startMemSampler(replica.Pid())
+		var s syncState
 		err = waitFor("replica in sync", o.Timeout, 10*time.Millisecond, func() (bool, error) {
 			sbar.Set64(proxy.down.Load())
-			return replicaInSync(replica, want)
+			return s.inSync(master, replica, want)
 		})
 		syncTime, bytes = time.Since(t0), proxy.down.Load()
 		replicaPeak = ms.finish()
@@ -184,10 +185,47 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 	}, nil
 }
 
-// replicaInSync reports whether the replica's link to its master is up and
-// its DBSIZE is want. A replica still loading answers errors, which count as
-// not yet.
-func replicaInSync(replica *Process, want int64) (bool, error) {
+// syncState follows a new replica until it is in sync: its link is up,
+// its DBSIZE is the master's, and it has applied everything the master
+// had written when the link came up (its slave_repl_offset reached the
+// master_repl_offset read then), so the writes made during the transfer
+// count towards the sync.
+type syncState struct {
+	linkUp bool
+	target int64 // master_repl_offset when the link came up
+}
+
+func (s *syncState) inSync(master, replica *Process, want int64) (bool, error) {
+	if replica.Exited() {
+		return false, fmt.Errorf("replica %s: %w; log:\n%s", replica.Addr, ErrExited, replica.LogTail(10))
+	}
+	if !s.linkUp {
+		// The master's offset is read before the replica's link status,
+		// so it cannot be ahead of what the master had when the link came up.
+		mi, err := info(master.Addr, "replication")
+		if err != nil {
+			return false, err
+		}
+		target, ok := infoInt(mi, "master_repl_offset")
+		if !ok {
+			return false, fmt.Errorf("master %s INFO replication has no master_repl_offset", master.Addr)
+		}
+		ri, err := info(replica.Addr, "replication")
+		if err != nil {
+			return false, err
+		}
+		if ri["master_link_status"] != "up" {
+			return false, nil
+		}
+		s.linkUp, s.target = true, target
+	}
+	return replicaInSync(replica, want, s.target)
+}
+
+// replicaInSync reports whether the replica's link to its master is up,
+// its slave_repl_offset at least minOffset and its DBSIZE want. A replica
+// still loading answers errors, which count as not yet.
+func replicaInSync(replica *Process, want, minOffset int64) (bool, error) {
 	if replica.Exited() {
 		return false, fmt.Errorf("replica %s: %w; log:\n%s", replica.Addr, ErrExited, replica.LogTail(10))
 	}
@@ -200,7 +238,7 @@ func replicaInSync(replica *Process, want int64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if m["master_link_status"] != "up" {
+	if off, ok := infoInt(m, "slave_repl_offset"); !ok || off < minOffset || m["master_link_status"] != "up" {
 		return false, nil
 	}
 	n, err := c.DBSize()

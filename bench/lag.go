@@ -253,7 +253,7 @@ func (e *env) startReplicas(master *Process, n int, want int64, timeout time.Dur
 		}
 	}
 	for _, r := range replicas {
-		err := waitFor("replica "+r.Addr+" in sync", timeout, 20*time.Millisecond, func() (bool, error) { return replicaInSync(r, want) })
+		err := waitFor("replica "+r.Addr+" in sync", timeout, 20*time.Millisecond, func() (bool, error) { return replicaInSync(r, want, 0) })
 		if err != nil {
 			return nil, err
 		}

@@ -164,3 +164,26 @@ func TestReplicaServesSortButNotSortStore(t *testing.T) {
 		t.Fatalf("SORT STORE on replica: %q", got)
 	}
 }
+
+// A client blocked on the master and woken by another client's push pops
+// there; the replica sees the pop (a plain LPOP effect), not the block.
+func TestReplicaSeesThePopOfAWokenBlockedClient(t *testing.T) {
+	m := startServer(t, "--save", "")
+	host, p, _ := strings.Cut(m.Addr().String(), ":")
+	rs := startServer(t, "--replicaof", host, p)
+	mc, rc := dialRaw(t, m.Addr().String()), dialRaw(t, rs.Addr().String())
+	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	blocked := dialRaw(t, m.Addr().String())
+	blocked.send("BLPOP", "jobs", "0")
+	waitFor(t, "client to block", 5*time.Second, func() bool { return blockedCount(m) == 1 })
+	if got := mc.do("RPUSH", "jobs", "a", "b"); got != ":2" {
+		t.Fatalf("RPUSH: %q", got)
+	}
+	if got, err := blocked.read(); err != nil || got != "[$jobs $a]" {
+		t.Fatalf("woken BLPOP replied %q (%v), want [$jobs $a]", got, err)
+	}
+	waitConverged(t, mc, rc)
+	if got := rc.do("LRANGE", "jobs", "0", "-1"); got != "[$b]" {
+		t.Fatalf("replica's list after the pop: %q, want [$b]", got)
+	}
+}

@@ -23,6 +23,18 @@ func infoField(t testing.TB, r *rawConn, section, field string) string {
 func digest(r *rawConn) string { return r.do("DEBUG", "DIGEST") }
 
 // waitConverged waits until every replica has the master's digest.
+// masterAndReplica starts a master with persistence off and a replica of
+// it, dials both and waits for the replica's link to come up.
+func masterAndReplica(t *testing.T) (m, r *Server, mc, rc *rawConn) {
+	t.Helper()
+	m = startServer(t, "--save", "")
+	host, p, _ := strings.Cut(m.Addr().String(), ":")
+	r = startServer(t, "--replicaof", host, p)
+	mc, rc = dialRaw(t, m.Addr().String()), dialRaw(t, r.Addr().String())
+	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	return m, r, mc, rc
+}
+
 func waitConverged(t testing.TB, master *rawConn, replicas ...*rawConn) {
 	t.Helper()
 	waitFor(t, "replicas to converge", 30*time.Second, func() bool {
@@ -76,11 +88,7 @@ func TestReplicaFullSyncThenStreams(t *testing.T) {
 
 // Sentinel promotes a replica with a transaction of server commands only.
 func TestFailoverTransactionPromotesReplica(t *testing.T) {
-	m := startServer(t, "--save", "")
-	host, p, _ := strings.Cut(m.Addr().String(), ":")
-	rs := startServer(t, "--replicaof", host, p)
-	rc := dialRaw(t, rs.Addr().String())
-	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	_, _, _, rc := masterAndReplica(t)
 	for _, cmd := range [][]string{{"MULTI"}, {"SLAVEOF", "NO", "ONE"}, {"CLIENT", "KILL", "TYPE", "normal"}} {
 		rc.do(cmd...)
 	}
@@ -99,11 +107,7 @@ func TestFailoverTransactionPromotesReplica(t *testing.T) {
 // Every data family replicates: the differential generators drive the
 // master, and the replica ends with the master's DEBUG DIGEST.
 func TestEveryFamilyReplicatesToTheSameDigest(t *testing.T) {
-	m := startServer(t, "--save", "")
-	host, p, _ := strings.Cut(m.Addr().String(), ":")
-	rs := startServer(t, "--replicaof", host, p)
-	mc, rc := dialRaw(t, m.Addr().String()), dialRaw(t, rs.Addr().String())
-	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	_, _, mc, rc := masterAndReplica(t)
 	n := 3000
 	if testing.Short() {
 		n = 300
@@ -125,16 +129,11 @@ func TestEveryFamilyReplicatesToTheSameDigest(t *testing.T) {
 
 // A PUBLISH on the master reaches subscribers connected to its replica.
 func TestPublishOnMasterReachesReplicaSubscribers(t *testing.T) {
-	m := startServer(t, "--save", "")
-	host, p, _ := strings.Cut(m.Addr().String(), ":")
-	rs := startServer(t, "--replicaof", host, p)
-	rc := dialRaw(t, rs.Addr().String())
-	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	_, rs, mc, _ := masterAndReplica(t)
 	sub := dialRaw(t, rs.Addr().String())
 	if got := sub.do("SUBSCRIBE", "news"); got != "[$subscribe $news :1]" {
 		t.Fatalf("SUBSCRIBE: %q", got)
 	}
-	mc := dialRaw(t, m.Addr().String())
 	mc.do("PUBLISH", "news", "hello")
 	got, err := sub.read()
 	if err != nil || got != "[$message $news $hello]" {
@@ -147,11 +146,7 @@ func TestPublishOnMasterReachesReplicaSubscribers(t *testing.T) {
 
 // SORT without STORE is a read: replicas serve it; with STORE it writes.
 func TestReplicaServesSortButNotSortStore(t *testing.T) {
-	m := startServer(t, "--save", "")
-	host, p, _ := strings.Cut(m.Addr().String(), ":")
-	rs := startServer(t, "--replicaof", host, p)
-	mc, rc := dialRaw(t, m.Addr().String()), dialRaw(t, rs.Addr().String())
-	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	_, _, mc, rc := masterAndReplica(t)
 	mc.do("RPUSH", "l", "3", "1", "2")
 	waitConverged(t, mc, rc)
 	if got := rc.do("SORT", "l"); got != "[$1 $2 $3]" {
@@ -168,11 +163,7 @@ func TestReplicaServesSortButNotSortStore(t *testing.T) {
 // A client blocked on the master and woken by another client's push pops
 // there; the replica sees the pop (a plain LPOP effect), not the block.
 func TestReplicaSeesThePopOfAWokenBlockedClient(t *testing.T) {
-	m := startServer(t, "--save", "")
-	host, p, _ := strings.Cut(m.Addr().String(), ":")
-	rs := startServer(t, "--replicaof", host, p)
-	mc, rc := dialRaw(t, m.Addr().String()), dialRaw(t, rs.Addr().String())
-	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	m, _, mc, rc := masterAndReplica(t)
 	blocked := dialRaw(t, m.Addr().String())
 	blocked.send("BLPOP", "jobs", "0")
 	waitFor(t, "client to block", 5*time.Second, func() bool { return blockedCount(m) == 1 })

@@ -308,13 +308,8 @@ func cmdGetEx(c *ctx, args [][]byte) {
 			return
 		}
 	}
-	var at int64
-	if unit != "" {
-		var ok bool
-		if at, ok = c.expireArg(unit, expArg, "getex"); !ok {
-			return
-		}
-	}
+	// Like Redis, a missing key is nil and a wrong type WRONGTYPE before
+	// the expire time is looked at.
 	m, ok, wrong := c.lookupString(args[1])
 	if wrong {
 		return
@@ -322,6 +317,12 @@ func cmdGetEx(c *ctx, args [][]byte) {
 	if !ok {
 		c.replyNull()
 		return
+	}
+	var at int64
+	if unit != "" {
+		if at, ok = c.expireArg(unit, expArg, "getex"); !ok {
+			return
+		}
 	}
 	c.replyBulk(m.value)
 	switch {

@@ -47,6 +47,29 @@ func (g *gen) val() string {
 
 func (g *gen) int(lo, hi int) string { return strconv.Itoa(lo + g.r.IntN(hi-lo+1)) }
 
+// Expiry times are never within the run: a key that expires mid-run is
+// alive on one server and gone on the other when a command reaches them
+// on either side of its deadline, microseconds apart, and the replies
+// differ for no fault of either. So relative times are at most 0 (the
+// key goes at once, or the command fails) or a minute and more, and
+// absolute ones are in the past or a minute and more ahead.
+
+// ttl is a relative expiry in units per second (1: seconds, 1000: ms).
+func (g *gen) ttl(perSecond int) string {
+	if g.r.IntN(5) == 0 {
+		return g.int(-5, 0)
+	}
+	return g.int(60*perSecond, 5000*perSecond)
+}
+
+// at is an absolute expiry in Unix seconds.
+func (g *gen) at() int64 {
+	if g.r.IntN(20) == 0 {
+		return g.now - 1 - int64(g.r.IntN(100))
+	}
+	return g.now + 60 + int64(g.r.IntN(2000))
+}
+
 // family is a named generator of commands.
 type family struct {
 	name string
@@ -82,14 +105,14 @@ var stringFamily = family{
 		case 0:
 			return []string{"SET", k, g.val()}
 		case 1:
-			opts := [][]string{{"NX"}, {"XX"}, {"GET"}, {"KEEPTTL"}, {"EX", g.int(-1, 1000)}, {"PX", g.int(1, 100000)}, {"EXAT", strconv.FormatInt(g.now+int64(g.r.IntN(1000)), 10)}, {"NX", "GET"}, {"XX", "EX", "0"}, {"BOGUS"}, {"EX", "abc"}}
+			opts := [][]string{{"NX"}, {"XX"}, {"GET"}, {"KEEPTTL"}, {"EX", g.ttl(1)}, {"PX", g.ttl(1000)}, {"EXAT", strconv.FormatInt(g.at(), 10)}, {"NX", "GET"}, {"XX", "EX", "0"}, {"BOGUS"}, {"EX", "abc"}}
 			return append([]string{"SET", k, g.val()}, opts[g.r.IntN(len(opts))]...)
 		case 2:
 			return []string{"GET", k}
 		case 3:
 			return []string{"SETNX", k, g.val()}
 		case 4:
-			return []string{"SETEX", k, g.int(-1, 500), g.val()}
+			return []string{"SETEX", k, g.ttl(1), g.val()}
 		case 5:
 			return []string{"MGET", k, g.key(), g.key()}
 		case 6:
@@ -101,7 +124,7 @@ var stringFamily = family{
 		case 9:
 			return []string{"GETDEL", k}
 		case 10:
-			return append([]string{"GETEX", k}, [][]string{{}, {"PERSIST"}, {"EX", g.int(1, 500)}, {"PXAT", strconv.FormatInt((g.now+500)*1000, 10)}, {"EX"}}[g.r.IntN(5)]...)
+			return append([]string{"GETEX", k}, [][]string{{}, {"PERSIST"}, {"EX", g.ttl(1)}, {"PXAT", strconv.FormatInt(g.at()*1000, 10)}, {"EX"}}[g.r.IntN(5)]...)
 		case 11:
 			return []string{"APPEND", k, g.val()}
 		case 12:
@@ -119,7 +142,7 @@ var stringFamily = family{
 		case 18:
 			return []string{"SET", k}
 		case 19:
-			return []string{"PSETEX", k, g.int(0, 100000), g.val()}
+			return []string{"PSETEX", k, g.ttl(1000), g.val()}
 		case 20:
 			return []string{"SUBSTR", k, g.int(0, 3), g.int(0, 5)}
 		default:
@@ -133,7 +156,7 @@ var keysFamily = family{
 	unordered: map[string]bool{"KEYS": true},
 	next: func(g *gen) []string {
 		k := g.key()
-		at := strconv.FormatInt(g.now+int64(g.r.IntN(2000))-100, 10)
+		at := strconv.FormatInt(g.at(), 10)
 		switch g.r.IntN(24) {
 		case 0, 1:
 			return []string{"SET", k, g.val()}
@@ -162,7 +185,10 @@ var keysFamily = family{
 				// would make the outcome depend on each server's clock.
 				return append([]string{"EXPIREAT", k, at}, opts...)
 			}
-			return append([]string{g.pick("EXPIRE", "PEXPIRE"), k, g.int(-5, 5000)}, opts...)
+			if g.r.IntN(2) == 0 {
+				return append([]string{"EXPIRE", k, g.ttl(1)}, opts...)
+			}
+			return append([]string{"PEXPIRE", k, g.ttl(1000)}, opts...)
 		case 12:
 			return []string{"EXPIREAT", k, at}
 		case 13:

@@ -40,6 +40,15 @@ func infoInt(m map[string]string, key string) (int64, bool) {
 	return n, err == nil
 }
 
+// masterOffset is master_repl_offset from a master's INFO replication m.
+func masterOffset(m map[string]string, addr string) (int64, error) {
+	off, ok := infoInt(m, "master_repl_offset")
+	if !ok {
+		return 0, fmt.Errorf("master %s INFO replication has no master_repl_offset", addr)
+	}
+	return off, nil
+}
+
 // info runs INFO section on addr.
 func info(addr, section string) (map[string]string, error) {
 	c, err := Dial(addr, controlTimeout)

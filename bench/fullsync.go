@@ -206,9 +206,9 @@ func (s *syncState) inSync(master, replica *Process, want int64) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		target, ok := infoInt(mi, "master_repl_offset")
-		if !ok {
-			return false, fmt.Errorf("master %s INFO replication has no master_repl_offset", master.Addr)
+		target, err := masterOffset(mi, master.Addr)
+		if err != nil {
+			return false, err
 		}
 		ri, err := info(replica.Addr, "replication")
 		if err != nil {

@@ -186,9 +186,9 @@ func runLag(ctx context.Context, e *env, o LagOptions) (ServerRun, error) {
 	if err != nil {
 		return ServerRun{}, err
 	}
-	masterOff, ok := infoInt(mi, "master_repl_offset")
-	if !ok {
-		return ServerRun{}, fmt.Errorf("master %s INFO replication has no master_repl_offset", master.Addr)
+	masterOff, err := masterOffset(mi, master.Addr)
+	if err != nil {
+		return ServerRun{}, err
 	}
 	for _, r := range replicas {
 		err := waitFor("replica "+r.Addr+" converged", o.Timeout, time.Millisecond, func() (bool, error) {

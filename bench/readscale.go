@@ -443,9 +443,9 @@ func replicasCaughtUp(master *Process, replicas []*Process, timeout time.Duratio
 	if err != nil {
 		return err
 	}
-	off, ok := infoInt(mi, "master_repl_offset")
-	if !ok {
-		return fmt.Errorf("master %s INFO replication has no master_repl_offset", master.Addr)
+	off, err := masterOffset(mi, master.Addr)
+	if err != nil {
+		return err
 	}
 	for _, r := range replicas {
 		err := waitFor("replica "+r.Addr+" caught up", timeout, time.Millisecond, func() (bool, error) {

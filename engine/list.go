@@ -163,14 +163,12 @@ func (c *ctx) listPop(m *meta, left bool, n int64) [][]byte {
 			tail--
 			pos = tail
 		}
-		k := listElem(p, pos)
-		var v []byte
+		bound := head // the other end
 		if left {
-			v = c.popElem(p, pos, true, tail)
-		} else {
-			v = c.popElem(p, pos, false, head)
+			bound = tail
 		}
-		if err := c.b.Delete(k, nil); err != nil { // consumes the read-ahead
+		v := c.popElem(p, pos, left, bound)
+		if err := c.b.Delete(listElem(p, pos), nil); err != nil { // consumes the read-ahead
 			panic(storageError{err})
 		}
 		out = append(out, v)
@@ -427,7 +425,7 @@ func cmdLTrim(c *ctx, args [][]byte) {
 	for _, r := range [][2]int64{{head, head + from}, {head + to, tail}} {
 		if r[0] < r[1] {
 			// List elements are not in the row cache (see
-			// getListElem): nothing to forget.
+			// getListElem), so only the pops' read-ahead is stale.
 			c.g.ahead = nil
 			if err := c.b.DeleteRange(listElem(p, r[0]), listElem(p, r[1]), nil); err != nil {
 				panic(storageError{err})

@@ -112,11 +112,12 @@ func (e *env) fill(p *Process, keys, valueSize int) error {
 }
 
 // usageFigures are the figures every scenario reports for a process: CPU
-// time per operation and peak PSS.
+// time per operation, peak RSS and PSS at the end.
 func usageFigures(who string, u Usage, ops int64) []Figure {
 	return []Figure{
 		{Name: who + " cpu/op", Unit: "µs", Value: perOp(u.CPU, ops), Better: Lower},
-		{Name: who + " peak PSS", Unit: "MiB", Value: mib(u.PeakPSS), Better: Lower},
+		{Name: who + " peak RSS", Unit: "MiB", Value: mib(u.PeakRSS), Better: Lower},
+		{Name: who + " PSS at end", Unit: "MiB", Value: mib(u.PSS), Better: Lower},
 	}
 }
 

@@ -174,8 +174,11 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 	figs = append(figs, usageFigures("master before", uBefore, before.Ops)...)
 	figs = append(figs, usageFigures("master during", uDuring, duringRes.Ops)...)
 	figs = append(figs,
+		Figure{Name: "master peak RSS growth", Unit: "%", Value: growth(uBefore.PeakRSS, uDuring.PeakRSS), Better: Lower},
+		Figure{Name: "master PSS growth", Unit: "%", Value: growth(uBefore.PSS, uDuring.PSS), Better: Lower})
+	figs = append(figs,
 		Figure{Name: "replica CPU until in sync", Unit: "s", Value: replicaCPU.Seconds(), Better: Lower},
-		Figure{Name: "replica peak PSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
+		Figure{Name: "replica peak RSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
 	return ServerRun{
 		Figures: figs,
 		Series: []Series{
@@ -246,4 +249,13 @@ func replicaInSync(replica *Process, want, minOffset int64) (bool, error) {
 		return false, err
 	}
 	return n == want, nil
+}
+
+// growth is how much after exceeds before, in percent of before (0 when
+// before is unknown).
+func growth(before, after int64) float64 {
+	if before <= 0 {
+		return 0
+	}
+	return 100 * float64(after-before) / float64(before)
 }

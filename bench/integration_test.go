@@ -31,21 +31,21 @@ func tinyConfig(scenario string, servers ...Server) Config {
 var saneFigures = map[string]map[string]func(float64) bool{
 	ScenarioThroughput: {
 		"ops/s": positive, "p50": positive, "max": positive, "error replies": zero,
-		"server cpu/op": nonNegative, "server peak PSS": positive,
+		"server cpu/op": nonNegative, "server peak RSS": positive, "server PSS at end": positive,
 	},
 	ScenarioFullSync: {
 		"sync time": positive, "bytes to replica": positive, "master ops/s before": positive,
-		"master during peak PSS": positive, "replica peak PSS": positive, "master before cpu/op": nonNegative,
+		"master during peak RSS": positive, "master during PSS at end": positive, "replica peak RSS": positive, "master before cpu/op": nonNegative,
 		"master idle after fill": positive, "replica CPU until in sync": nonNegative,
 	},
 	ScenarioLag: {
 		"master ops/s": positive, "lag p50": nonNegative, "lag max": nonNegative, "offset lag max": nonNegative,
-		"convergence": nonNegative, "master cpu/op": nonNegative, "master peak PSS": positive, "replica peak PSS": positive,
+		"convergence": nonNegative, "master cpu/op": nonNegative, "master peak RSS": positive, "master PSS at end": positive, "replica peak RSS": positive,
 	},
 	ScenarioRestart: {
 		"serving after kill -9": positive, "serving after clean stop": positive,
 		"keys after kill -9": equals(2000), "keys after clean stop": equals(2000),
-		"start-up peak PSS after kill -9": positive,
+		"start-up peak RSS after kill -9": positive,
 	},
 	ScenarioReadScale: {
 		"reads/s master alone": positive, "reads/s master+2 replicas": positive, "read scaling": positive,

@@ -237,7 +237,7 @@ func runLag(ctx context.Context, e *env, o LagOptions) (ServerRun, error) {
 		{Name: "convergence", Unit: "ms", Value: ms(converge), Better: Lower},
 	}
 	figs = append(figs, usageFigures("master", u, res.Ops)...)
-	figs = append(figs, Figure{Name: "replica peak PSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
+	figs = append(figs, Figure{Name: "replica peak RSS", Unit: "MiB", Value: mib(replicaPeak), Better: Lower})
 	return ServerRun{Figures: figs, Series: series}, nil
 }
 

@@ -34,6 +34,16 @@ func TestParsePSSReadsKilobytes(t *testing.T) {
 	}
 }
 
+func TestParseStatmRSSCountsResidentPages(t *testing.T) {
+	got, err := parseStatmRSS([]byte("5000 1200 300 10 0 900 0\n"), 4096)
+	if err != nil || got != 1200*4096 {
+		t.Errorf("parseStatmRSS = %d, %v; want %d", got, err, 1200*4096)
+	}
+	if _, err := parseStatmRSS([]byte("5000\n"), 4096); err == nil {
+		t.Error("short statm line parsed")
+	}
+}
+
 func TestReadCPUAndPSSOfThisProcess(t *testing.T) {
 	pss, err := ReadPSS(os.Getpid())
 	if err != nil {
@@ -41,6 +51,9 @@ func TestReadCPUAndPSSOfThisProcess(t *testing.T) {
 	}
 	if pss <= 0 {
 		t.Errorf("PSS = %d", pss)
+	}
+	if rss, err := ReadRSS(os.Getpid()); err != nil || rss < pss/2 {
+		t.Errorf("ReadRSS = %d, %v; PSS is %d", rss, err, pss)
 	}
 	// Burn a little CPU so that at least one tick is charged.
 	deadline := time.Now().Add(50 * time.Millisecond)

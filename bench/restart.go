@@ -91,7 +91,7 @@ func runRestart(ctx context.Context, e *env, o RestartOptions) (ServerRun, error
 	}{{"kill -9", crash}, {"clean stop", clean}} {
 		figs = append(figs,
 			Figure{Name: "start-up cpu/key after " + r.what, Unit: "µs", Value: perOp(r.res.usage.CPU, r.res.keys), Better: Lower},
-			Figure{Name: "start-up peak PSS after " + r.what, Unit: "MiB", Value: mib(r.res.usage.PeakPSS), Better: Lower})
+			Figure{Name: "start-up peak RSS after " + r.what, Unit: "MiB", Value: mib(r.res.usage.PeakRSS), Better: Lower})
 	}
 	run := ServerRun{Figures: figs}
 	for _, r := range []struct {
@@ -108,7 +108,7 @@ func runRestart(ctx context.Context, e *env, o RestartOptions) (ServerRun, error
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // restart starts a new process on the data of the env's "node", waits until
-// it answers PING, and reads its DBSIZE. CPU and peak PSS cover the
+// it answers PING, and reads its DBSIZE. CPU and peak RSS cover the
 // start-up.
 func (e *env) restart(ctx context.Context, what string, timeout time.Duration) (restartResult, error) {
 	bar := e.bar("restart "+what, -1)

@@ -38,7 +38,7 @@ func loadParams(l Load) []Param {
 
 // runThroughput starts a node, fills the key space if the workload reads,
 // runs the load and reports throughput, latency, and the node's CPU per
-// operation and peak PSS.
+// operation, peak RSS and PSS.
 func runThroughput(ctx context.Context, e *env, o ThroughputOptions) (ServerRun, error) {
 	l := o.Load.withDefaults()
 	node, err := e.start("node", RoleNode)

@@ -286,3 +286,22 @@ func TestScanReturnsEveryKeyOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestPauseInWritesFlushesPebble(t *testing.T) {
+	e := testEngine(t, Options{FlushInterval: time.Hour})
+	s := NewSession()
+	for i := 0; i < idleFlushEntries+100; i++ {
+		do(t, e, s, fmt.Sprintf("SET k%d v", i))
+	}
+	applied := e.AppliedIndex()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.FlushedIndex() < applied {
+		if time.Now().After(deadline) {
+			t.Fatalf("flushed index %d, applied %d: no flush within 10s of the writes stopping (FlushInterval is an hour)", e.FlushedIndex(), applied)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.DB().Metrics().Flush.Count; n == 0 {
+		t.Errorf("Pebble counts %d flushes", n)
+	}
+}

@@ -39,6 +39,12 @@ type Source struct {
 	// ReadIndex reads the index a checkpoint is consistent at (the engine
 	// opens it read-only and reads its applied_index; 0 when absent).
 	ReadIndex func(fs vfs.FS, checkpointDir string) (uint64, error)
+	// Recent, if set, reports whether a checkpoint at index is recent
+	// enough to use as it is. A checkpoint holds what Pebble has flushed,
+	// not its memtables, so it may lag the live database; the caller
+	// serves the rest from its log. When Recent is nil or says no, Pebble
+	// is flushed and the checkpoint taken again.
+	Recent func(index uint64) bool
 }
 
 // ManagerOptions tunes a Manager. The zero value gives the defaults.
@@ -134,8 +140,9 @@ func NewManagerWithOptions(src Source, opts ManagerOptions) (*Manager, error) {
 }
 
 // Acquire returns a handle to a checkpoint: the newest one if it is still
-// held by someone and younger than MaxAge, otherwise a new one (Flush, then
-// Checkpoint into Dir/<seq>, then ReadIndex). Release the handle when done.
+// held by someone and younger than MaxAge, otherwise a new one (Checkpoint
+// into Dir/<seq> and ReadIndex, with a Flush first unless Source.Recent
+// accepts the checkpoint as it is). Release the handle when done.
 func (m *Manager) Acquire() (*Checkpoint, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -150,7 +157,7 @@ func (m *Manager) Acquire() (*Checkpoint, error) {
 	start := time.Now()
 	m.seq++
 	dir := m.src.FS.PathJoin(m.src.Dir, fmt.Sprintf("%06d", m.seq))
-	s, err := m.create(dir, start)
+	s, flushed, err := m.create(dir, start)
 	if err != nil {
 		if rmErr := m.src.FS.RemoveAll(dir); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("remove %s: %w", dir, rmErr))
@@ -160,24 +167,56 @@ func (m *Manager) Acquire() (*Checkpoint, error) {
 	m.live[s] = struct{}{}
 	m.current = s
 	m.created++
-	m.log.Info("checkpoint created", "dir", dir, "index", s.index, "bytes", s.size,
+	m.log.Info("checkpoint created", "dir", dir, "index", s.index, "bytes", s.size, "flushed", flushed,
 		"took", time.Since(start).Round(time.Microsecond))
 	return &Checkpoint{s: s}, nil
 }
 
 // create takes a checkpoint into dir; the caller holds m.mu.
-func (m *Manager) create(dir string, now time.Time) (*shared, error) {
-	// A checkpoint does not include the memtable: flush so its index is recent.
-	if err := m.src.DB.Flush(); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: flush: %w", dir, err)
+//
+// Flushing first makes the checkpoint current, but the flush hands Pebble
+// a new L0 table and the compaction that follows competes with the
+// clients for the CPU while the checkpoint streams. So when Source.Recent
+// accepts what Pebble has already flushed, that is taken as it is.
+func (m *Manager) create(dir string, now time.Time) (s *shared, flushed bool, err error) {
+	if m.src.Recent != nil {
+		index, err := m.checkpoint(dir)
+		if err != nil {
+			return nil, false, err
+		}
+		if m.src.Recent(index) {
+			s, err := m.describe(dir, index, now)
+			return s, false, err
+		}
+		if err := m.src.FS.RemoveAll(dir); err != nil {
+			return nil, false, fmt.Errorf("checkpoint %s: remove to retake: %w", dir, err)
+		}
 	}
+	if err := m.src.DB.Flush(); err != nil {
+		return nil, true, fmt.Errorf("checkpoint %s: flush: %w", dir, err)
+	}
+	index, err := m.checkpoint(dir)
+	if err != nil {
+		return nil, true, err
+	}
+	s, err = m.describe(dir, index, now)
+	return s, true, err
+}
+
+// checkpoint takes a Pebble checkpoint into dir and returns its index.
+func (m *Manager) checkpoint(dir string) (uint64, error) {
 	if err := m.src.DB.Checkpoint(dir); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+		return 0, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	index, err := m.src.ReadIndex(m.src.FS, dir)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: read index: %w", dir, err)
+		return 0, fmt.Errorf("checkpoint %s: read index: %w", dir, err)
 	}
+	return index, nil
+}
+
+// describe sizes the checkpoint in dir.
+func (m *Manager) describe(dir string, index uint64, now time.Time) (*shared, error) {
 	files, err := listFiles(m.src.FS, dir)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)

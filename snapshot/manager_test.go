@@ -386,3 +386,64 @@ func TestConcurrentFullSyncsShareOneCheckpoint(t *testing.T) {
 		t.Errorf("Created = %d for %d overlapping full syncs, want 1", m.Created(), replicas)
 	}
 }
+
+func TestAcquireShipsARecentCheckpointWithoutFlushing(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openTestDB(t, fs, "/db", 0)
+	value := bytes.Repeat([]byte("v"), 100)
+	for i := uint64(1); i <= 100; i++ {
+		if err := writeBatch(db, i, 2, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(101); i <= 150; i++ { // in the memtable only
+		if err := writeBatch(db, i, 2, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		accept bool
+		want   uint64 // checkpoint index
+	}{
+		{"accepted: what Pebble flushed, as it is", true, 100},
+		{"refused: flushed first", false, 150},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []uint64
+			m, err := NewManagerWithOptions(Source{
+				DB: db, FS: fs, Dir: "/db/checkpoints-" + strconv.FormatBool(tc.accept), ReadIndex: readAppliedIndex,
+				Recent: func(index uint64) bool { asked = append(asked, index); return tc.accept },
+			}, ManagerOptions{MaxAge: time.Minute, Logger: discardLogger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			cp, err := m.Acquire()
+			if err != nil {
+				t.Fatalf("acquire: %v", err)
+			}
+			defer cp.Release()
+			if len(asked) != 1 || asked[0] != 100 {
+				t.Errorf("Recent asked about %v, want [100] (the flushed index)", asked)
+			}
+			if cp.Index() != tc.want {
+				t.Fatalf("checkpoint index = %d, want %d", cp.Index(), tc.want)
+			}
+			got, _, err := Receive(bytes.NewReader(streamOf(t, cp)), t.TempDir(), nil)
+			if err != nil {
+				t.Fatalf("receive: %v", err)
+			}
+			kv := dumpDB(t, vfs.Default, got)
+			if want := 2*int(tc.want) + 1; len(kv) != want { // keys plus applied_index
+				t.Errorf("checkpoint holds %d keys, want %d", len(kv), want)
+			}
+			if names, _ := fs.List("/db/checkpoints-" + strconv.FormatBool(tc.accept)); len(names) != 1 {
+				t.Errorf("checkpoint dir holds %v, want the one checkpoint (a refused one is removed)", names)
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/walrus-kv/walrus/engine"
 	"github.com/walrus-kv/walrus/snapshot"
 	"github.com/walrus-kv/walrus/wal"
+	"golang.org/x/time/rate"
 )
 
 // Conn is a replica's connection as the front end hands it over after
@@ -45,6 +46,15 @@ type MasterOptions struct {
 	// share it (repl-diskless-sync-delay plays this part; it delays no
 	// one). 0: a checkpoint lives only while streamed.
 	ShareWindow time.Duration
+	// CheckpointMaxLag is how many log entries a checkpoint of what Pebble
+	// has already flushed may lag the master and still be shipped as it is
+	// (see recent): the replica replays those entries from the log like
+	// any others. Further behind, Pebble is flushed first. Default 16384.
+	CheckpointMaxLag uint64
+	// CheckpointRate caps the bytes per second of checkpoint streamed to
+	// all replicas together (repl-checkpoint-max-rate), so that a full sync
+	// leaves most of the master's CPU to its clients. 0: no cap.
+	CheckpointRate int64
 	// Logger receives the replication milestones. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -62,6 +72,8 @@ type Master struct {
 	ckpt    *snapshot.Manager
 	ckptGen uint64
 	closed  bool
+
+	limit *rate.Limiter // CheckpointRate, shared by all checkpoint streams
 
 	checkpoints atomic.Int64 // created by earlier managers
 	fullSyncs   atomic.Int64
@@ -87,12 +99,18 @@ func NewMaster(eng *engine.Engine, ids *IDs, opts MasterOptions) *Master {
 	if opts.CheckpointMaxAge <= 0 {
 		opts.CheckpointMaxAge = snapshot.DefaultMaxAge
 	}
+	if opts.CheckpointMaxLag == 0 {
+		opts.CheckpointMaxLag = 1 << 14
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Master{eng: eng, ids: ids, opts: opts, log: opts.Logger, peers: map[*Peer]struct{}{},
+	m := &Master{eng: eng, ids: ids, opts: opts, log: opts.Logger, peers: map[*Peer]struct{}{},
 		ackCh: make(chan struct{}), ctx: ctx, cancel: cancel}
+	m.limit = rate.NewLimiter(rate.Inf, paceStep)
+	m.SetCheckpointRate(opts.CheckpointRate)
+	return m
 }
 
 // Peer states, as INFO spells them.
@@ -266,7 +284,7 @@ func (m *Master) sendCheckpoint(p *Peer, bw *bufio.Writer, pin *engine.Pin, id s
 	}
 	p.state.Store(stateSendBulk)
 	m.log.Info("streaming checkpoint to replica", "replica", p.addr(), "replid", id, "index", idx, "bytes", ck.Size())
-	sent, err := ck.WriteTo(bw) // each write must progress within the timeout
+	sent, err := ck.WriteTo(&pacedWriter{ctx: m.ctx, w: bw, limit: m.limit}) // each write must progress within the timeout
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -275,6 +293,57 @@ func (m *Master) sendCheckpoint(p *Peer, bw *bufio.Writer, pin *engine.Pin, id s
 	}
 	m.log.Info("checkpoint transferred to replica", "replica", p.addr(), "index", idx, "bytes", sent, "took", time.Since(start).Round(time.Millisecond))
 	return idx, nil
+}
+
+// SetCheckpointRate changes CheckpointRate (CONFIG SET
+// repl-checkpoint-max-rate); streams in flight take it up at once.
+func (m *Master) SetCheckpointRate(bytesPerSec int64) {
+	if bytesPerSec <= 0 {
+		m.limit.SetLimit(rate.Inf)
+		return
+	}
+	m.limit.SetLimit(rate.Limit(bytesPerSec))
+}
+
+// CheckpointRate returns the current cap in bytes per second; 0: none.
+func (m *Master) CheckpointRate() int64 {
+	if l := m.limit.Limit(); l != rate.Inf {
+		return int64(l)
+	}
+	return 0
+}
+
+// paceStep is the most a paced checkpoint stream sends at once: small
+// steps spread the stream's CPU work (the master's sends, the kernel's
+// loopback or NIC work, the replica's receive) evenly over time.
+const paceStep = 64 << 10
+
+// pacedWriter sends no faster than its limiter allows, in steps of at
+// most paceStep, each flushed to the connection.
+type pacedWriter struct {
+	ctx   context.Context
+	w     *bufio.Writer
+	limit *rate.Limiter
+}
+
+func (p *pacedWriter) Write(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		k := min(len(b), paceStep)
+		if err := p.limit.WaitN(p.ctx, k); err != nil {
+			return n, err
+		}
+		m, err := p.w.Write(b[:k])
+		n += m
+		if err == nil {
+			err = p.w.Flush()
+		}
+		if err != nil {
+			return n, err
+		}
+		b = b[k:]
+	}
+	return n, nil
 }
 
 // acquire returns a checkpoint of the current dataset, shared with other
@@ -299,6 +368,7 @@ func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 			mgr, err := snapshot.NewManagerWithOptions(snapshot.Source{
 				DB: m.eng.DB(), FS: m.eng.FS(), Dir: dir,
 				ReadIndex: func(fs vfs.FS, d string) (uint64, error) { return engine.ReadAppliedIndex(fs, d) },
+				Recent:    m.recent,
 			}, snapshot.ManagerOptions{MaxAge: m.opts.CheckpointMaxAge, Logger: m.log})
 			if err != nil {
 				return err
@@ -318,6 +388,26 @@ func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 		return nil
 	})
 	return ck, err
+}
+
+// recent decides whether a checkpoint of what Pebble has flushed, at
+// index, is shipped as it is, the replica replaying the entries after it
+// from the log. The alternative is to flush first, which costs the master
+// little but hands L0 a new table; when L0 already holds one, that starts
+// a compaction (with keys spread over the key space, a rewrite of the
+// bottom level) while the checkpoint streams. A replica replays an entry
+// in tens of microseconds (its caches are cold), so the tail is shipped
+// only when it is short (CheckpointMaxLag) and a flush would start that
+// compaction. The log must still hold the entries (serve pinned it).
+func (m *Master) recent(index uint64) bool {
+	applied := m.eng.AppliedIndex()
+	if index >= applied {
+		return true
+	}
+	if applied-index > m.opts.CheckpointMaxLag || index+1 < m.eng.WAL().FirstIndex() {
+		return false
+	}
+	return m.eng.DB().Metrics().Levels[0].Sublevels > 0
 }
 
 // Checkpoints is the number of checkpoints created for full syncs (INFO

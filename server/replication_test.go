@@ -178,3 +178,63 @@ func TestReplicaSeesThePopOfAWokenBlockedClient(t *testing.T) {
 		t.Fatalf("replica's list after the pop: %q, want [$b]", got)
 	}
 }
+
+// A master whose L0 already holds a table ships what Pebble has flushed
+// rather than flush again (see replica.Master.recent); the replica replays
+// the rest from the log and ends with the master's data.
+func TestFullSyncShipsTheFlushedStateAndTheLogTail(t *testing.T) {
+	m := startServer(t)
+	mc := dialRaw(t, m.Addr().String())
+	for i := 0; i < 300; i++ {
+		mc.do("SET", "flushed"+strconv.Itoa(i), strconv.Itoa(i))
+	}
+	if got := mc.do("SAVE"); got != "+OK" { // flushes Pebble: L0 holds a table
+		t.Fatalf("SAVE = %q", got)
+	}
+	for i := 0; i < 200; i++ {
+		mc.do("SET", "tail"+strconv.Itoa(i), strconv.Itoa(i))
+	}
+	mc.do("DEL", "flushed7")
+	metrics := m.eng.DB().Metrics()
+	if metrics.Levels[0].Sublevels == 0 {
+		t.Fatalf("L0 is empty after SAVE; the test needs a table there")
+	}
+	flushes := metrics.Flush.Count
+
+	host, p, _ := strings.Cut(m.Addr().String(), ":")
+	r := startServer(t, "--replicaof", host, p)
+	rc := dialRaw(t, r.Addr().String())
+	waitFor(t, "link up", 20*time.Second, func() bool { return infoField(t, rc, "replication", "master_link_status") == "up" })
+	waitConverged(t, mc, rc)
+	if got := m.eng.DB().Metrics().Flush.Count; got != flushes {
+		t.Errorf("the master flushed Pebble %d times for the sync; want none", got-flushes)
+	}
+	if got := rc.do("DBSIZE"); got != ":499" {
+		t.Errorf("replica DBSIZE = %q, want :499", got)
+	}
+	if got := rc.do("GET", "tail199"); got != "$199" {
+		t.Errorf("replica GET tail199 = %q", got)
+	}
+}
+
+func TestCheckpointRateFollowsConfigSet(t *testing.T) {
+	m := startServer(t)
+	mc := dialRaw(t, m.Addr().String())
+	if got := m.repl.master.CheckpointRate(); got != 32<<20 {
+		t.Errorf("default checkpoint rate = %d, want 32mb", got)
+	}
+	for _, tc := range []struct {
+		set  string
+		want int64
+	}{{"1mb", 1 << 20}, {"0", 0}, {"100kb", 100 << 10}} {
+		if got := mc.do("CONFIG", "SET", "repl-checkpoint-max-rate", tc.set); got != "+OK" {
+			t.Fatalf("CONFIG SET repl-checkpoint-max-rate %s = %q", tc.set, got)
+		}
+		if got := m.repl.master.CheckpointRate(); got != tc.want {
+			t.Errorf("after CONFIG SET %s the rate is %d, want %d", tc.set, got, tc.want)
+		}
+	}
+	if got := mc.do("CONFIG", "SET", "repl-checkpoint-max-rate", "fast"); !strings.HasPrefix(got, "-ERR") {
+		t.Errorf("CONFIG SET repl-checkpoint-max-rate fast = %q, want an error", got)
+	}
+}

@@ -49,6 +49,8 @@ func TestParseSetsTypedFields(t *testing.T) {
 		{"repl-backlog-size 1kb", func(c *Config) bool { return c.ReplBacklogSize == 1024 }},
 		{"repl-backlog-size 2M", func(c *Config) bool { return c.ReplBacklogSize == 2_000_000 }},
 		{"repl-backlog-size 2Mb", func(c *Config) bool { return c.ReplBacklogSize == 2<<20 }},
+		{"repl-checkpoint-max-rate 16mb", func(c *Config) bool { return c.ReplCheckpointMaxRate == 16<<20 }},
+		{"repl-checkpoint-max-rate 0", func(c *Config) bool { return c.ReplCheckpointMaxRate == 0 }},
 		{"repl-backlog-size 3g", func(c *Config) bool { return c.ReplBacklogSize == 3_000_000_000 }},
 		{"repl-backlog-size 3GB", func(c *Config) bool { return c.ReplBacklogSize == 3<<30 }},
 		{"repl-backlog-size 100b", func(c *Config) bool { return c.ReplBacklogSize == 100 }},

@@ -220,8 +220,8 @@ func TestFullSyncShipsTheFlushedStateAndTheLogTail(t *testing.T) {
 func TestCheckpointRateFollowsConfigSet(t *testing.T) {
 	m := startServer(t)
 	mc := dialRaw(t, m.Addr().String())
-	if got := m.repl.master.CheckpointRate(); got != 32<<20 {
-		t.Errorf("default checkpoint rate = %d, want 32mb", got)
+	if got := m.repl.master.CheckpointRate(); got != 64<<20 {
+		t.Errorf("default checkpoint rate = %d, want 64mb", got)
 	}
 	for _, tc := range []struct {
 		set  string

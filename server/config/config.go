@@ -77,7 +77,7 @@ type Config struct {
 	MinReplicasToWrite    int           // min-replicas-to-write: default 0 = off
 	MinReplicasMaxLag     time.Duration // min-replicas-max-lag: default 10s
 	ReplBacklogSize       int64         // repl-backlog-size: default 1mb
-	ReplCheckpointMaxRate int64         // repl-checkpoint-max-rate, bytes/s: default 32mb; 0 no cap
+	ReplCheckpointMaxRate int64         // repl-checkpoint-max-rate, bytes/s: default 64mb; 0 no cap
 	ReplTimeout           time.Duration // repl-timeout: default 60s
 	ReplPingReplicaPeriod time.Duration // repl-ping-replica-period: default 10s
 

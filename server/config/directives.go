@@ -218,7 +218,7 @@ var directives = []*directive{
 	{name: "min-replicas-max-lag", aliases: []string{"min-slaves-max-lag"}, def: "10", flags: mutable, v: secondsField(func(c *Config) *time.Duration { return &c.MinReplicasMaxLag }, 0, intMax)},
 	{name: "repl-backlog-size", def: "1mb", flags: mutable, v: memoryField(func(c *Config) *int64 { return &c.ReplBacklogSize }, 1, longMax)},
 	// walrus: the checkpoint a full sync streams is paced to this many bytes a second.
-	{name: "repl-checkpoint-max-rate", def: "32mb", flags: mutable, v: memoryField(func(c *Config) *int64 { return &c.ReplCheckpointMaxRate }, 0, longMax)},
+	{name: "repl-checkpoint-max-rate", def: "64mb", flags: mutable, v: memoryField(func(c *Config) *int64 { return &c.ReplCheckpointMaxRate }, 0, longMax)},
 	{name: "repl-backlog-ttl", def: "3600", flags: mutable, v: intField(nil, 0, intMax)},
 	{name: "repl-timeout", def: "60", flags: mutable, v: secondsField(func(c *Config) *time.Duration { return &c.ReplTimeout }, 1, intMax)},
 	{name: "repl-ping-replica-period", aliases: []string{"repl-ping-slave-period"}, def: "10", flags: mutable, v: secondsField(func(c *Config) *time.Duration { return &c.ReplPingReplicaPeriod }, 1, intMax)},

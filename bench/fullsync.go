@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strconv"
 	"time"
 )
@@ -71,7 +73,7 @@ func (o FullSyncOptions) params() []Param {
 var ErrLoadChangesKeys = errors.New("fullsync load must only get/set/ping (DBSIZE must stay fixed)")
 
 // runFullSync fills a master, measures it under load, then starts an empty
-// replica of it (through a byte-counting proxy) and measures the time until
+// replica of it and measures the time until
 // the replica's link is up with the master's DBSIZE, the bytes transferred,
 // and the master's latency, throughput, CPU and memory during the sync.
 func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, error) {
@@ -106,11 +108,11 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		return ServerRun{}, err
 	}
 
-	proxy, err := startProxy(master.Addr)
+	link, err := newLinkCounter(master.Addr)
 	if err != nil {
 		return ServerRun{}, err
 	}
-	defer proxy.close()
+	defer link.close()
 
 	during := o.Load
 	during.Duration = o.Timeout
@@ -133,17 +135,22 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		}()
 		defer func() { stopLoad(); <-loadDone }()
 		t0 := time.Now()
-		replica, err := e.spawn("replica", RoleReplica, "--replicaof", "127.0.0.1", strconv.Itoa(proxy.port()))
+		replica, err := e.spawn("replica", RoleReplica, "--replicaof", "127.0.0.1", strconv.Itoa(link.port))
 		if err != nil {
 			return err
 		}
 		ms := startMemSampler(replica.Pid())
 		var s syncState
 		err = waitFor("replica in sync", o.Timeout, 10*time.Millisecond, func() (bool, error) {
-			sbar.Set64(proxy.down.Load())
+			if n := link.proxied(); n >= 0 {
+				sbar.Set64(n)
+			}
 			return s.inSync(master, replica, want)
 		})
-		syncTime, bytes = time.Since(t0), proxy.down.Load()
+		syncTime = time.Since(t0)
+		if bytes, err = link.received(replica.Pid()); err != nil {
+			return err
+		}
 		replicaPeak = ms.finish()
 		if cpu, cerr := ReadCPU(replica.Pid()); cerr == nil {
 			replicaCPU = cpu
@@ -258,4 +265,61 @@ func growth(before, after int64) float64 {
 		return 0
 	}
 	return 100 * float64(after-before) / float64(before)
+}
+
+// linkCounter counts the bytes a replica receives from its master: from
+// the kernel's tcp_info of the replica's socket where sock_diag answers
+// (the replica connects straight to the master), else through a counting
+// proxy, which costs CPU on the measured machine.
+type linkCounter struct {
+	port       int // where the replica connects
+	masterPort int
+	proxy      *countingProxy // nil: counted by sock_diag
+}
+
+func newLinkCounter(masterAddr string) (*linkCounter, error) {
+	_, ps, err := net.SplitHostPort(masterAddr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(ps)
+	if err != nil {
+		return nil, fmt.Errorf("master address %s: %w", masterAddr, err)
+	}
+	// The bench holds connections to the master: a probe that works on
+	// them works on the replica's.
+	if _, err := tcpReceived(os.Getpid(), port); err == nil {
+		return &linkCounter{port: port, masterPort: port}, nil
+	}
+	proxy, err := startProxy(masterAddr)
+	if err != nil {
+		return nil, err
+	}
+	return &linkCounter{port: proxy.port(), masterPort: port, proxy: proxy}, nil
+}
+
+// proxied is the count so far through the proxy, for progress; -1 without.
+func (l *linkCounter) proxied() int64 {
+	if l.proxy == nil {
+		return -1
+	}
+	return l.proxy.down.Load()
+}
+
+// received is what the replica (pid) has received from the master.
+func (l *linkCounter) received(pid int) (int64, error) {
+	if l.proxy != nil {
+		return l.proxy.down.Load(), nil
+	}
+	n, err := tcpReceived(pid, l.masterPort)
+	if err != nil {
+		return 0, fmt.Errorf("bytes the replica received: %w", err)
+	}
+	return n, nil
+}
+
+func (l *linkCounter) close() {
+	if l.proxy != nil {
+		l.proxy.close()
+	}
 }

@@ -49,7 +49,7 @@ type MasterOptions struct {
 	// CheckpointMaxLag is how many log entries a checkpoint of what Pebble
 	// has already flushed may lag the master and still be shipped as it is
 	// (see recent): the replica replays those entries from the log like
-	// any others. Further behind, Pebble is flushed first. Default 16384.
+	// any others. Further behind, Pebble is flushed first. Default 8192.
 	CheckpointMaxLag uint64
 	// CheckpointRate caps the bytes per second of checkpoint streamed to
 	// all replicas together (repl-checkpoint-max-rate), so that a full sync
@@ -100,7 +100,7 @@ func NewMaster(eng *engine.Engine, ids *IDs, opts MasterOptions) *Master {
 		opts.CheckpointMaxAge = snapshot.DefaultMaxAge
 	}
 	if opts.CheckpointMaxLag == 0 {
-		opts.CheckpointMaxLag = 1 << 14
+		opts.CheckpointMaxLag = 1 << 13
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -395,10 +395,11 @@ func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 // from the log. The alternative is to flush first, which costs the master
 // little but hands L0 a new table; when L0 already holds one, that starts
 // a compaction (with keys spread over the key space, a rewrite of the
-// bottom level) while the checkpoint streams. A replica replays an entry
-// in tens of microseconds (its caches are cold), so the tail is shipped
-// only when it is short (CheckpointMaxLag) and a flush would start that
-// compaction. The log must still hold the entries (serve pinned it).
+// bottom level) on the master while the checkpoint streams. Replaying
+// costs the replica instead, tens of microseconds an entry while its
+// caches are cold, so the tail is shipped only when it is short
+// (CheckpointMaxLag) and a flush would start that compaction. The log
+// must still hold the entries (serve pinned it).
 func (m *Master) recent(index uint64) bool {
 	applied := m.eng.AppliedIndex()
 	if index >= applied {

@@ -51,10 +51,6 @@ type MasterOptions struct {
 	// (see recent): the replica replays those entries from the log like
 	// any others. Further behind, Pebble is flushed first. Default 8192.
 	CheckpointMaxLag uint64
-	// CheckpointRate caps the bytes per second of checkpoint streamed to
-	// all replicas together (repl-checkpoint-max-rate), so that a full sync
-	// leaves most of the master's CPU to its clients. 0: no cap.
-	CheckpointRate int64
 	// Logger receives the replication milestones. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -73,7 +69,7 @@ type Master struct {
 	ckptGen uint64
 	closed  bool
 
-	limit *rate.Limiter // CheckpointRate, shared by all checkpoint streams
+	limit *rate.Limiter // SetCheckpointRate's cap, shared by all checkpoint streams
 
 	checkpoints atomic.Int64 // created by earlier managers
 	fullSyncs   atomic.Int64
@@ -108,8 +104,7 @@ func NewMaster(eng *engine.Engine, ids *IDs, opts MasterOptions) *Master {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Master{eng: eng, ids: ids, opts: opts, log: opts.Logger, peers: map[*Peer]struct{}{},
 		ackCh: make(chan struct{}), ctx: ctx, cancel: cancel}
-	m.limit = rate.NewLimiter(rate.Inf, paceStep)
-	m.SetCheckpointRate(opts.CheckpointRate)
+	m.limit = rate.NewLimiter(rate.Inf, paceStep) // no cap until SetCheckpointRate
 	return m
 }
 
@@ -295,8 +290,10 @@ func (m *Master) sendCheckpoint(p *Peer, bw *bufio.Writer, pin *engine.Pin, id s
 	return idx, nil
 }
 
-// SetCheckpointRate changes CheckpointRate (CONFIG SET
-// repl-checkpoint-max-rate); streams in flight take it up at once.
+// SetCheckpointRate caps the bytes per second of checkpoint streamed to
+// all replicas together (repl-checkpoint-max-rate), so that a full sync
+// leaves most of the master's CPU to its clients; 0 removes the cap.
+// Streams in flight take it up at once.
 func (m *Master) SetCheckpointRate(bytesPerSec int64) {
 	if bytesPerSec <= 0 {
 		m.limit.SetLimit(rate.Inf)

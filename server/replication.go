@@ -43,20 +43,13 @@ func newReplication(s *Server) (*replication, error) {
 	}
 	r := &replication{s: s, ids: ids}
 	r.master = replica.NewMaster(s.eng, ids, replica.MasterOptions{
-		PingPeriod:     s.cfg.ReplPingReplicaPeriod,
-		Timeout:        s.cfg.ReplTimeout,
-		ShareWindow:    configSeconds(s.cfg, "repl-diskless-sync-delay"),
-		CheckpointRate: s.cfg.ReplCheckpointMaxRate,
-		Logger:         s.log,
+		PingPeriod:  s.cfg.ReplPingReplicaPeriod,
+		Timeout:     s.cfg.ReplTimeout,
+		ShareWindow: configSeconds(s.cfg, "repl-diskless-sync-delay"),
+		Logger:      s.log,
 	})
 	r.loadSettings(s.cfg)
-	s.cfg.OnChange("repl-checkpoint-max-rate", func(c *config.Config) error {
-		c.RLock()
-		defer c.RUnlock()
-		r.master.SetCheckpointRate(c.ReplCheckpointMaxRate)
-		return nil
-	})
-	for _, name := range []string{"replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"} {
+	for _, name := range []string{"replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag", "repl-checkpoint-max-rate"} {
 		s.cfg.OnChange(name, func(c *config.Config) error { r.loadSettings(c); return nil })
 	}
 	return r, nil
@@ -69,6 +62,7 @@ func (r *replication) loadSettings(c *config.Config) {
 	r.serveStale.Store(c.ReplicaServeStaleData)
 	r.minReplicas.Store(int64(c.MinReplicasToWrite))
 	r.maxLagMillis.Store(c.MinReplicasMaxLag.Milliseconds())
+	r.master.SetCheckpointRate(c.ReplCheckpointMaxRate)
 }
 
 // start connects to the configured master, if any. A persistent master

@@ -172,13 +172,14 @@ func (m *Manager) Acquire() (*Checkpoint, error) {
 	return &Checkpoint{s: s}, nil
 }
 
-// create takes a checkpoint into dir; the caller holds m.mu.
+// create takes a checkpoint into dir and reports whether it flushed
+// Pebble first; the caller holds m.mu.
 //
 // Flushing first makes the checkpoint current, but the flush hands Pebble
 // a new L0 table and the compaction that follows competes with the
 // clients for the CPU while the checkpoint streams. So when Source.Recent
 // accepts what Pebble has already flushed, that is taken as it is.
-func (m *Manager) create(dir string, now time.Time) (s *shared, flushed bool, err error) {
+func (m *Manager) create(dir string, now time.Time) (*shared, bool, error) {
 	if m.src.Recent != nil {
 		index, err := m.checkpoint(dir)
 		if err != nil {
@@ -199,7 +200,7 @@ func (m *Manager) create(dir string, now time.Time) (s *shared, flushed bool, er
 	if err != nil {
 		return nil, true, err
 	}
-	s, err = m.describe(dir, index, now)
+	s, err := m.describe(dir, index, now)
 	return s, true, err
 }
 

@@ -171,16 +171,26 @@ func (n *node) must(args ...any) any {
 
 func (n *node) info(section, field string) string {
 	n.t.Helper()
-	s, err := n.rdb.Info(context.Background(), section).Result()
+	v, err := n.tryInfo(section, field)
 	if err != nil {
 		n.t.Fatalf("INFO: %v", err)
 	}
+	return v
+}
+
+// tryInfo is info for a poll that may meet a closed connection (Sentinel
+// ends a reconfiguration with CLIENT KILL TYPE normal).
+func (n *node) tryInfo(section, field string) (string, error) {
+	s, err := n.rdb.Info(context.Background(), section).Result()
+	if err != nil {
+		return "", err
+	}
 	for _, line := range strings.Split(s, "\r\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return v
+			return v, nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 func (n *node) digest() string {

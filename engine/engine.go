@@ -207,7 +207,8 @@ func (e *Engine) openDB() error {
 		// Larger memtables than the 4 MiB default: with our own log as the
 		// record, a memtable costs only memory, and fewer, larger flushes
 		// mean far less compaction under write-heavy loads.
-		MemTableSize: 32 << 20,
+		MemTableSize:  32 << 20,
+		LBaseMaxBytes: lbaseMaxBytes,
 	}
 	popts.Levels = make([]pebble.LevelOptions, 7)
 	for i := range popts.Levels {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/tidwall/redcon"
 	"github.com/walrus-kv/walrus/wal"
 )
@@ -283,6 +284,82 @@ func TestScanReturnsEveryKeyOnce(t *testing.T) {
 	for k, n := range seen {
 		if n != 1 {
 			t.Fatalf("key %s returned %d times", k, n)
+		}
+	}
+}
+
+func TestQuietEngineCompactsL0IntoTheLastLevel(t *testing.T) {
+	e := testEngine(t, Options{FlushInterval: time.Hour})
+	s := NewSession()
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 100; i++ {
+			do(t, e, s, fmt.Sprintf("SET k%d v%d", i, round))
+		}
+		if _, err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Pebble compacts L0 itself only at two sublevels; the second flush
+	// may have started that, so L0 may already be empty here.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.DB().Metrics().Levels[0].NumFiles > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("L0 still holds %d tables 10s after the writes stopped:\n%s", e.DB().Metrics().Levels[0].NumFiles, e.DB().Metrics())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// One more flush leaves a single table in L0, which Pebble leaves there.
+	do(t, e, s, "SET k0 last")
+	do(t, e, s, "DEL k1")
+	if _, err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for e.DB().Metrics().Levels[0].NumFiles > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("L0 still holds %d tables 10s after the writes stopped:\n%s", e.DB().Metrics().Levels[0].NumFiles, e.DB().Metrics())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m := e.DB().Metrics()
+	if n := m.Levels[len(m.Levels)-1].NumFiles; n == 0 {
+		t.Fatalf("the last level holds no table:\n%s", m)
+	}
+	for key, want := range map[string]string{"k0": "last", "k2": "v1", "k99": "v1"} {
+		if got := do(t, e, s, "GET "+key); got != want {
+			t.Errorf("GET %s = %q, want %q", key, got, want)
+		}
+	}
+	if got := do(t, e, s, "EXISTS k1"); got != "(integer) 0" {
+		t.Errorf("EXISTS k1 = %s after DEL", got)
+	}
+	if got := do(t, e, s, "DBSIZE"); got != "(integer) 99" {
+		t.Errorf("DBSIZE = %s, want 99", got)
+	}
+}
+
+func TestL0CompactsIntoLastLevelOnlyWhenNothingIsBetween(t *testing.T) {
+	withLevels := func(files [7]int64, size [7]int64, running int64) *pebble.Metrics {
+		m := &pebble.Metrics{}
+		for l := range m.Levels {
+			m.Levels[l].NumFiles, m.Levels[l].Size = files[l], size[l]
+		}
+		m.Compact.NumInProgress = running
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		m    *pebble.Metrics
+		want bool
+	}{
+		{"L0 and L6", withLevels([7]int64{1, 0, 0, 0, 0, 0, 3}, [7]int64{1 << 20, 0, 0, 0, 0, 0, 20 << 20}, 0), true},
+		{"L0 only", withLevels([7]int64{2}, [7]int64{1 << 20}, 0), true},
+		{"empty L0", withLevels([7]int64{0, 0, 0, 0, 0, 0, 3}, [7]int64{0, 0, 0, 0, 0, 0, 20 << 20}, 0), false},
+		{"a table in L5", withLevels([7]int64{1, 0, 0, 0, 0, 1, 3}, [7]int64{1 << 20, 0, 0, 0, 0, 1 << 20, 20 << 20}, 0), false},
+		{"a compaction running", withLevels([7]int64{1, 0, 0, 0, 0, 0, 3}, [7]int64{1 << 20, 0, 0, 0, 0, 0, 20 << 20}, 1), false},
+		{"a store over Lbase", withLevels([7]int64{1, 0, 0, 0, 0, 0, 30}, [7]int64{1 << 20, 0, 0, 0, 0, 0, lbaseMaxBytes}, 0), false},
+	} {
+		if got := l0CompactsIntoLastLevel(c.m); got != c.want {
+			t.Errorf("%s: l0CompactsIntoLastLevel = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

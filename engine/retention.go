@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
 )
 
@@ -132,11 +134,13 @@ const idleFlushAfter = 250 * time.Millisecond
 // and the compaction it may start then run while the node is quiet rather
 // than during a later burst, a restart replays less, and a full sync
 // finds nearly everything flushed (see replica.MasterOptions.CheckpointMaxLag).
+// A longer pause (idleCompactAfter) also empties L0 (compactIdleL0).
 func (e *Engine) flushLoop(stop context.Context) {
 	tick := min(idleFlushAfter, e.opts.FlushInterval)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	last, seen := time.Now(), e.applied.Load()
+	quietSince := last // when applied last changed
 	for {
 		select {
 		case <-stop.Done():
@@ -144,16 +148,92 @@ func (e *Engine) flushLoop(stop context.Context) {
 		case <-t.C:
 		}
 		applied := e.applied.Load()
+		if applied != seen {
+			quietSince = time.Now()
+		}
 		idle := applied == seen && applied-e.flushed.Load() >= idleFlushEntries
 		seen = applied
-		if !idle && time.Since(last) < e.opts.FlushInterval {
+		if idle || time.Since(last) >= e.opts.FlushInterval {
+			last = time.Now()
+			if err := e.flushAndTruncate(); err != nil {
+				e.log.Error("flush failed", "err", err)
+			}
 			continue
 		}
-		last = time.Now()
-		if err := e.flushAndTruncate(); err != nil {
-			e.log.Error("flush failed", "err", err)
+		if time.Since(quietSince) >= idleCompactAfter {
+			if err := e.compactIdleL0(); err != nil {
+				e.log.Error("idle compaction failed", "err", err)
+			}
 		}
 	}
+}
+
+// idleCompactAfter is how long the writes must pause before L0 is
+// compacted (compactIdleL0).
+const idleCompactAfter = time.Second
+
+// lbaseMaxBytes is Pebble's LBaseMaxBytes (its default, set explicitly
+// because compactIdleL0 relies on it).
+const lbaseMaxBytes = 64 << 20
+
+// compactIdleL0 compacts L0's tables into the last level while the node
+// is quiet. A table left in L0 turns the next flush into a compaction
+// (Pebble compacts L0 at two sublevels), and with keys spread over the key
+// space that compaction rewrites the last level; the next flush may well
+// be a full sync's checkpoint, which would then pay it on the master's CPU
+// while the replica is served. Done here, nothing waits for it.
+//
+// It acts only when L0 compacts straight into the last level
+// (l0CompactsIntoLastLevel): Compact then does exactly the compaction
+// Pebble would do at the next flush. On a larger store L0 compacts into an
+// Lbase of at most lbaseMaxBytes, while Compact would go on to rewrite
+// every level below it, so it is left to Pebble.
+func (e *Engine) compactIdleL0() error {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	if !l0CompactsIntoLastLevel(e.db.Metrics()) {
+		return nil
+	}
+	tables, err := e.db.SSTables()
+	if err != nil || len(tables) == 0 || len(tables[0]) == 0 {
+		return err
+	}
+	lo, hi := tables[0][0].Smallest.UserKey, tables[0][0].Largest.UserKey
+	for _, t := range tables[0][1:] {
+		if bytes.Compare(t.Smallest.UserKey, lo) < 0 {
+			lo = t.Smallest.UserKey
+		}
+		if bytes.Compare(t.Largest.UserKey, hi) > 0 {
+			hi = t.Largest.UserKey
+		}
+	}
+	// Compact flushes a memtable that overlaps the range; flush here
+	// instead, so the flushed index follows.
+	if _, err := e.flushLocked(); err != nil {
+		return fmt.Errorf("flush pebble: %w", err)
+	}
+	// Compact's end is inclusive, but it must be above start.
+	if err := e.db.Compact(lo, append(bytes.Clone(hi), 0), false); err != nil {
+		return fmt.Errorf("compact L0: %w", err)
+	}
+	return nil
+}
+
+// l0CompactsIntoLastLevel reports whether L0 holds tables that Pebble
+// would compact straight into the last level: nothing in between, no
+// compaction running, and a store small enough (under lbaseMaxBytes) that
+// the last level is Pebble's base level.
+func l0CompactsIntoLastLevel(m *pebble.Metrics) bool {
+	last := len(m.Levels) - 1
+	if m.Levels[0].NumFiles == 0 || m.Compact.NumInProgress > 0 {
+		return false
+	}
+	for l := 1; l < last; l++ {
+		if m.Levels[l].NumFiles > 0 {
+			return false
+		}
+	}
+	return m.Levels[0].Size+m.Levels[last].Size <= lbaseMaxBytes
 }
 
 // flushAndTruncate flushes Pebble, records the flushed index, and drops

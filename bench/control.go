@@ -49,6 +49,39 @@ func masterOffset(m map[string]string, addr string) (int64, error) {
 	return off, nil
 }
 
+// controlConns keeps one connection per server for a poll loop, so a poll
+// costs the servers a command rather than a connection: accepting one is
+// work the servers being measured would not otherwise do. Not safe for
+// concurrent use.
+type controlConns map[string]*Conn
+
+// do runs fn on the connection to addr, dialing it first if need be. On
+// an error the connection is dropped, and the next call dials again.
+func (cc controlConns) do(addr string, fn func(c *Conn) error) error {
+	c := cc[addr]
+	if c == nil {
+		var err error
+		if c, err = Dial(addr, controlTimeout); err != nil {
+			return err
+		}
+		cc[addr] = c
+	}
+	if err := fn(c); err != nil {
+		c.Close()
+		delete(cc, addr)
+		return err
+	}
+	return nil
+}
+
+// close closes every connection.
+func (cc controlConns) close() {
+	for addr, c := range cc {
+		c.Close()
+		delete(cc, addr)
+	}
+}
+
 // info runs INFO section on addr.
 func info(addr, section string) (map[string]string, error) {
 	c, err := Dial(addr, controlTimeout)

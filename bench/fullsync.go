@@ -100,6 +100,13 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 	if err != nil {
 		return ServerRun{}, err
 	}
+	// The replica is started now, empty, and the sync begins with
+	// REPLICAOF: both windows below then run the same processes, and the
+	// one during the sync measures the sync, not a process starting up.
+	replica, err := e.start("replica", RoleReplica)
+	if err != nil {
+		return ServerRun{}, err
+	}
 	settled, err := settle(master.Pid(), o.Settle)
 	if err != nil {
 		return ServerRun{}, err
@@ -132,7 +139,7 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		syncTime    time.Duration
 		bytes       int64
 		replicaPeak int64
-		replicaCPU  time.Duration // from its start until in sync
+		replicaCPU  time.Duration // from REPLICAOF until in sync
 	)
 	sbar := e.bar(fmt.Sprintf("full sync of %d keys", o.Keys), -1)
 	uDuring, err := measure(master, func() error {
@@ -142,13 +149,22 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 			duringRes, loadErr = RunLoad(loadCtx, master.Addr, during, nil)
 		}()
 		defer func() { stopLoad(); <-loadDone }()
+		polls := controlConns{}
+		defer polls.close()
 		t0 := time.Now()
-		replica, err := e.spawn("replica", RoleReplica, "--replicaof", "127.0.0.1", strconv.Itoa(link.port))
+		cpu0, err := ReadCPU(replica.Pid())
 		if err != nil {
 			return err
 		}
 		ms := startMemSampler(replica.Pid())
-		var s syncState
+		if err := polls.do(replica.Addr, func(c *Conn) error {
+			_, err := c.Do("REPLICAOF", "127.0.0.1", strconv.Itoa(link.port))
+			return err
+		}); err != nil {
+			ms.finish()
+			return err
+		}
+		s := syncState{polls: polls}
 		err = waitFor("replica in sync", o.Timeout, 10*time.Millisecond, func() (bool, error) {
 			if n := link.proxied(); n >= 0 {
 				sbar.Set64(n)
@@ -161,7 +177,7 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		}
 		replicaPeak = ms.finish()
 		if cpu, cerr := ReadCPU(replica.Pid()); cerr == nil {
-			replicaCPU = cpu
+			replicaCPU = cpu - cpu0
 		}
 		return err
 	})
@@ -209,6 +225,7 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 // master_repl_offset read then), so the writes made during the transfer
 // count towards the sync.
 type syncState struct {
+	polls  controlConns
 	linkUp bool
 	target int64 // master_repl_offset when the link came up
 }
@@ -220,24 +237,34 @@ func (s *syncState) inSync(master, replica *Process, want int64) (bool, error) {
 	if !s.linkUp {
 		// The master's offset is read before the replica's link status,
 		// so it cannot be ahead of what the master had when the link came up.
-		mi, err := info(master.Addr, "replication")
+		var target int64
+		err := s.polls.do(master.Addr, func(c *Conn) error {
+			mi, err := c.Info("replication")
+			if err != nil {
+				return err
+			}
+			target, err = masterOffset(mi, master.Addr)
+			return err
+		})
 		if err != nil {
 			return false, err
 		}
-		target, err := masterOffset(mi, master.Addr)
-		if err != nil {
+		var up bool
+		if err := s.polls.do(replica.Addr, func(c *Conn) error {
+			ri, err := c.Info("replication")
+			up = ri["master_link_status"] == "up"
+			return err
+		}); err != nil || !up {
 			return false, err
-		}
-		ri, err := info(replica.Addr, "replication")
-		if err != nil {
-			return false, err
-		}
-		if ri["master_link_status"] != "up" {
-			return false, nil
 		}
 		s.linkUp, s.target = true, target
 	}
-	return replicaInSync(replica, want, s.target)
+	var in bool
+	err := s.polls.do(replica.Addr, func(c *Conn) (err error) {
+		in, err = connInSync(c, want, s.target)
+		return err
+	})
+	return in, err
 }
 
 // replicaInSync reports whether the replica's link to its master is up,
@@ -252,6 +279,11 @@ func replicaInSync(replica *Process, want, minOffset int64) (bool, error) {
 		return false, err
 	}
 	defer c.Close()
+	return connInSync(c, want, minOffset)
+}
+
+// connInSync is replicaInSync over a connection to the replica.
+func connInSync(c *Conn, want, minOffset int64) (bool, error) {
 	m, err := c.Info("replication")
 	if err != nil {
 		return false, err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -55,8 +56,12 @@ type Spec struct {
 	FirstKey int // position of the first key, 0 for none
 	LastKey  int // position of the last key, negative counts from the end
 	Step     int
-	Group    string // COMMAND DOCS group: string, generic, hash, ...
-	Summary  string
+	// NumKeysAt is the position of a numkeys argument (LMPOP, ZMPOP),
+	// for commands whose keys are the numkeys arguments after it; their
+	// FirstKey is 0 and COMMAND calls them movablekeys, as Redis does.
+	NumKeysAt int
+	Group     string // COMMAND DOCS group: string, generic, hash, ...
+	Summary   string
 }
 
 // ArityOK reports whether n arguments (name included) fit the arity.
@@ -69,6 +74,17 @@ func (s *Spec) ArityOK(n int) bool {
 
 // Keys returns the key arguments of args as the spec positions them.
 func (s *Spec) Keys(args [][]byte) [][]byte {
+	if s.NumKeysAt > 0 {
+		if s.NumKeysAt >= len(args) {
+			return nil
+		}
+		n, err := strconv.Atoi(string(args[s.NumKeysAt]))
+		first := s.NumKeysAt + 1
+		if err != nil || n <= 0 {
+			return nil
+		}
+		return append([][]byte(nil), args[first:first+min(n, len(args)-first)]...)
+	}
 	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
 		return nil
 	}

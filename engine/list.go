@@ -6,6 +6,7 @@ import (
 	"hash"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,8 @@ func init() {
 		blk("blpop", -3, "Remove and get the first element in a list, or block until one is available", cmdBPop),
 		blk("brpop", -3, "Remove and get the last element in a list, or block until one is available", cmdBPop),
 		&Command{Spec{Name: "blmove", Arity: 6, Flags: Write | DenyOOM | Blocking, FirstKey: 1, LastKey: 2, Step: 1, Group: "list", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, cmdLMove},
+		&Command{Spec{Name: "lmpop", Arity: -4, Flags: Write, NumKeysAt: 1, Group: "list", Summary: "Pop elements from a list"}, cmdLMPop},
+		&Command{Spec{Name: "blmpop", Arity: -5, Flags: Write | Blocking, NumKeysAt: 2, Group: "list", Summary: "Pop elements from a list, or block until one is available"}, cmdLMPop},
 		&Command{Spec{Name: "brpoplpush", Arity: 4, Flags: Write | DenyOOM | Blocking, FirstKey: 1, LastKey: 2, Step: 1, Group: "list", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, cmdLMove},
 	)
 	valueDigesters[typeList] = digestList
@@ -791,6 +794,95 @@ func cmdBPop(c *ctx, args [][]byte) {
 		c.replyArray(2)
 		c.replyBulk(key)
 		c.replyBulk(v)
+		return
+	}
+	c.replyNullArray()
+}
+
+// mpopArgs parses what LMPOP, BLMPOP, ZMPOP and BZMPOP share:
+// [timeout] numkeys key [key ...] end [COUNT count], end being one of ends
+// (LEFT/RIGHT, MIN/MAX). It checks them in Redis's order (numkeys, end,
+// COUNT, then a blocking form's timeout) and returns the keys, whether
+// end is ends[0], and the count (default 1); on an error it replies and
+// returns ok false.
+func (c *ctx) mpopArgs(args [][]byte, ends [2]string) (keys [][]byte, first bool, count int64, ok bool) {
+	blocking := lower(args[0][0]) == 'b'
+	at := 1 // numkeys
+	if blocking {
+		at = 2
+	}
+	n, err := parseInt(args[at])
+	if err != nil || n <= 0 {
+		c.replyError("ERR numkeys should be greater than 0")
+		return nil, false, 0, false
+	}
+	if n >= int64(len(args)-at-1) { // no argument left for end
+		c.replyError(errSyntax)
+		return nil, false, 0, false
+	}
+	keys = args[at+1 : at+1+int(n)]
+	i := at + 1 + int(n)
+	switch end := string(args[i]); {
+	case strings.EqualFold(end, ends[0]):
+		first = true
+	case strings.EqualFold(end, ends[1]):
+	default:
+		c.replyError(errSyntax)
+		return nil, false, 0, false
+	}
+	count = -1
+	for i++; i < len(args); i++ {
+		if count != -1 || !strings.EqualFold(string(args[i]), "count") || i+1 == len(args) {
+			c.replyError(errSyntax)
+			return nil, false, 0, false
+		}
+		i++
+		if count, err = parseInt(args[i]); err != nil || count <= 0 {
+			c.replyError("ERR count should be greater than 0")
+			return nil, false, 0, false
+		}
+	}
+	if count == -1 {
+		count = 1
+	}
+	if blocking {
+		if _, err := ParseBlockTimeout(args[1]); err != nil {
+			c.replyError(err.Error())
+			return nil, false, 0, false
+		}
+	}
+	return keys, first, count, true
+}
+
+// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], and BLMPOP's
+// non-blocking form: pops up to count elements from the first non-empty
+// list. The effect is a plain LPOP/RPOP of what was popped.
+func cmdLMPop(c *ctx, args [][]byte) {
+	keys, left, count, ok := c.mpopArgs(args, [2]string{"left", "right"})
+	if !ok {
+		return
+	}
+	for _, key := range keys {
+		m, ok, wrong := c.lookupColl(key, typeList)
+		if wrong {
+			return
+		}
+		if !ok {
+			continue
+		}
+		vals := c.listPop(&m, left, count)
+		c.saveColl(key, &m, true)
+		pop := bs("RPOP")
+		if left {
+			pop = bs("LPOP")
+		}
+		c.emit(pop, key, strconv.AppendInt(nil, int64(len(vals)), 10))
+		c.replyArray(2)
+		c.replyBulk(key)
+		c.replyArray(len(vals))
+		for _, v := range vals {
+			c.replyBulk(v)
+		}
 		return
 	}
 	c.replyNullArray()

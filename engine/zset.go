@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -71,6 +72,8 @@ func init() {
 		nk("zunion", -3, ReadOnly, 2, "Add multiple sorted sets", cmdZSetOp),
 		nk("zinter", -3, ReadOnly, 2, "Intersect multiple sorted sets", cmdZSetOp),
 		nk("zdiff", -3, ReadOnly, 2, "Subtract multiple sorted sets", cmdZSetOp),
+		&Command{Spec{Name: "zmpop", Arity: -4, Flags: Write, NumKeysAt: 1, Group: "sorted-set", Summary: "Remove and return members with scores in a sorted set"}, cmdZMPop},
+		&Command{Spec{Name: "bzmpop", Arity: -5, Flags: Write | Blocking, NumKeysAt: 2, Group: "sorted-set", Summary: "Remove and return members with scores in a sorted set or block until one is available"}, cmdZMPop},
 		nk("zintercard", -3, ReadOnly, 2, "Intersect multiple sorted sets and return the cardinality of the result", cmdZSetOp),
 		z("zrandmember", -2, ReadOnly, "Get one or multiple random elements from a sorted set", cmdZRandMember),
 		z("zscan", -3, ReadOnly, "Incrementally iterate sorted sets elements and associated scores", cmdScanColl(typeZSet, func(c *ctx, m *meta) []byte { return c.openZSet(*m).mp }, func(m, v []byte) [][]byte {
@@ -884,6 +887,43 @@ func cmdBZPop(c *ctx, args [][]byte) {
 		c.replyBulk(key)
 		c.replyBulk(members[0])
 		c.replyScore(scores[0])
+		return
+	}
+	c.replyNullArray()
+}
+
+// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP's
+// non-blocking form: pops up to count members from the first non-empty
+// sorted set, replying [key, [[member, score], ...]]. The effect is a
+// plain ZPOPMIN/ZPOPMAX of what was popped.
+func cmdZMPop(c *ctx, args [][]byte) {
+	keys, min, count, ok := c.mpopArgs(args, [2]string{"min", "max"})
+	if !ok {
+		return
+	}
+	for _, key := range keys {
+		z, ok, wrong := c.lookupZSet(key)
+		if wrong {
+			return
+		}
+		if !ok {
+			continue
+		}
+		members, scores := c.zpop(z, !min, count)
+		c.saveColl(key, &z.m, true)
+		pop := bs("ZPOPMAX")
+		if min {
+			pop = bs("ZPOPMIN")
+		}
+		c.emit(pop, key, strconv.AppendInt(nil, int64(len(members)), 10))
+		c.replyArray(2)
+		c.replyBulk(key)
+		c.replyArray(len(members))
+		for i, m := range members {
+			c.replyArray(2)
+			c.replyBulk(m)
+			c.replyScore(scores[i])
+		}
 		return
 	}
 	c.replyNullArray()

@@ -589,7 +589,7 @@ func (p *aclPerm) check(c *command, args [][]byte) (d aclDenial, arg []byte) {
 	if !p.canRun(c.id) {
 		return aclDeniedCommand, nil
 	}
-	if !p.allKeys && (c.FirstKey > 0 || c.Name == "sort" || c.Name == "sort_ro") {
+	if !p.allKeys && (c.FirstKey > 0 || c.NumKeysAt > 0 || c.Name == "sort" || c.Name == "sort_ro") {
 		if d, arg := p.checkKeys(c, args); d != aclAllowed {
 			return d, arg
 		}

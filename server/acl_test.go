@@ -167,6 +167,9 @@ func TestACLKeyPatternsLimitKeys(t *testing.T) {
 		{[]string{"SORT_RO", "app:l", "GET", "#"}, "-ERR GET option of SORT denied due to insufficient ACL permissions."},
 		{[]string{"SORT", "app:l", "STORE", "other"}, keyDenied},
 		{[]string{"RENAME", "app:1", "other"}, keyDenied},
+		{[]string{"LMPOP", "2", "app:l", "app:m", "LEFT", "COUNT", "2"}, "(nil-array)"}, // numkeys: LEFT and 2 are no keys
+		{[]string{"LMPOP", "2", "app:l", "other", "LEFT"}, keyDenied},
+		{[]string{"BZMPOP", "0.01", "1", "other", "MIN"}, keyDenied},
 		{[]string{"GET"}, "-ERR wrong number of arguments for 'get' command"},
 	} {
 		if got := u.do(tc.cmd...); got != tc.want {

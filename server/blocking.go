@@ -9,7 +9,8 @@ import (
 	"github.com/walrus-kv/walrus/engine"
 )
 
-// Blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX.
+// Blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX
+// BLMPOP BZMPOP.
 //
 // The engine owns the pop (its rows run the non-blocking form: pop if
 // there is something, else a null reply; that is also what runs inside
@@ -29,6 +30,10 @@ import (
 // that finds nothing costs one engine call and nothing else. What a
 // woken client pops travels to replicas as a plain LPOP/RPOP/LMOVE/
 // ZPOPMIN/ZPOPMAX effect, emitted by the engine.
+//
+// The engine's form also checks the arguments, in Redis's order (BLMPOP
+// checks numkeys, LEFT|RIGHT and COUNT before its timeout): a command
+// whose timeout does not parse gets the engine form's reply.
 
 // blocking is the table of waiting clients. mu guards keys, every
 // waiter's state, and serializes serving.
@@ -58,7 +63,7 @@ type waiter struct {
 	ch    chan struct{}
 }
 
-var blockingNames = []string{"blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax"}
+var blockingNames = []string{"blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop"}
 
 // blockingCommands are server rows that replace the engine's rows of the
 // blocking commands (same spec) outside MULTI.
@@ -87,16 +92,30 @@ func (b *blocking) quitCh() chan struct{} {
 }
 
 // blockingKeys are the keys a blocking command waits on.
-func blockingKeys(args [][]byte) []string {
-	name := strings.ToLower(string(args[0]))
-	if name == "blmove" || name == "brpoplpush" {
-		return []string{string(args[1])}
+func blockingKeys(spec *engine.Spec, args [][]byte) []string {
+	var keys [][]byte
+	switch name := strings.ToLower(string(args[0])); {
+	case name == "blmove" || name == "brpoplpush":
+		keys = args[1:2]
+	case spec.NumKeysAt > 0: // BLMPOP, BZMPOP
+		keys = spec.Keys(args)
+	default:
+		keys = args[1 : len(args)-1]
 	}
-	keys := make([]string, 0, len(args)-2)
-	for _, k := range args[1 : len(args)-1] {
-		keys = append(keys, string(k))
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = string(k)
 	}
-	return keys
+	return out
+}
+
+// blockTimeout is the timeout argument of a blocking command: the last,
+// or for BLMPOP and BZMPOP the first.
+func blockTimeout(spec *engine.Spec, args [][]byte) []byte {
+	if spec.NumKeysAt > 0 {
+		return args[1]
+	}
+	return args[len(args)-1]
 }
 
 func isNullReply(out []byte) bool {
@@ -105,13 +124,14 @@ func isNullReply(out []byte) bool {
 }
 
 func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
-	timeout, err := engine.ParseBlockTimeout(args[len(args)-1])
+	spec := &engine.Lookup(args[0]).Spec
+	timeout, err := engine.ParseBlockTimeout(blockTimeout(spec, args))
 	if err != nil {
-		cl.err(err.Error())
+		cl.out = s.eng.Exec(cl.sess, [][][]byte{args}, cl.out)
 		return
 	}
 	b := &s.block
-	w := &waiter{cl: cl, args: args, keys: blockingKeys(args), ch: make(chan struct{}, 1)}
+	w := &waiter{cl: cl, args: args, keys: blockingKeys(spec, args), ch: make(chan struct{}, 1)}
 	b.mu.Lock()
 	if b.keys == nil {
 		b.keys = map[string][]*waiter{}

@@ -123,3 +123,72 @@ func TestBlockingTimeoutErrorsFollowRedis(t *testing.T) {
 		t.Errorf("bad timeout: %s", got)
 	}
 }
+
+func TestBlockedMPopsAreWokenAndTravelAsPlainPops(t *testing.T) {
+	s := startServer(t)
+	a, b := dialRaw(t, s.Addr().String()), dialRaw(t, s.Addr().String())
+	a.send("BLMPOP", "0", "2", "l1", "l2", "RIGHT", "COUNT", "2")
+	waitFor(t, "BLMPOP to block", 5*time.Second, func() bool { return blockedCount(s) == 1 })
+	if got := b.do("RPUSH", "l2", "x", "y", "z"); got != ":3" {
+		t.Fatalf("RPUSH: %s", got)
+	}
+	if got, err := a.read(); err != nil || got != "[$l2 [$z $y]]" {
+		t.Fatalf("woken BLMPOP replied %q (%v), want [$l2 [$z $y]]", got, err)
+	}
+	w := s.eng.WAL()
+	if entry, err := w.Read(w.LastIndex()); err != nil || !strings.Contains(string(entry), "RPOP") || strings.Contains(string(entry), "MPOP") {
+		t.Fatalf("last entry %q (%v), want a plain RPOP effect", entry, err)
+	}
+
+	a.send("BZMPOP", "0", "1", "z", "MAX")
+	waitFor(t, "BZMPOP to block", 5*time.Second, func() bool { return blockedCount(s) == 1 })
+	if got := b.do("ZADD", "z", "1", "a", "2", "b"); got != ":2" {
+		t.Fatalf("ZADD: %s", got)
+	}
+	if got, err := a.read(); err != nil || got != "[$z [[$b $2]]]" {
+		t.Fatalf("woken BZMPOP replied %q (%v), want [$z [[$b $2]]]", got, err)
+	}
+	if got := b.do("ZRANGE", "z", "0", "-1"); got != "[$a]" {
+		t.Fatalf("sorted set after the pop: %s", got)
+	}
+	for _, cmd := range [][]string{
+		{"BLMPOP", "0.05", "1", "none", "LEFT"},
+		{"BZMPOP", "0.05", "2", "none", "z2", "MIN", "COUNT", "3"},
+	} {
+		if got := b.do(cmd...); got != "(nil-array)" {
+			t.Errorf("%v after its timeout: %s, want a null array", cmd, got)
+		}
+	}
+	if n := blockedCount(s); n != 0 {
+		t.Fatalf("%d waiters left registered", n)
+	}
+}
+
+func TestMPopArgumentErrorsComeInRedisOrder(t *testing.T) {
+	s := startServer(t)
+	c := dialRaw(t, s.Addr().String())
+	c.do("SET", "s", "x")
+	for _, tc := range []struct {
+		cmd  []string
+		want string
+	}{
+		{[]string{"BLMPOP", "x", "0", "l", "LEFT"}, "-ERR numkeys should be greater than 0"},
+		{[]string{"BLMPOP", "x", "1", "l", "UP"}, "-ERR syntax error"},
+		{[]string{"BLMPOP", "x", "1", "l", "LEFT", "COUNT", "0"}, "-ERR count should be greater than 0"},
+		{[]string{"BLMPOP", "x", "1", "l", "LEFT"}, "-ERR timeout is not a float or out of range"},
+		{[]string{"BZMPOP", "-1", "1", "z", "MIN"}, "-ERR timeout is negative"},
+		{[]string{"LMPOP", "2", "l", "LEFT"}, "-ERR syntax error"},
+		{[]string{"LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "2"}, "-ERR syntax error"},
+		{[]string{"LMPOP", "1", "l", "LEFT", "COUNT"}, "-ERR syntax error"},
+		{[]string{"ZMPOP", "99999999999999999999", "z", "MIN"}, "-ERR numkeys should be greater than 0"},
+		{[]string{"LMPOP", "2", "none", "s", "LEFT"}, "-WRONGTYPE Operation against a key holding the wrong kind of value"},
+		{[]string{"BZMPOP", "0", "1", "s", "MIN"}, "-WRONGTYPE Operation against a key holding the wrong kind of value"},
+	} {
+		if got := c.do(tc.cmd...); got != tc.want {
+			t.Errorf("%v: %s, want %s", tc.cmd, got, tc.want)
+		}
+	}
+	if n := blockedCount(s); n != 0 {
+		t.Fatalf("%d waiters left registered", n)
+	}
+}

@@ -67,6 +67,13 @@ var listFamily = family{
 			return []string{"OBJECT", "ENCODING", k}
 		case 21:
 			return []string{"LPOP", k, "1", "2"}
+		case 22, 23:
+			return append([]string{"LMPOP"}, g.mpop(k, "LEFT", "RIGHT", "left")...)
+		case 24:
+			if g.r.IntN(4) != 0 {
+				return g.commonKeyOp()
+			}
+			return append([]string{"BLMPOP", g.pick("0.001", "0.001", "-1", "x")}, g.mpop(k, "LEFT", "RIGHT")...)
 		default:
 			return g.commonKeyOp()
 		}

@@ -30,6 +30,31 @@ func (g *gen) key() string {
 
 func (g *gen) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
 
+// mpop builds LMPOP/ZMPOP-style arguments after the command name (and a
+// blocking form's timeout): numkeys (now and then wrong), 1-3 keys of
+// which k is one, one of ends (or a bad one), and sometimes COUNT.
+func (g *gen) mpop(k string, ends ...string) []string {
+	keys := []string{k}
+	for n := g.r.IntN(3); n > 0; n-- {
+		keys = append(keys, g.key())
+	}
+	g.r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	numkeys := strconv.Itoa(len(keys))
+	if g.r.IntN(8) == 0 {
+		numkeys = g.pick("0", "-1", "x", strconv.Itoa(len(keys)+1), "99999999999999999999")
+	}
+	c := append(append([]string{numkeys}, keys...), g.pick(append(ends, "UP")...))
+	switch g.r.IntN(6) {
+	case 0, 1:
+		c = append(c, "COUNT", g.pick("1", "2", "10"))
+	case 2:
+		c = append(c, "COUNT", g.pick("0", "-1", "x", "2"), g.pick("COUNT", "BAD"), "1")
+	case 3:
+		c = append(c, "COUNT")
+	}
+	return c
+}
+
 // val returns a value that is sometimes an integer, sometimes a float,
 // sometimes text or empty.
 func (g *gen) val() string {

@@ -193,6 +193,13 @@ var zsetFamily = family{
 			return []string{"SADD", k, m}
 		case 39:
 			return []string{"ZINTERCARD", g.pick("2", "1", "0"), k, g.key(), g.pick("LIMIT", "LIMIT", "x"), g.pick("0", "1", "-1")}
+		case 40:
+			return append([]string{"ZMPOP"}, g.mpop(k, "MIN", "MAX", "max")...)
+		case 41:
+			if g.r.IntN(4) != 0 {
+				return g.commonKeyOp()
+			}
+			return append([]string{"BZMPOP", g.pick("0.001", "0.001", "-1", "x")}, g.mpop(k, "MIN", "MAX")...)
 		default:
 			return g.commonKeyOp()
 		}

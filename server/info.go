@@ -307,6 +307,9 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 		cl.bulkString(r.Name)
 		cl.integer(int64(r.Arity))
 		flags := r.Flags.Names()
+		if r.NumKeysAt > 0 {
+			flags = append(flags, "movablekeys")
+		}
 		cl.array(len(flags))
 		for _, f := range flags {
 			cl.status(f)

@@ -854,6 +854,16 @@ func (c *ctx) mpopArgs(args [][]byte, ends [2]string) (keys [][]byte, first bool
 	return keys, first, count, true
 }
 
+// mpopped emits the plain pop (pop key n) that replicates an LMPOP or
+// ZMPOP which popped n elements of key, and starts its reply: [key, [the
+// n elements, which the caller writes]].
+func (c *ctx) mpopped(pop string, key []byte, n int) {
+	c.emit(bs(pop), key, strconv.AppendInt(nil, int64(n), 10))
+	c.replyArray(2)
+	c.replyBulk(key)
+	c.replyArray(n)
+}
+
 // LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], and BLMPOP's
 // non-blocking form: pops up to count elements from the first non-empty
 // list. The effect is a plain LPOP/RPOP of what was popped.
@@ -872,14 +882,11 @@ func cmdLMPop(c *ctx, args [][]byte) {
 		}
 		vals := c.listPop(&m, left, count)
 		c.saveColl(key, &m, true)
-		pop := bs("RPOP")
+		pop := "RPOP"
 		if left {
-			pop = bs("LPOP")
+			pop = "LPOP"
 		}
-		c.emit(pop, key, strconv.AppendInt(nil, int64(len(vals)), 10))
-		c.replyArray(2)
-		c.replyBulk(key)
-		c.replyArray(len(vals))
+		c.mpopped(pop, key, len(vals))
 		for _, v := range vals {
 			c.replyBulk(v)
 		}

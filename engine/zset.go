@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -911,14 +910,11 @@ func cmdZMPop(c *ctx, args [][]byte) {
 		}
 		members, scores := c.zpop(z, !min, count)
 		c.saveColl(key, &z.m, true)
-		pop := bs("ZPOPMAX")
+		pop := "ZPOPMAX"
 		if min {
-			pop = bs("ZPOPMIN")
+			pop = "ZPOPMIN"
 		}
-		c.emit(pop, key, strconv.AppendInt(nil, int64(len(members)), 10))
-		c.replyArray(2)
-		c.replyBulk(key)
-		c.replyArray(len(members))
+		c.mpopped(pop, key, len(members))
 		for i, m := range members {
 			c.replyArray(2)
 			c.replyBulk(m)

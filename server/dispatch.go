@@ -206,6 +206,11 @@ func clip(s string) string {
 }
 
 func appendError(out []byte, msg string) []byte {
+	if strings.ContainsAny(msg, "\r\n") {
+		// An error echoing a client's argument stays one line, as in
+		// Redis (addReplyErrorFormat).
+		msg = strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
+	}
 	out = append(out, '-')
 	out = append(out, msg...)
 	return append(out, '\r', '\n')

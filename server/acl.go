@@ -22,9 +22,22 @@ import (
 // published: ACL SETUSER builds a new one and swaps it in, so the
 // dispatcher checks a command with two atomic loads and a bit test,
 // without a lock. Command rules compile to a bitset indexed by the row's
-// id (numberCommands). Users are not persisted: they live until restart
-// (there is no aclfile nor `user` directive yet); the default user
-// follows requirepass.
+// id (numberCommands).
+//
+// Users persist as in Redis 7.0 (aclfile.go), in one of two ways, never
+// both (start-up is refused): `user <name> <rules...>` lines of the
+// configuration, which CONFIG REWRITE rewrites from the current users; or
+// an aclfile of ACL LIST's lines, read at start-up (a missing or bad file
+// stops it), reloaded by ACL LOAD (all or nothing; the connections of
+// every user but default are closed, since each user is new) and written
+// by ACL SAVE (atomically). Without either, users live until restart and
+// ACL LOAD/SAVE refuse with Redis's words.
+//
+// The default user starts from requirepass (its password, or nopass),
+// and CONFIG SET requirepass resets its passwords again. A `user default`
+// line resets it first, and an aclfile replaces it (with on nopass ~* &*
+// +@all when the file has no default line), so either overrides
+// requirepass at start-up, and ACL LOAD does again.
 
 // aclCats is a set of ACL categories (@read, @write, ...).
 type aclCats uint32
@@ -161,6 +174,7 @@ func (k keyPattern) String() string {
 type aclPerm struct {
 	on          bool
 	nopass      bool
+	payload     string   // "", "sanitize-payload" or "skip-sanitize-payload": a flag LIST shows
 	passwords   []string // sha256 of each password, lower-case hex, in the order added
 	allCmds     bool     // the command rules start from +@all (else -@all)
 	rules       []string // command rules after the leading +@all / -@all, as LIST shows them
@@ -197,23 +211,37 @@ type aclTable struct {
 
 	mu    sync.Mutex // guards users, and serialises changes to any user's perm
 	users map[string]*aclUser
+
+	fileMu sync.Mutex // serialises ACL LOAD and SAVE (aclfile.go)
 }
 
 // newACL creates the users table with the default user: on, every
 // command, key and channel, its password requirepass (nopass when empty).
 func newACL(rows []*command, table map[string]*command, requirePass string) *aclTable {
 	t := &aclTable{rows: rows, table: table, users: map[string]*aclUser{}}
-	p := &aclPerm{on: true, allKeys: true, allChannels: true}
-	t.setAll(p, true)
-	if requirePass == "" {
-		p.nopass = true
-	} else {
-		p.passwords = []string{hashPassword([]byte(requirePass))}
+	p := t.defaultPerm()
+	if requirePass != "" {
+		p.nopass, p.passwords = false, []string{hashPassword([]byte(requirePass))}
 	}
 	t.def = &aclUser{name: "default"}
 	t.def.perm.Store(p)
 	t.users["default"] = t.def
 	return t
+}
+
+// defaultPerm is the default user of a server without requirepass: on,
+// nopass, every command, key and channel.
+func (t *aclTable) defaultPerm() *aclPerm {
+	p := &aclPerm{on: true, nopass: true, allKeys: true, allChannels: true}
+	t.setAll(p, true)
+	return p
+}
+
+// newPerm is a new user's: off, no password, no command, key or channel.
+func (t *aclTable) newPerm() *aclPerm {
+	p := &aclPerm{}
+	t.setAll(p, false)
+	return p
 }
 
 // watch keeps the default user's password equal to requirepass, as
@@ -300,7 +328,7 @@ func addRule(p *aclPerm, rule string) {
 // setUser creates or changes a user; all rules apply or none. The error
 // is Redis's text.
 func (t *aclTable) setUser(name string, rules [][]byte) string {
-	if strings.ContainsAny(name, " \x00") {
+	if hasSpace(name) {
 		return "ERR Usernames can't contain spaces or null characters"
 	}
 	t.mu.Lock()
@@ -310,8 +338,7 @@ func (t *aclTable) setUser(name string, rules [][]byte) string {
 	if u != nil {
 		p = u.perm.Load().clone()
 	} else {
-		p = &aclPerm{}
-		t.setAll(p, false)
+		p = t.newPerm()
 	}
 	for _, r := range rules {
 		if msg := t.applyRule(p, string(r)); msg != "" {
@@ -336,6 +363,7 @@ const (
 )
 
 // applyRule applies one ACL SETUSER rule to p; it returns why it cannot.
+// An empty rule does nothing, as in Redis.
 func (t *aclTable) applyRule(p *aclPerm, rule string) string {
 	switch lower := strings.ToLower(rule); lower {
 	case "on":
@@ -359,15 +387,16 @@ func (t *aclTable) applyRule(p *aclPerm, rule string) string {
 	case "nocommands", "-@all":
 		t.setAll(p, false)
 	case "reset":
-		p.on, p.nopass, p.passwords = false, false, nil
+		p.on, p.nopass, p.passwords, p.payload = false, false, nil, "sanitize-payload"
 		p.allKeys, p.keys, p.allChannels, p.channels = false, nil, false, nil
 		t.setAll(p, false)
 	case "sanitize-payload", "skip-sanitize-payload":
-		// RESTORE payload checks: walrus has no RESTORE.
+		// RESTORE payload checks: walrus has no RESTORE, but keeps the
+		// flag for LIST and GETUSER, as Redis shows it.
+		p.payload = lower
+	case "":
+		// Nothing to do, as in Redis.
 	default:
-		if rule == "" {
-			return errACLSyntax
-		}
 		return t.applyPatternRule(p, rule, lower)
 	}
 	return ""
@@ -409,6 +438,9 @@ func (t *aclTable) applyPatternRule(p *aclPerm, rule, lower string) string {
 			perms = strings.ToUpper(perms)
 			k.read, k.write, glob = strings.Contains(perms, "R"), strings.Contains(perms, "W"), g
 		}
+		if hasSpace(glob) {
+			return errACLSyntax
+		}
 		if p.allKeys {
 			return errACLKeyAfterAll
 		}
@@ -418,6 +450,9 @@ func (t *aclTable) applyPatternRule(p *aclPerm, rule, lower string) string {
 		}
 		return ""
 	case '&':
+		if hasSpace(rule[1:]) {
+			return errACLSyntax
+		}
 		if p.allChannels {
 			return errACLChanAfterAll
 		}
@@ -485,9 +520,7 @@ func (t *aclTable) delUser(names []string) ([]*aclUser, string) {
 	for _, n := range names {
 		if u := t.users[n]; u != nil {
 			delete(t.users, n)
-			none := &aclPerm{}
-			t.setAll(none, false)
-			u.perm.Store(none)
+			u.perm.Store(t.newPerm())
 			gone = append(gone, u)
 		}
 	}
@@ -512,6 +545,9 @@ func (u *aclUser) describe() string {
 	parts := []string{"user", u.name, onOff(p.on)}
 	if p.nopass {
 		parts = append(parts, "nopass")
+	}
+	if p.payload != "" {
+		parts = append(parts, p.payload)
 	}
 	for _, h := range p.passwords {
 		parts = append(parts, "#"+h)
@@ -742,6 +778,9 @@ func cmdACL(s *Server, cl *client, args [][]byte) {
 		if p.nopass {
 			flags = append(flags, "nopass")
 		}
+		if p.payload != "" {
+			flags = append(flags, p.payload)
+		}
 		cl.array(12)
 		cl.bulkString("flags")
 		cl.array(len(flags))
@@ -829,13 +868,33 @@ func cmdACL(s *Server, cl *client, args [][]byte) {
 			return
 		}
 		cl.bulkString(hex.EncodeToString(buf)[:(bits+3)/4])
-	case (sub == "load" || sub == "save") && n == 2:
-		cl.err("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
+	case (sub == "load" || sub == "save") && n == 2 && s.cfg.ACLFile == "":
+		cl.err(errNoACLFile)
+	case sub == "load" && n == 2:
+		s.acl.fileMu.Lock()
+		gone, msg := s.loadACLFile()
+		s.acl.fileMu.Unlock()
+		if msg != "" {
+			cl.err("ERR " + msg)
+			return
+		}
+		cl.ok()
+		s.killUsers(cl, gone)
+	case sub == "save" && n == 2:
+		s.acl.fileMu.Lock()
+		err := s.saveACLFile()
+		s.acl.fileMu.Unlock()
+		if err != nil {
+			s.log.Warn("ACL SAVE failed", "aclfile", s.cfg.ACLFile, "err", err)
+			cl.err(errACLSave)
+			return
+		}
+		cl.ok()
 	case sub == "help" && n == 2:
 		lines := []string{
 			"ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"CAT [<category>]", "DELUSER <username> [<username> ...]", "DRYRUN <username> <command> [<arg> ...]",
-			"GETUSER <username>", "LIST", "USERS", "SETUSER <username> <attribs> ...", "WHOAMI",
+			"GETUSER <username>", "LIST", "LOAD", "SAVE", "USERS", "SETUSER <username> <attribs> ...", "WHOAMI",
 			"GENPASS [<bits>]", "HELP",
 		}
 		cl.array(len(lines))
@@ -874,15 +933,19 @@ func aclDryRun(s *Server, cl *client, args [][]byte) {
 }
 
 // killUsers closes the connections authenticated as any of users (ACL
-// DELUSER); the caller's own connection closes after its reply.
+// DELUSER, ACL LOAD); the caller's own connection closes after its reply.
 func (s *Server) killUsers(self *client, users []*aclUser) {
 	if len(users) == 0 {
 		return
 	}
+	set := make(map[*aclUser]bool, len(users))
+	for _, u := range users {
+		set[u] = true
+	}
 	var victims []*client
 	s.mu.Lock()
 	for _, c := range s.clients {
-		if slices.Contains(users, c.user.Load()) {
+		if set[c.user.Load()] {
 			victims = append(victims, c)
 		}
 	}

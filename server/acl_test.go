@@ -74,6 +74,18 @@ var aclScript = [][]string{
 	{"PSUBSCRIBE", "news*"},
 	{"ACL", "DRYRUN", "ps", "publish", "sports", "x"},
 	{"AUTH", "default", "x"},
+	{"ACL", "SETUSER", "sp", "nopass", "skip-sanitize-payload", "on", ">p"},
+	{"ACL", "SETUSER", "rs", "reset", ""},
+	{"ACL", "SETUSER", "rs", "skip-sanitize-payload", "sanitize-payload"},
+	{"ACL", "GETUSER", "sp"},
+	{"ACL", "GETUSER", "rs"},
+	{"ACL", "SETUSER", "sp", "~a b"},
+	{"ACL", "SETUSER", "sp", "&a\tb"},
+	{"ACL", "SETUSER", "sp", "%R~a\nb"},
+	{"ACL", "SETUSER", "a\tb"},
+	{"ACL", "LIST"},
+	{"ACL", "LOAD"},
+	{"ACL", "SAVE"},
 }
 
 func TestACLRepliesMatchRedis(t *testing.T) {
@@ -474,6 +486,7 @@ func FuzzACLSetUser(f *testing.F) {
 		"+config|get",
 		"%RX~a",
 		"",
+		"reset skip-sanitize-payload on nopass",
 	} {
 		f.Add(seed)
 	}
@@ -509,6 +522,16 @@ func FuzzACLSetUser(f *testing.F) {
 			if p.canRun(id) != q.canRun(id) {
 				t.Fatalf("round trip changed permission on %s: %s", tab.rows[id].Name, line)
 			}
+		}
+		// The line ACL SAVE writes loads back (ACL LOAD) as the same user.
+		users, errs := tab.parseUsers("users.acl", []byte(line+"\n"))
+		if errs != "" || users["u"] == nil {
+			t.Fatalf("ACL SAVE line %q does not load: %s", line, errs)
+		}
+		loaded := &aclUser{name: "u"}
+		loaded.perm.Store(users["u"])
+		if got := loaded.describe(); got != line {
+			t.Fatalf("ACL SAVE then LOAD changed the user:\n%s\n%s", line, got)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,13 @@ func startServer(t testing.TB, extra ...string) *Server {
 	if err != nil {
 		t.Fatalf("config %v: %v", args, err)
 	}
+	s, _ := runServer(t, cfg)
+	return s
+}
+
+// runServer serves cfg until stop, which the end of the test also calls.
+func runServer(t testing.TB, cfg *config.Config) (*Server, func()) {
+	t.Helper()
 	s, err := New(cfg, discardLogger())
 	if err != nil {
 		t.Fatalf("start: %v", err)
@@ -46,18 +54,22 @@ func startServer(t testing.TB, extra ...string) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("server did not stop")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("server did not stop")
-		}
-	})
-	return s
+		})
+	}
+	t.Cleanup(stop)
+	return s, stop
 }
 
 // goRedis returns a go-redis client for s, closed at the end of the test.

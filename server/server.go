@@ -97,6 +97,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.acl = newACL(s.cmds, s.table, cfg.RequirePass)
 	s.acl.watch(cfg)
+	if err := s.loadUsers(); err != nil { // `user` lines or the aclfile
+		return nil, err
+	}
 	if cfg.Persistent() {
 		// Finish or roll back a checkpoint install a crash interrupted.
 		if err := snapshot.Recover(filepath.Join(cfg.Dir, "db")); err != nil {

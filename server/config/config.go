@@ -62,6 +62,8 @@ type Config struct {
 
 	RequirePass    string          // requirepass: default "" = no password
 	RenameCommands []CommandRename // rename-command lines, in file order
+	ACLFile        string          // aclfile: the users file (ACL LOAD/SAVE); "" = none
+	Users          []UserDirective // user lines, in file order; never with ACLFile
 
 	// Replication.
 
@@ -96,6 +98,10 @@ type Config struct {
 	// path is the absolute path of the file Load read; "" when none. Set
 	// once by Load.
 	path string
+
+	// listUsers, when set (SetUserLister), gives CONFIG REWRITE the current
+	// ACL users. Guarded by setMu.
+	listUsers func() []UserDirective
 }
 
 // SaveRule is one `save <seconds> <changes>` rule: snapshot when at least
@@ -140,6 +146,31 @@ func (o *OutputBufferLimits) class(name string) *BufferLimit {
 type CommandRename struct {
 	Name    string
 	NewName string
+}
+
+// UserDirective is one `user <name> [rule ...]` line: an ACL user the
+// server creates at start-up as ACL SETUSER name rule... would (the
+// default user is reset first, so the line overrides requirepass). As in
+// Redis, a name may be declared once per load, and `user` lines and
+// aclfile exclude each other.
+type UserDirective struct {
+	Name  string
+	Rules []string
+
+	// Where the line is, for errors: File is "" and Line 0 on the command
+	// line. Text is the line as written.
+	File string
+	Line int
+	Text string
+
+	// elsewhere: the line came from the command line or an included file,
+	// which CONFIG REWRITE does not rewrite.
+	elsewhere bool
+}
+
+// Fail returns err as a *ParseError naming the line u came from.
+func (u UserDirective) Fail(err error) error {
+	return &ParseError{File: u.File, Line: u.Line, Text: u.Text, Err: err}
 }
 
 // Default returns a Config holding every directive's default value.

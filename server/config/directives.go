@@ -21,7 +21,8 @@ const (
 	multi
 	// fileOnly directives are read from the file and the command line only:
 	// CONFIG GET and SET do not know them, CONFIG REWRITE leaves their lines
-	// as they are.
+	// as they are (except user lines, which it writes from the current ACL
+	// users, as Redis does).
 	fileOnly
 )
 
@@ -39,6 +40,9 @@ type directive struct {
 }
 
 func (d *directive) defaultArgs() []string {
+	if d.def == "" && d.flags&fileOnly != 0 {
+		return nil // a list that is empty by default (rename-command, user)
+	}
 	if d.flags&multi == 0 {
 		return []string{d.def}
 	}
@@ -62,6 +66,9 @@ var (
 	// ErrUnsupported is wrapped by the refusal of other features walrus
 	// lacks (unix sockets, cluster mode).
 	ErrUnsupported = errors.New("not supported by walrus")
+	// ErrUsersAndACLFile refuses `user` lines together with aclfile, in
+	// Redis's words.
+	ErrUsersAndACLFile = errors.New("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
 )
 
 // directives is the table: one row per directive, in the order CONFIG
@@ -200,7 +207,13 @@ var directives = []*directive{
 	// Security.
 	{name: "requirepass", def: "", flags: mutable, v: stringField(func(c *Config) *string { return &c.RequirePass })},
 	{name: "rename-command", def: "", flags: multi | fileOnly, v: renamesField(func(c *Config) *[]CommandRename { return &c.RenameCommands })},
-	{name: "aclfile", def: "", v: stringField(nil)},
+	{name: "user", def: "", flags: fileOnly, v: usersField(func(c *Config) *[]UserDirective { return &c.Users })},
+	{name: "aclfile", def: "", v: stringField(func(c *Config) *string { return &c.ACLFile }), check: func(c *Config) error {
+		if c.ACLFile != "" && len(c.Users) > 0 {
+			return ErrUsersAndACLFile
+		}
+		return nil
+	}},
 	{name: "acllog-max-len", def: "128", flags: mutable, v: intField(nil, 0, longMax)},
 	{name: "acl-pubsub-default", def: "resetchannels", flags: mutable, v: enumField(nil, "allchannels", "resetchannels")},
 

@@ -12,8 +12,9 @@
 // directive names, sizes with Redis units (1k = 1000, 1kb = 1024, m, mb, g,
 // gb), yes/no booleans, and include (relative to the including file; loops
 // are refused). Command-line directives are applied after the file, so
-// they override it. A later line overrides an earlier one, except save and
-// rename-command, which accumulate over one load (`save ""` clears).
+// they override it. A later line overrides an earlier one, except save,
+// rename-command and user, which accumulate over one load (`save ""`
+// clears; a user name may appear once).
 //
 // Everything derives from one table in directives.go: a row per directive
 // with its name, aliases, default, flags (mutable by CONFIG SET, several

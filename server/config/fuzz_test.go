@@ -38,6 +38,8 @@ func FuzzParse(f *testing.F) {
 		"include other.conf\n",
 		"latency-tracking-info-percentiles \"50 99.9\"\n",
 		"daemonize yes\n",
+		"user alice on >p\\x00w \"~a b\" +@all\nuser bob\n",
+		"aclfile users.acl\n",
 	} {
 		f.Add(s)
 	}
@@ -46,7 +48,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		rewritten := strings.Join(rewriteLines(c, text), "\n")
+		rewritten := strings.Join(rewriteLines(c, text, c.Users), "\n")
 		again, err := parseNoIncludes(rewritten)
 		if err != nil {
 			t.Fatalf("rewrite of\n%q\ndoes not parse: %v\n%q", text, err, rewritten)
@@ -60,6 +62,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if !slices.Equal(c.RenameCommands, again.RenameCommands) {
 			t.Fatalf("rewrite of %q changed rename-command", text)
+		}
+		if !sameUsers(c.Users, again.Users) {
+			t.Fatalf("rewrite of %q changed the users: %+v -> %+v", text, c.Users, again.Users)
 		}
 	})
 }

@@ -109,6 +109,9 @@ type loader struct {
 	origin map[*directive]*ParseError
 	// readFile reads an included file; tests and fuzzing replace it.
 	readFile func(path string) ([]byte, error)
+	// included counts the includes being read: lines read while it is
+	// positive are not the main file's.
+	included int
 }
 
 func newLoader() *loader {
@@ -179,6 +182,11 @@ func (l *loader) line(raw, file string, n int, inc *includeCtx) error {
 	if err := d.v.set(l.c, d, vals, !l.seen[d]); err != nil {
 		return fail(err)
 	}
+	if d.name == "user" { // the server names the line when a rule is bad
+		u := &l.c.Users[len(l.c.Users)-1]
+		u.File, u.Line, u.Text = file, n, text
+		u.elsewhere = inc == nil || l.included > 0
+	}
 	l.seen[d] = true
 	l.origin[d] = &ParseError{File: file, Line: n, Text: text}
 	return nil
@@ -210,7 +218,10 @@ func (l *loader) include(pattern string, inc *includeCtx, fail func(error) error
 		if len(inc.stack) >= maxIncludeDepth {
 			return fail(fmt.Errorf("includes nested deeper than %d files", maxIncludeDepth))
 		}
-		if err := l.file(p, abs, inc.stack); err != nil {
+		l.included++
+		err = l.file(p, abs, inc.stack)
+		l.included--
+		if err != nil {
 			return err
 		}
 	}

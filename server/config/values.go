@@ -535,3 +535,43 @@ func renamesField(at func(*Config) *[]CommandRename) value {
 		},
 	}
 }
+
+// usersField holds `user` lines; they accumulate in order, and a name
+// declared twice in one load is refused, with Redis's words.
+func usersField(at func(*Config) *[]UserDirective) value {
+	return field[[]UserDirective]{
+		at: at,
+		parse: func(old []UserDirective, args []string, first bool) ([]UserDirective, error) {
+			if len(args) == 0 {
+				return old, ErrBadDirective
+			}
+			if first {
+				old = nil
+			}
+			for _, u := range old {
+				if u.Name == args[0] {
+					return old, fmt.Errorf("Error in user declaration '%s': Duplicate user found. A user can only be defined once in config files", args[0])
+				}
+			}
+			u := UserDirective{Name: args[0], Rules: append([]string(nil), args[1:]...)}
+			return append(old[:len(old):len(old)], u), nil
+		},
+		format: func(v []UserDirective) string { return strings.Join(userLines(v), "\n") },
+		write:  userLines,
+	}
+}
+
+// userLines renders users as `user` directive arguments (the name and the
+// rules, quoted where needed), one line each.
+func userLines(users []UserDirective) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		parts := make([]string, 0, 1+len(u.Rules))
+		parts = append(parts, quoteIfNeeded(u.Name))
+		for _, r := range u.Rules {
+			parts = append(parts, quoteIfNeeded(r))
+		}
+		out[i] = strings.Join(parts, " ")
+	}
+	return out
+}

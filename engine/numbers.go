@@ -10,6 +10,10 @@ import (
 
 var errNotNumber = errors.New("not a number")
 
+// ParseInt parses an integer argument as Redis does (string2ll):
+// decimal, no spaces, no '+', no leading zeros, no "-0".
+func ParseInt(b []byte) (int64, error) { return parseInt(b) }
+
 // parseInt parses a Redis integer argument: decimal, no spaces, no '+'.
 func parseInt(b []byte) (int64, error) {
 	if len(b) == 0 || len(b) > 20 || b[0] == '+' || (len(b) > 1 && b[0] == '0') || (len(b) > 1 && b[0] == '-' && b[1] == '0') {

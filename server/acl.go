@@ -16,7 +16,8 @@ import (
 )
 
 // ACL: users, their passwords and what they may run, as Redis 7.0 has
-// them (ACL SETUSER/GETUSER/DELUSER/LIST/USERS/WHOAMI/CAT/DRYRUN/GENPASS).
+// them (ACL SETUSER/GETUSER/DELUSER/LIST/USERS/WHOAMI/CAT/DRYRUN/GENPASS),
+// and the log of denials (ACL LOG, acllog-max-len; acllog.go).
 //
 // A user's rules live in an aclPerm that is never modified once
 // published: ACL SETUSER builds a new one and swaps it in, so the
@@ -213,6 +214,8 @@ type aclTable struct {
 	users map[string]*aclUser
 
 	fileMu sync.Mutex // serialises ACL LOAD and SAVE (aclfile.go)
+
+	denials aclLog // ACL LOG (acllog.go); its own lock
 }
 
 // newACL creates the users table with the default user: on, every
@@ -245,7 +248,8 @@ func (t *aclTable) newPerm() *aclPerm {
 }
 
 // watch keeps the default user's password equal to requirepass, as
-// CONFIG SET requirepass does in Redis (resetpass, then >pass or nopass).
+// CONFIG SET requirepass does in Redis (resetpass, then >pass or nopass),
+// and the log's length equal to acllog-max-len.
 func (t *aclTable) watch(cfg *config.Config) {
 	cfg.OnChange("requirepass", func(c *config.Config) error {
 		pass := c.RequirePass
@@ -259,6 +263,7 @@ func (t *aclTable) watch(cfg *config.Config) {
 		t.def.perm.Store(p)
 		return nil
 	})
+	t.denials.watch(cfg)
 }
 
 func hashPassword(pass []byte) string {
@@ -614,6 +619,7 @@ const (
 	aclDeniedChannel
 	aclDeniedSortBy
 	aclDeniedSortGet
+	aclDeniedAuth // a failed AUTH or HELLO ... AUTH: ACL LOG's, never check's
 )
 
 // check decides whether the user may run c with args; arg is the key or
@@ -732,14 +738,21 @@ func aclErrorText(d aclDenial, c *command, arg []byte, verbose bool) string {
 }
 
 // aclDenied is the dispatcher's ACL rule: "" when the client's user may
-// run c with args, else the error reply.
-func (cl *client) aclDenied(c *command, args [][]byte) string {
-	d, arg := cl.user.Load().perm.Load().check(c, args)
+// run c with args, else the error reply. A denial of the command, a key
+// or a channel goes to ACL LOG; SORT's BY and GET refusals do not, as in
+// Redis.
+func (s *Server) aclDenied(cl *client, c *command, args [][]byte) string {
+	u := cl.user.Load()
+	d, arg := u.perm.Load().check(c, args)
 	switch d {
 	case aclAllowed:
 		return ""
 	case aclDeniedSortBy, aclDeniedSortGet:
 		return "ERR " + aclErrorText(d, c, arg, false)
+	case aclDeniedCommand:
+		s.logACLDenial(cl, d, c.Name, u.name)
+	default:
+		s.logACLDenial(cl, d, string(arg), u.name)
 	}
 	return "NOPERM " + aclErrorText(d, c, arg, false)
 }
@@ -890,11 +903,13 @@ func cmdACL(s *Server, cl *client, args [][]byte) {
 			return
 		}
 		cl.ok()
+	case sub == "log" && n <= 3:
+		aclLogCommand(s, cl, args)
 	case sub == "help" && n == 2:
 		lines := []string{
 			"ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"CAT [<category>]", "DELUSER <username> [<username> ...]", "DRYRUN <username> <command> [<arg> ...]",
-			"GETUSER <username>", "LIST", "LOAD", "SAVE", "USERS", "SETUSER <username> <attribs> ...", "WHOAMI",
+			"GETUSER <username>", "LIST", "LOAD", "LOG [<count> | RESET]", "SAVE", "USERS", "SETUSER <username> <attribs> ...", "WHOAMI",
 			"GENPASS [<bits>]", "HELP",
 		}
 		cl.array(len(lines))

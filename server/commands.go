@@ -95,6 +95,7 @@ func cmdAuth(s *Server, cl *client, args [][]byte) {
 	}
 	u := s.acl.authenticate(user, args[len(args)-1])
 	if u == nil {
+		s.logACLDenial(cl, aclDeniedAuth, string(args[0]), user)
 		cl.err(errWrongPass)
 		return
 	}
@@ -126,6 +127,7 @@ func cmdHello(s *Server, cl *client, args [][]byte) {
 			}
 			u := s.acl.authenticate(string(args[i+1]), args[i+2])
 			if u == nil {
+				s.logACLDenial(cl, aclDeniedAuth, string(args[0]), string(args[i+1]))
 				cl.err(errWrongPass)
 				return
 			}

@@ -183,7 +183,7 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if !c.ArityOK(len(args)) {
 		return nil, "ERR wrong number of arguments for '" + c.Name + "' command"
 	}
-	if msg := cl.aclDenied(c, args); msg != "" {
+	if msg := s.aclDenied(cl, c, args); msg != "" {
 		return nil, msg
 	}
 	if cl.multi && c.Flags&engine.NoMulti != 0 {

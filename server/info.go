@@ -206,6 +206,7 @@ func (s *Server) infoStats() [][2]string {
 		kv("pubsub_patterns", s.pubsubPatterns()),
 		kv("total_error_replies", s.stats.errors.Load()),
 	}
+	out = append(out, s.acl.denials.infoStats()...) // not reset by RESETSTAT, as in Redis
 	return append(out, s.repl.stats()...)
 }
 

@@ -64,6 +64,7 @@ type Config struct {
 	RenameCommands []CommandRename // rename-command lines, in file order
 	ACLFile        string          // aclfile: the users file (ACL LOAD/SAVE); "" = none
 	Users          []UserDirective // user lines, in file order; never with ACLFile
+	ACLLogMaxLen   int             // acllog-max-len: most entries ACL LOG keeps; default 128
 
 	// Replication.
 

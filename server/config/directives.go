@@ -214,7 +214,7 @@ var directives = []*directive{
 		}
 		return nil
 	}},
-	{name: "acllog-max-len", def: "128", flags: mutable, v: intField(nil, 0, longMax)},
+	{name: "acllog-max-len", def: "128", flags: mutable, v: intField(func(c *Config) *int { return &c.ACLLogMaxLen }, 0, longMax)},
 	{name: "acl-pubsub-default", def: "resetchannels", flags: mutable, v: enumField(nil, "allchannels", "resetchannels")},
 
 	// Replication.

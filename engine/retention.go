@@ -194,6 +194,11 @@ func (e *Engine) compactIdleL0() error {
 	if !l0CompactsIntoLastLevel(e.db.Metrics()) {
 		return nil
 	}
+	// Compact flushes a memtable that overlaps the range; flush first
+	// instead, so the flushed index follows and the range covers the table.
+	if _, err := e.flushLocked(); err != nil {
+		return fmt.Errorf("flush pebble: %w", err)
+	}
 	tables, err := e.db.SSTables()
 	if err != nil || len(tables) == 0 || len(tables[0]) == 0 {
 		return err
@@ -206,11 +211,6 @@ func (e *Engine) compactIdleL0() error {
 		if bytes.Compare(t.Largest.UserKey, hi) > 0 {
 			hi = t.Largest.UserKey
 		}
-	}
-	// Compact flushes a memtable that overlaps the range; flush here
-	// instead, so the flushed index follows.
-	if _, err := e.flushLocked(); err != nil {
-		return fmt.Errorf("flush pebble: %w", err)
 	}
 	// Compact's end is inclusive, but it must be above start.
 	if err := e.db.Compact(lo, append(bytes.Clone(hi), 0), false); err != nil {

@@ -70,6 +70,11 @@ func (o FullSyncOptions) params() []Param {
 	}
 }
 
+// fullSyncSlice is the slice of the load each point of the p99-over-time
+// chart covers: where in a sync the slow requests fall (the checkpoint, the
+// transfer, the replica's catch-up) shows there.
+const fullSyncSlice = 50 * time.Millisecond
+
 // ErrLoadChangesKeys reports a fullsync load that would change DBSIZE.
 var ErrLoadChangesKeys = errors.New("fullsync load must only get/set/ping (DBSIZE must stay fixed)")
 
@@ -114,8 +119,10 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 
 	bar, progress := e.loadBar("master load before sync", o.Load)
 	var before LoadResult
+	baseline := o.Load
+	baseline.Timeline = fullSyncSlice
 	uBefore, err := measure(master, func() (err error) {
-		before, err = RunLoad(ctx, master.Addr, o.Load, progress)
+		before, err = RunLoad(ctx, master.Addr, baseline, progress)
 		return err
 	})
 	bar.Finish()
@@ -129,7 +136,7 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 	}
 	defer link.close()
 
-	during := o.Load
+	during := baseline
 	during.Duration = o.Timeout
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -215,6 +222,8 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		Series: []Series{
 			{Chart: "fullsync-master-latency-cdf", Kind: KindCDF, Name: "before sync", XLabel: "percentile", YLabel: "latency (µs)", Points: CDF(before.Hist)},
 			{Chart: "fullsync-master-latency-cdf", Kind: KindCDF, Name: "during sync", XLabel: "percentile", YLabel: "latency (µs)", Points: CDF(duringRes.Hist)},
+			{Chart: "fullsync-master-p99-over-time", Name: "before sync", XLabel: "time since the window opened (s)", YLabel: "p99 of each 50 ms (µs)", Points: before.Timeline},
+			{Chart: "fullsync-master-p99-over-time", Name: "during sync", XLabel: "time since the window opened (s)", YLabel: "p99 of each 50 ms (µs)", Points: duringRes.Timeline},
 		},
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,12 +62,25 @@ func equals(w float64) func(float64) bool {
 	return func(v float64) bool { return v == w }
 }
 
+// saneSeries are the charts a scenario must always have points for, by
+// series name.
+var saneSeries = map[string]map[string][]string{
+	ScenarioFullSync: {"fullsync-master-p99-over-time": {"before sync", "during sync"}},
+}
+
 func checkSane(t *testing.T, rep *Report) {
 	t.Helper()
 	if len(rep.Results) == 0 {
 		t.Fatal("no results")
 	}
 	for _, res := range rep.Results {
+		for chart, names := range saneSeries[rep.Scenario] {
+			for _, name := range names {
+				if !slices.ContainsFunc(res.Series, func(s Series) bool { return s.Chart == chart && s.Name == name && len(s.Points) > 0 }) {
+					t.Errorf("%s: no points in series %q of chart %q", res.Server, name, chart)
+				}
+			}
+		}
 		for name, ok := range saneFigures[rep.Scenario] {
 			f, found := findFigure(res.Figures, name)
 			if !found {

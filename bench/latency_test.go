@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -70,5 +71,19 @@ func TestCDFRisesToTheMaximum(t *testing.T) {
 	}
 	if last := pts[len(pts)-1]; last.Y != 100 || int64(last.X) != h.Max() {
 		t.Errorf("last point %v, want (max %d, 100)", last, h.Max())
+	}
+}
+
+func TestSliceP99sTakeTheNearestRankOfEachSlice(t *testing.T) {
+	var bySlice [][]int64
+	for us := int64(100); us >= 1; us-- { // slice 0: 1..100 µs, in any order
+		bySlice = addToSlice(bySlice, 0, us)
+	}
+	bySlice = addToSlice(bySlice, 2, 7) // slice 1 stays empty
+	bySlice = addToSlice(bySlice, 2, 5)
+	got := sliceP99s(bySlice, 50*time.Millisecond)
+	want := []Point{{X: 0, Y: 99}, {X: 0.1, Y: 7}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("sliceP99s = %v, want %v", got, want)
 	}
 }

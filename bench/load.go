@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,9 @@ type Load struct {
 	// or at once when it is late. Latency is from send to reply, as with
 	// redis-cli --latency: a late pipeline is not charged for the wait.
 	Rate float64 `json:"rate,omitempty"`
+	// Timeline, above 0, also reports the p99 of the commands sent in each
+	// Timeline-long slice of the load (LoadResult.Timeline).
+	Timeline time.Duration `json:"timeline_ns,omitempty"`
 }
 
 // withDefaults fills the zero fields.
@@ -88,6 +92,10 @@ type LoadResult struct {
 	Hist *hdrhistogram.Histogram
 	// FirstError is the text of the first error reply, if any.
 	FirstError string
+	// Timeline, when Load.Timeline is set, is the p99 in µs (Y) of the
+	// commands sent in each slice of the load that had any, X being the
+	// slice's start in seconds from the load's.
+	Timeline []Point
 }
 
 // OpsPerSec is the throughput of the load.
@@ -127,6 +135,7 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 		errCount atomic.Int64
 		mu       sync.Mutex // guards hist, firstErr, firstRpl
 		hist     = newHistogram()
+		bySlice  [][]int64 // Load.Timeline: latencies in µs by slice
 		firstErr error
 		firstRpl string
 		wg       sync.WaitGroup
@@ -141,6 +150,7 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 		go func() {
 			defer wg.Done()
 			h := newHistogram()
+			var mine [][]int64 // Load.Timeline
 			g := NewGenerator(l.Workload, l.KeySpace, l.ValueSize, l.Seed+uint64(i)*7919)
 			var errs int64
 			var errText string
@@ -174,7 +184,11 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 						if err != nil {
 							return err
 						}
-						recordLatency(h, time.Since(t0))
+						lat := time.Since(t0)
+						recordLatency(h, lat)
+						if l.Timeline > 0 {
+							mine = addToSlice(mine, int(t0.Sub(start)/l.Timeline), lat.Microseconds())
+						}
 						if r.Kind == '-' {
 							if errs == 0 {
 								errText = r.Str
@@ -188,6 +202,11 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 			errCount.Add(errs)
 			mu.Lock()
 			hist.Merge(h)
+			for k, lats := range mine {
+				for _, us := range lats {
+					bySlice = addToSlice(bySlice, k, us)
+				}
+			}
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
@@ -229,6 +248,7 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 		Elapsed:    elapsed,
 		Hist:       hist,
 		FirstError: firstRpl,
+		Timeline:   sliceP99s(bySlice, l.Timeline),
 	}
 	if firstErr != nil {
 		return res, fmt.Errorf("load on %s: %w", addr, firstErr)
@@ -279,4 +299,28 @@ func (p *pacer) wait(ctx context.Context, deadline time.Time) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// addToSlice appends us to slice k of bySlice, growing it as needed.
+func addToSlice(bySlice [][]int64, k int, us int64) [][]int64 {
+	for len(bySlice) <= k {
+		bySlice = append(bySlice, nil)
+	}
+	bySlice[k] = append(bySlice[k], us)
+	return bySlice
+}
+
+// sliceP99s is the p99 (nearest rank) of every non-empty slice, X being
+// the slice's start in seconds.
+func sliceP99s(bySlice [][]int64, step time.Duration) []Point {
+	var pts []Point
+	for k, lats := range bySlice {
+		if len(lats) == 0 {
+			continue
+		}
+		slices.Sort(lats)
+		rank := (99*len(lats) + 99) / 100 // ceil(0.99 n)
+		pts = append(pts, Point{X: (time.Duration(k) * step).Seconds(), Y: float64(lats[rank-1])})
+	}
+	return pts
 }

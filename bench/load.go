@@ -203,9 +203,7 @@ func RunLoad(ctx context.Context, addr string, l Load, progress func(ops int64))
 			mu.Lock()
 			hist.Merge(h)
 			for k, lats := range mine {
-				for _, us := range lats {
-					bySlice = addToSlice(bySlice, k, us)
-				}
+				bySlice = addToSlice(bySlice, k, lats...)
 			}
 			if err != nil && firstErr == nil {
 				firstErr = err
@@ -302,11 +300,11 @@ func (p *pacer) wait(ctx context.Context, deadline time.Time) bool {
 }
 
 // addToSlice appends us to slice k of bySlice, growing it as needed.
-func addToSlice(bySlice [][]int64, k int, us int64) [][]int64 {
+func addToSlice(bySlice [][]int64, k int, us ...int64) [][]int64 {
 	for len(bySlice) <= k {
 		bySlice = append(bySlice, nil)
 	}
-	bySlice[k] = append(bySlice[k], us)
+	bySlice[k] = append(bySlice[k], us...)
 	return bySlice
 }
 

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -78,12 +77,12 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 		if s.NumKeysAt >= len(args) {
 			return nil
 		}
-		n, err := strconv.Atoi(string(args[s.NumKeysAt]))
+		n, err := parseInt(args[s.NumKeysAt])
 		first := s.NumKeysAt + 1
 		if err != nil || n <= 0 {
 			return nil
 		}
-		return append([][]byte(nil), args[first:first+min(n, len(args)-first)]...)
+		return append([][]byte(nil), args[first:first+int(min(n, int64(len(args)-first)))]...)
 	}
 	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
 		return nil

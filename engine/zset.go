@@ -1019,10 +1019,19 @@ func (c *ctx) zsourceEach(s *zsource, fn func(member []byte, score float64)) {
 
 func aggregate(agg string, acc, v float64) float64 {
 	switch agg {
+	// Redis keeps the score it has unless the new one is strictly
+	// smaller (larger): with weights of opposite signs a 0 meets a -0,
+	// and which one stays shows in the reply.
 	case "min":
-		return math.Min(acc, v)
+		if v < acc {
+			return v
+		}
+		return acc
 	case "max":
-		return math.Max(acc, v)
+		if v > acc {
+			return v
+		}
+		return acc
 	}
 	r := acc + v
 	if math.IsNaN(r) {

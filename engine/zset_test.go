@@ -44,6 +44,10 @@ func TestSortedSetCommandsFollowRedis(t *testing.T) {
 		{"ZUNIONSTORE u 2 z l WEIGHTS 2 1", "(integer) 5"},
 		{"ZRANGE u 0 -1 WITHSCORES", "[c 0 d 0 a 3 b 10 hi inf]"},
 		{"ZCARD u", "(integer) 5"},
+		// -0 against 0: the score held stays unless the other is strictly
+		// larger (smaller), as in Redis.
+		{"ZUNION 2 l l WEIGHTS -1 1 AGGREGATE MAX WITHSCORES", "[c -0 d -0]"},
+		{"ZUNION 2 l l WEIGHTS 1 -1 AGGREGATE MIN WITHSCORES", "[c 0 d 0]"},
 		{"SET str x", "OK"},
 		{"ZADD str 1 a", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"},
 	})

@@ -179,6 +179,10 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 			return s.inSync(master, replica, want)
 		})
 		syncTime = time.Since(t0)
+		// The window closes here: what follows (the kernel's socket
+		// dump for the byte count above all) must not land in it.
+		stopLoad()
+		<-loadDone
 		if bytes, err = link.received(replica.Pid()); err != nil {
 			return err
 		}

@@ -209,6 +209,8 @@ func (e *Engine) openDB() error {
 		// mean far less compaction under write-heavy loads.
 		MemTableSize:  32 << 20,
 		LBaseMaxBytes: lbaseMaxBytes,
+		// Pebble's score for L0 is twice its depth over this threshold.
+		L0CompactionThreshold: 2 * l0CompactionDepth,
 	}
 	popts.Levels = make([]pebble.LevelOptions, 7)
 	for i := range popts.Levels {

@@ -299,8 +299,7 @@ func TestQuietEngineCompactsL0IntoTheLastLevel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Pebble compacts L0 itself only at two sublevels; the second flush
-	// may have started that, so L0 may already be empty here.
+	// Pebble compacts L0 itself only at l0CompactionDepth sublevels.
 	deadline := time.Now().Add(10 * time.Second)
 	for e.DB().Metrics().Levels[0].NumFiles > 0 {
 		if time.Now().After(deadline) {
@@ -380,5 +379,27 @@ func TestPauseInWritesFlushesPebble(t *testing.T) {
 	}
 	if n := e.DB().Metrics().Flush.Count; n == 0 {
 		t.Errorf("Pebble counts %d flushes", n)
+	}
+}
+
+func TestPebbleCompactsL0OnlyAtTheConfiguredDepth(t *testing.T) {
+	e := testEngine(t, Options{FlushInterval: time.Hour})
+	s := NewSession()
+	for depth := 0; depth < l0CompactionDepth-1; depth++ {
+		if e.FlushCompactsL0() {
+			t.Fatalf("FlushCompactsL0 at depth %d; Pebble compacts at %d", depth, l0CompactionDepth)
+		}
+		for i := 0; i < 50; i++ { // the same keys each time: the tables stack
+			do(t, e, s, fmt.Sprintf("SET k%d v%d", i, depth))
+		}
+		if _, err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !e.FlushCompactsL0() {
+		t.Fatalf("FlushCompactsL0 is false one flush short of depth %d:\n%s", l0CompactionDepth, e.DB().Metrics())
+	}
+	if n := e.DB().Metrics().Levels[0].Sublevels; n != l0CompactionDepth-1 {
+		t.Fatalf("L0 has %d sublevels after %d flushes; Pebble compacted it early:\n%s", n, l0CompactionDepth-1, e.DB().Metrics())
 	}
 }

@@ -172,16 +172,35 @@ func (e *Engine) flushLoop(stop context.Context) {
 // compacted (compactIdleL0).
 const idleCompactAfter = time.Second
 
+// l0CompactionDepth is the number of L0 sublevels at which Pebble
+// compacts L0 into the level below (Pebble's default is two). With keys
+// spread over the key space, that compaction rewrites the whole base level,
+// so a deeper L0 means fewer rewrites for the same writes. It also means a
+// full sync's checkpoint usually ships with L0 below the threshold: neither
+// the master's flush for it nor the replica opening it starts a compaction
+// in the middle of the sync. Point reads look at up to three more tables,
+// each behind a bloom filter.
+const l0CompactionDepth = 4
+
+// FlushCompactsL0 reports whether a Pebble flush now would bring L0 to the
+// depth at which Pebble compacts it (l0CompactionDepth).
+func (e *Engine) FlushCompactsL0() bool {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	return e.db.Metrics().Levels[0].Sublevels+1 >= l0CompactionDepth
+}
+
 // lbaseMaxBytes is Pebble's LBaseMaxBytes (its default, set explicitly
 // because compactIdleL0 relies on it).
 const lbaseMaxBytes = 64 << 20
 
 // compactIdleL0 compacts L0's tables into the last level while the node
-// is quiet. A table left in L0 turns the next flush into a compaction
-// (Pebble compacts L0 at two sublevels), and with keys spread over the key
-// space that compaction rewrites the last level; the next flush may well
-// be a full sync's checkpoint, which would then pay it on the master's CPU
-// while the replica is served. Done here, nothing waits for it.
+// is quiet. Tables left in L0 bring a later flush closer to a compaction
+// (at l0CompactionDepth), and with keys spread over the key space that
+// compaction rewrites the last level; that flush may well be a full
+// sync's checkpoint, which would then pay it on the master's CPU while the
+// replica is served. Done here, nothing waits for it, and point reads find
+// one table fewer to look at.
 //
 // It acts only when L0 compacts straight into the last level
 // (l0CompactsIntoLastLevel): Compact then does exactly the compaction

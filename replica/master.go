@@ -390,13 +390,14 @@ func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 // recent decides whether a checkpoint of what Pebble has flushed, at
 // index, is shipped as it is, the replica replaying the entries after it
 // from the log. The alternative is to flush first, which costs the master
-// little but hands L0 a new table; when L0 already holds one, that starts
-// a compaction (with keys spread over the key space, a rewrite of the
-// bottom level) on the master while the checkpoint streams. Replaying
-// costs the replica instead, tens of microseconds an entry while its
-// caches are cold, so the tail is shipped only when it is short
-// (CheckpointMaxLag) and a flush would start that compaction. The log
-// must still hold the entries (serve pinned it).
+// little but hands L0 a new table; when that brings L0 to the depth at
+// which Pebble compacts it (engine.FlushCompactsL0), a compaction (with
+// keys spread over the key space, a rewrite of the bottom level) starts on
+// the master while the checkpoint streams, and again on the replica when
+// it opens the checkpoint. Replaying costs the replica instead, tens of
+// microseconds an entry while its caches are cold, so the tail is shipped
+// only when it is short (CheckpointMaxLag) and a flush would start that
+// compaction. The log must still hold the entries (serve pinned it).
 func (m *Master) recent(index uint64) bool {
 	applied := m.eng.AppliedIndex()
 	if index >= applied {
@@ -405,7 +406,7 @@ func (m *Master) recent(index uint64) bool {
 	if applied-index > m.opts.CheckpointMaxLag || index+1 < m.eng.WAL().FirstIndex() {
 		return false
 	}
-	return m.eng.DB().Metrics().Levels[0].Sublevels > 0
+	return m.eng.FlushCompactsL0()
 }
 
 // Checkpoints is the number of checkpoints created for full syncs (INFO

@@ -431,6 +431,8 @@ func (m *Master) flush(nc net.Conn, bw *bufio.Writer) error {
 func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint64) error {
 	w := m.eng.WAL()
 	nc := p.conn.NetConn()
+	ping := time.NewTimer(m.opts.PingPeriod)
+	defer ping.Stop()
 	for {
 		if ctx.Err() != nil {
 			return errors.New("link closed")
@@ -462,7 +464,7 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 		if len(ents) > 0 {
 			continue
 		}
-		woke, err := m.waitLog(ctx, p, next-1)
+		woke, err := m.waitLog(ctx, p, next-1, ping)
 		if err != nil {
 			return err
 		}
@@ -497,35 +499,26 @@ func readFrom(l engine.Log, from uint64) ([][]byte, error) {
 }
 
 // waitLog blocks until the log passes after, the peer is woken (GETACK,
-// PUBLISH) or the ping period passes (woke false).
-func (m *Master) waitLog(ctx context.Context, p *Peer, after uint64) (woke bool, err error) {
-	waiter, ok := m.eng.WAL().(interface {
-		Wait(context.Context, uint64) (uint64, error)
-	})
+// PUBLISH) or the ping period passes on ping (woke false). One wait costs
+// no goroutine and no timer: it runs for every write a caught-up replica
+// is sent.
+func (m *Master) waitLog(ctx context.Context, p *Peer, after uint64, ping *time.Timer) (woke bool, err error) {
+	l, ok := m.eng.WAL().(interface{ Changed(uint64) <-chan struct{} })
 	if !ok {
 		return false, errors.New("log cannot be followed")
 	}
-	wctx, cancel := context.WithTimeout(ctx, m.opts.PingPeriod)
-	defer cancel()
-	go func() {
-		select {
-		case <-p.wake:
-			cancel()
-		case <-wctx.Done():
-		}
-	}()
-	_, err = waiter.Wait(wctx, after)
-	switch {
-	case err == nil:
+	changed := l.Changed(after)
+	ping.Reset(m.opts.PingPeriod)
+	select {
+	case <-changed:
 		return true, nil
-	case ctx.Err() != nil:
-		return false, errors.New("link closed")
-	case errors.Is(err, context.DeadlineExceeded):
+	case <-p.wake:
+		return true, nil
+	case <-ping.C:
 		return false, nil
-	case errors.Is(err, context.Canceled):
-		return true, nil
+	case <-ctx.Done():
+		return false, errors.New("link closed")
 	}
-	return false, err
 }
 
 // sendPending writes a requested GETACK and queued PUBLISHes.

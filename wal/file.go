@@ -349,15 +349,21 @@ func (f *File) ReadFrom(from uint64, maxBytes int) ([][]byte, error) {
 // Wait blocks until LastIndex() > after or a Reset happened, and returns
 // LastIndex().
 func (f *File) Wait(ctx context.Context, after uint64) (uint64, error) {
-	return waitFor(ctx, after, func(arm bool) waitState {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		st := waitState{last: f.last, gen: f.gen, closed: f.closed}
-		if arm {
-			st.wake = f.signal.wait()
-		}
-		return st
-	})
+	return waitFor(ctx, after, f.look)
+}
+
+// Changed returns a channel closed at the log's next change (Log.Changed).
+func (f *File) Changed(after uint64) <-chan struct{} { return changed(after, f.look) }
+
+// look reports the state Wait and Changed decide on.
+func (f *File) look(arm bool) waitState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := waitState{last: f.last, gen: f.gen, closed: f.closed}
+	if arm {
+		st.wake = f.signal.wait()
+	}
+	return st
 }
 
 // Sync fsyncs the tail segment (and the directory if a segment appeared).

@@ -74,6 +74,11 @@ type Log interface {
 	// LastIndex(). It returns ctx.Err() when ctx ends and ErrClosed when the
 	// log is closed.
 	Wait(ctx context.Context, after uint64) (uint64, error)
+	// Changed returns a channel closed at the log's next change (an
+	// append, a Reset, Close); it is closed already when LastIndex() >
+	// after or the log is closed. It is Wait for a caller that selects on
+	// other events too, without a goroutine or a context per wait.
+	Changed(after uint64) <-chan struct{}
 	// Sync makes every appended entry durable.
 	Sync() error
 	// SyncedIndex is the highest index known to be on stable storage.

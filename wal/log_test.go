@@ -395,3 +395,44 @@ func TestLogClosedRefusesWorkAndCloseIsIdempotent(t *testing.T) {
 		}
 	})
 }
+
+// isClosed reports whether ch is closed now.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestLogChangedClosesOnAppendResetAndClose(t *testing.T) {
+	forEachLog(t, func(t *testing.T, l Log) {
+		appendEntries(t, l, 3, 3)
+		if !isClosed(l.Changed(2)) {
+			t.Fatal("Changed(2) with LastIndex 3 is not closed")
+		}
+		ch := l.Changed(3)
+		if isClosed(ch) {
+			t.Fatal("Changed(3) with LastIndex 3 is closed before anything changed")
+		}
+		appendEntries(t, l, 4, 1)
+		if !isClosed(ch) {
+			t.Fatal("Changed(3) is still open after an append at 4")
+		}
+		ch = l.Changed(4)
+		if err := l.Reset(2); err != nil {
+			t.Fatal(err)
+		}
+		if !isClosed(ch) {
+			t.Fatal("Changed(4) is still open after Reset(2)")
+		}
+		ch = l.Changed(1)
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !isClosed(ch) || !isClosed(l.Changed(100)) {
+			t.Fatal("Changed is open across or after Close")
+		}
+	})
+}

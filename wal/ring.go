@@ -194,15 +194,21 @@ func (r *Ring) ReadFrom(from uint64, maxBytes int) ([][]byte, error) {
 
 // Wait blocks until LastIndex() > after or a Reset happened.
 func (r *Ring) Wait(ctx context.Context, after uint64) (uint64, error) {
-	return waitFor(ctx, after, func(arm bool) waitState {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		st := waitState{last: r.lastLocked(), gen: r.gen, closed: r.closed}
-		if arm {
-			st.wake = r.signal.wait()
-		}
-		return st
-	})
+	return waitFor(ctx, after, r.look)
+}
+
+// Changed returns a channel closed at the log's next change (Log.Changed).
+func (r *Ring) Changed(after uint64) <-chan struct{} { return changed(after, r.look) }
+
+// look reports the state Wait and Changed decide on.
+func (r *Ring) look(arm bool) waitState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := waitState{last: r.lastLocked(), gen: r.gen, closed: r.closed}
+	if arm {
+		st.wake = r.signal.wait()
+	}
+	return st
 }
 
 // Sync does nothing but report a closed ring.

@@ -32,6 +32,22 @@ type waitState struct {
 	wake   <-chan struct{} // closed on the next change; only set if asked
 }
 
+// closedChan is the channel changed returns when there is no need to wait.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// changed implements Log.Changed over look.
+func changed(after uint64, look func(arm bool) waitState) <-chan struct{} {
+	st := look(true)
+	if st.closed || st.last > after {
+		return closedChan
+	}
+	return st.wake
+}
+
 // waitFor implements Log.Wait over look, which reports the state and, when
 // arm is true, a channel to sleep on.
 func waitFor(ctx context.Context, after uint64, look func(arm bool) waitState) (uint64, error) {

@@ -233,7 +233,7 @@ func (rc *receiver) receiveChunks(f *os.File, name string, size int64) error {
 		if got, want := binary.BigEndian.Uint32(b[n:]), crc32.Checksum(data, castagnoli); got != want {
 			return fmt.Errorf("%w: file %s at offset %d: chunk checksum %08x, want %08x", ErrBadStream, name, size-remaining, got, want)
 		}
-		if _, err := f.Write(data); err != nil {
+		if err := writeInSteps(f, data); err != nil {
 			return fmt.Errorf("write %s: %w", f.Name(), err)
 		}
 		remaining -= n

@@ -323,3 +323,61 @@ func BenchmarkStreamReceive(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// stepRecorder records the size of every Read or Write call.
+type stepRecorder struct {
+	r     io.Reader
+	buf   bytes.Buffer
+	calls []int
+}
+
+func (s *stepRecorder) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.calls = append(s.calls, len(p))
+	return n, err
+}
+
+func (s *stepRecorder) Write(p []byte) (int, error) {
+	s.calls = append(s.calls, len(p))
+	return s.buf.Write(p)
+}
+
+func TestTransferFileIOIsBoundedToOneStep(t *testing.T) {
+	data := make([]byte, ChunkSize)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	bounded := func(t *testing.T, calls []int) {
+		t.Helper()
+		if len(calls) < ChunkSize/ioStep {
+			t.Errorf("%d calls for %d bytes; want at least %d", len(calls), ChunkSize, ChunkSize/ioStep)
+		}
+		for _, n := range calls {
+			if n > ioStep {
+				t.Fatalf("a call of %d bytes; at most %d allowed", n, ioStep)
+			}
+		}
+	}
+	t.Run("read", func(t *testing.T) {
+		rec := &stepRecorder{r: bytes.NewReader(data)}
+		got := make([]byte, len(data))
+		if err := readInSteps(rec, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatal("the bytes read differ from the source")
+		}
+		bounded(t, rec.calls)
+	})
+	t.Run("write", func(t *testing.T) {
+		rec := &stepRecorder{}
+		if err := writeInSteps(rec, data); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rec.buf.Bytes(), data) {
+			t.Fatal("the bytes written differ from the source")
+		}
+		bounded(t, rec.calls)
+	})
+}

@@ -82,6 +82,8 @@ type Master struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	testHookCheckpoint func() // tests: runs while a checkpoint is being taken
 }
 
 // NewMaster returns the master side of a node.
@@ -344,47 +346,62 @@ func (p *pacedWriter) Write(b []byte) (int, error) {
 }
 
 // acquire returns a checkpoint of the current dataset, shared with other
-// full syncs in flight.
+// full syncs in flight. The checkpoint is taken without m.mu held: taking
+// one flushes Pebble, and m.mu is on the path of every PUBLISH, of
+// min-replicas-to-write checks and of INFO.
 func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 	var ck *snapshot.Checkpoint
 	err := m.eng.Hold(func() error {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.closed {
-			return errors.New("master closed")
-		}
-		if m.ckpt == nil || m.ckptGen != m.eng.Generation() {
-			if m.ckpt != nil {
-				m.checkpoints.Add(m.ckpt.Created())
-				m.ckpt.Close()
-			}
-			dir := "checkpoints"
-			if !m.eng.InMemory() {
-				dir = m.eng.Dir() + "/checkpoints"
-			}
-			mgr, err := snapshot.NewManagerWithOptions(snapshot.Source{
-				DB: m.eng.DB(), FS: m.eng.FS(), Dir: dir,
-				ReadIndex: func(fs vfs.FS, d string) (uint64, error) { return engine.ReadAppliedIndex(fs, d) },
-				Recent:    m.recent,
-			}, snapshot.ManagerOptions{MaxAge: m.opts.CheckpointMaxAge, Logger: m.log})
-			if err != nil {
-				return err
-			}
-			m.ckpt, m.ckptGen = mgr, m.eng.Generation()
-		}
-		before := m.ckpt.Created()
-		var err error
-		if ck, err = m.ckpt.Acquire(); err != nil {
+		mgr, err := m.manager()
+		if err != nil {
 			return err
 		}
-		if m.ckpt.Created() > before && m.opts.ShareWindow > 0 {
-			if hold, err := m.ckpt.Acquire(); err == nil {
+		before := mgr.Created()
+		if ck, err = mgr.Acquire(); err != nil {
+			return err
+		}
+		// Keep a new checkpoint for the share window (two syncs that both
+		// saw it created just keep it twice as long as needed).
+		if mgr.Created() > before && m.opts.ShareWindow > 0 {
+			if hold, err := mgr.Acquire(); err == nil {
 				time.AfterFunc(min(m.opts.ShareWindow, m.opts.CheckpointMaxAge), hold.Release)
 			}
 		}
 		return nil
 	})
 	return ck, err
+}
+
+// manager returns the checkpoint manager of the current dataset, replacing
+// the one of a dataset a checkpoint install replaced. The caller holds the
+// engine (Hold), so the dataset cannot change meanwhile.
+func (m *Master) manager() (*snapshot.Manager, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errors.New("master closed")
+	}
+	if m.ckpt != nil && m.ckptGen == m.eng.Generation() {
+		return m.ckpt, nil
+	}
+	if m.ckpt != nil {
+		m.checkpoints.Add(m.ckpt.Created())
+		m.ckpt.Close()
+	}
+	dir := "checkpoints"
+	if !m.eng.InMemory() {
+		dir = m.eng.Dir() + "/checkpoints"
+	}
+	mgr, err := snapshot.NewManagerWithOptions(snapshot.Source{
+		DB: m.eng.DB(), FS: m.eng.FS(), Dir: dir,
+		ReadIndex: func(fs vfs.FS, d string) (uint64, error) { return engine.ReadAppliedIndex(fs, d) },
+		Recent:    m.recent,
+	}, snapshot.ManagerOptions{MaxAge: m.opts.CheckpointMaxAge, Logger: m.log})
+	if err != nil {
+		return nil, err
+	}
+	m.ckpt, m.ckptGen = mgr, m.eng.Generation()
+	return mgr, nil
 }
 
 // recent decides whether a checkpoint of what Pebble has flushed, at
@@ -399,6 +416,9 @@ func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 // only when it is short (CheckpointMaxLag) and a flush would start that
 // compaction. The log must still hold the entries (serve pinned it).
 func (m *Master) recent(index uint64) bool {
+	if m.testHookCheckpoint != nil {
+		m.testHookCheckpoint()
+	}
 	applied := m.eng.AppliedIndex()
 	if index >= applied {
 		return true

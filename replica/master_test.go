@@ -1,6 +1,12 @@
 package replica
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/walrus-kv/walrus/engine"
+	"github.com/walrus-kv/walrus/wal"
+)
 
 func TestPsyncDecision(t *testing.T) {
 	const id, id2 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -31,5 +37,49 @@ func TestPsyncDecision(t *testing.T) {
 		if _, got := canContinue(c.replid, c.off, id, i2, c.second, c.first, c.last); got != c.want {
 			t.Errorf("%s: continue=%v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestCheckpointIsTakenWithoutTheMastersLock: taking a checkpoint flushes
+// Pebble, which may take long on a large memtable; the master's lock is on
+// the path of PUBLISH, of min-replicas-to-write checks and of INFO, so
+// those must not wait for it.
+func TestCheckpointIsTakenWithoutTheMastersLock(t *testing.T) {
+	eng, err := engine.Open(engine.Options{Dir: t.TempDir(), Fsync: wal.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ids, err := LoadIDs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMaster(eng, ids, MasterOptions{})
+	defer m.Close()
+
+	served := make(chan struct{})
+	m.testHookCheckpoint = func() {
+		// Inside the checkpoint: everything below takes m.mu.
+		go func() {
+			m.Peers()
+			m.GoodReplicas(time.Second)
+			m.Publish([]byte("ch"), []byte("msg"))
+			m.Checkpoints()
+			close(served)
+		}()
+		select {
+		case <-served:
+		case <-time.After(10 * time.Second):
+			t.Error("Peers, GoodReplicas, Publish and Checkpoints waited for a checkpoint being taken")
+		}
+	}
+	ck, err := m.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck.Release()
+	<-served
+	if got := m.Checkpoints(); got != 1 {
+		t.Errorf("Checkpoints() = %d after one acquire, want 1", got)
 	}
 }

@@ -67,11 +67,12 @@ type Manager struct {
 	maxAge time.Duration
 	log    *slog.Logger
 
+	created atomic.Int64 // checkpoints created; read without waiting for one
+
 	// mu guards the fields below. It is held while a checkpoint is created,
 	// so concurrent Acquire calls wait for that one and share it.
 	mu      sync.Mutex
 	seq     uint64
-	created int64
 	current *shared // newest live checkpoint, or nil
 	live    map[*shared]struct{}
 	closed  bool
@@ -166,7 +167,7 @@ func (m *Manager) Acquire() (*Checkpoint, error) {
 	}
 	m.live[s] = struct{}{}
 	m.current = s
-	m.created++
+	m.created.Add(1)
 	m.log.Info("checkpoint created", "dir", dir, "index", s.index, "bytes", s.size, "flushed", flushed,
 		"took", time.Since(start).Round(time.Microsecond))
 	return &Checkpoint{s: s}, nil
@@ -231,11 +232,7 @@ func (m *Manager) describe(dir string, index uint64, now time.Time) (*shared, er
 
 // Created returns how many checkpoints the Manager has created (an INFO
 // counter: fewer than full syncs served means they were shared).
-func (m *Manager) Created() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.created
-}
+func (m *Manager) Created() int64 { return m.created.Load() }
 
 // MinIndex returns the lowest index of the checkpoints still held, so the
 // caller can keep its WAL from MinIndex+1; ok is false when none is held.

@@ -396,6 +396,7 @@ func (m *Master) manager() (*snapshot.Manager, error) {
 		DB: m.eng.DB(), FS: m.eng.FS(), Dir: dir,
 		ReadIndex: func(fs vfs.FS, d string) (uint64, error) { return engine.ReadAppliedIndex(fs, d) },
 		Recent:    m.recent,
+		Flushed:   m.eng.FlushedIndex,
 	}, snapshot.ManagerOptions{MaxAge: m.opts.CheckpointMaxAge, Logger: m.log})
 	if err != nil {
 		return nil, err

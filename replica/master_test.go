@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -56,9 +57,12 @@ func TestCheckpointIsTakenWithoutTheMastersLock(t *testing.T) {
 	}
 	m := NewMaster(eng, ids, MasterOptions{})
 	defer m.Close()
+	var inside func()
 
 	served := make(chan struct{})
-	m.testHookCheckpoint = func() {
+	var once sync.Once // the hook runs at each look at the index
+	m.testHookCheckpoint = func() { once.Do(inside) }
+	inside = func() {
 		// Inside the checkpoint: everything below takes m.mu.
 		go func() {
 			m.Peers()

@@ -45,6 +45,13 @@ type Source struct {
 	// serves the rest from its log. When Recent is nil or says no, Pebble
 	// is flushed and the checkpoint taken again.
 	Recent func(index uint64) bool
+	// Flushed, if set, returns an index Pebble has flushed at least up to:
+	// a lower bound of a checkpoint's index taken without a flush. When
+	// Recent refuses it, the Manager flushes before its first checkpoint
+	// instead of taking one to read its index, removing it and taking
+	// another. Recent must then be monotone: accepting an index means
+	// accepting every higher one.
+	Flushed func() uint64
 }
 
 // ManagerOptions tunes a Manager. The zero value gives the defaults.
@@ -181,7 +188,7 @@ func (m *Manager) Acquire() (*Checkpoint, error) {
 // clients for the CPU while the checkpoint streams. So when Source.Recent
 // accepts what Pebble has already flushed, that is taken as it is.
 func (m *Manager) create(dir string, now time.Time) (*shared, bool, error) {
-	if m.src.Recent != nil {
+	if m.src.Recent != nil && (m.src.Flushed == nil || m.src.Recent(m.src.Flushed())) {
 		index, err := m.checkpoint(dir)
 		if err != nil {
 			return nil, false, err

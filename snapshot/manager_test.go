@@ -6,6 +6,7 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -443,6 +444,61 @@ func TestAcquireShipsARecentCheckpointWithoutFlushing(t *testing.T) {
 			}
 			if names, _ := fs.List("/db/checkpoints-" + strconv.FormatBool(tc.accept)); len(names) != 1 {
 				t.Errorf("checkpoint dir holds %v, want the one checkpoint (a refused one is removed)", names)
+			}
+		})
+	}
+}
+
+func TestAcquireWithAFlushedBoundTakesOneCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		flushed   uint64 // what Source.Flushed says
+		threshold uint64 // Recent accepts indexes >= threshold
+		want      uint64 // checkpoint index
+		asked     []uint64
+	}{
+		{"the bound is refused: flush, then one checkpoint", 100, 120, 150, []uint64{100}},
+		{"the bound is accepted: one checkpoint as it is", 90, 90, 100, []uint64{90, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := vfs.NewMem()
+			db := openTestDB(t, fs, "/db", 0)
+			value := bytes.Repeat([]byte("v"), 100)
+			for i := uint64(1); i <= 150; i++ {
+				if err := writeBatch(db, i, 2, value); err != nil {
+					t.Fatal(err)
+				}
+				if i == 100 {
+					if err := db.Flush(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var asked []uint64
+			reads := 0
+			m, err := NewManagerWithOptions(Source{
+				DB: db, FS: fs, Dir: "/db/checkpoints",
+				ReadIndex: func(fs vfs.FS, dir string) (uint64, error) { reads++; return readAppliedIndex(fs, dir) },
+				Recent:    func(index uint64) bool { asked = append(asked, index); return index >= tc.threshold },
+				Flushed:   func() uint64 { return tc.flushed },
+			}, ManagerOptions{MaxAge: time.Minute, Logger: discardLogger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			cp, err := m.Acquire()
+			if err != nil {
+				t.Fatalf("acquire: %v", err)
+			}
+			defer cp.Release()
+			if cp.Index() != tc.want {
+				t.Errorf("checkpoint index = %d, want %d", cp.Index(), tc.want)
+			}
+			if reads != 1 {
+				t.Errorf("%d checkpoints read, want 1 (none taken and thrown away)", reads)
+			}
+			if !slices.Equal(asked, tc.asked) {
+				t.Errorf("Recent asked about %v, want %v", asked, tc.asked)
 			}
 		})
 	}

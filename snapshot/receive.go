@@ -71,7 +71,7 @@ type receiver struct {
 
 	files map[string]bool // paths received; true for directories created
 	dirs  []string        // directories created, to fsync at the end
-	buf   []byte          // chunk buffer, grown up to ChunkSize
+	buf   []byte          // one ioStep of a chunk
 
 	read, total, reported int64
 }
@@ -217,28 +217,40 @@ func (rc *receiver) claim(name string) error {
 	return nil
 }
 
-// receiveChunks copies size bytes of checksummed chunks from the stream to f.
-func (rc *receiver) receiveChunks(f *os.File, name string, size int64) error {
+// receiveChunks copies size bytes of checksummed chunks from the stream to
+// w (the file name, for errors), ioStep bytes at a time: each piece is read,
+// added to its chunk's checksum and written before the next, so receiving
+// is a steady trickle of small steps, not a burst per chunk. A chunk whose
+// checksum fails has been written already; Receive then removes the whole
+// directory.
+func (rc *receiver) receiveChunks(w io.Writer, name string, size int64) error {
+	if rc.buf == nil {
+		rc.buf = make([]byte, ioStep)
+	}
 	for remaining := size; remaining > 0; {
 		n := min(remaining, int64(ChunkSize))
-		if int64(len(rc.buf)) < n+chunkCRCLen {
-			// Grow geometrically, never beyond one chunk.
-			rc.buf = make([]byte, min(max(n, 2*int64(len(rc.buf))), ChunkSize)+chunkCRCLen)
+		var sum uint32
+		for left := n; left > 0; {
+			piece := rc.buf[:min(left, int64(len(rc.buf)))]
+			if err := rc.readFull(piece, "file "+name); err != nil {
+				return err
+			}
+			sum = crc32.Update(sum, castagnoli, piece)
+			if _, err := w.Write(piece); err != nil {
+				return fmt.Errorf("write %s: %w", name, err)
+			}
+			left -= int64(len(piece))
+			rc.read += int64(len(piece))
+			rc.progress(false)
 		}
-		b := rc.buf[:n+chunkCRCLen]
-		if err := rc.readFull(b, "file "+name); err != nil {
+		var crc [chunkCRCLen]byte
+		if err := rc.readFull(crc[:], "file "+name); err != nil {
 			return err
 		}
-		data := b[:n]
-		if got, want := binary.BigEndian.Uint32(b[n:]), crc32.Checksum(data, castagnoli); got != want {
-			return fmt.Errorf("%w: file %s at offset %d: chunk checksum %08x, want %08x", ErrBadStream, name, size-remaining, got, want)
-		}
-		if err := writeInSteps(f, data); err != nil {
-			return fmt.Errorf("write %s: %w", f.Name(), err)
+		if got := binary.BigEndian.Uint32(crc[:]); got != sum {
+			return fmt.Errorf("%w: file %s at offset %d: chunk checksum %08x, want %08x", ErrBadStream, name, size-remaining, got, sum)
 		}
 		remaining -= n
-		rc.read += n
-		rc.progress(false)
 	}
 	return nil
 }

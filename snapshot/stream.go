@@ -37,10 +37,11 @@ const (
 	fileHeaderFix  = 2 + 8 + 4 // path length, size, crc (plus the path)
 	chunkCRCLen    = 4
 	headerCRCStart = headerLen - 4
-	// ioStep bounds every file read and write of a transfer. On a kernel
-	// without preemption a syscall runs to its end before anything else
-	// gets its CPU: a 1 MiB write into the page cache held a core for
-	// over 2 ms, which the master's clients felt when they shared it.
+	// ioStep is the most a transfer reads, checksums and writes in one
+	// go, at either end. On a kernel without preemption a syscall runs to
+	// its end before anything else gets its CPU: a 1 MiB write into the
+	// page cache held a core for over 2 ms, which the master's clients felt
+	// when they shared it.
 	ioStep = 64 << 10
 )
 
@@ -219,15 +220,14 @@ func writeStream(w io.Writer, fs vfs.FS, dir string, index uint64) (int64, error
 		return cw.n, fmt.Errorf("write snapshot header: %w", err)
 	}
 
-	buf := make([]byte, min(ChunkSize, int(max(total, 1))))
-	var crc [chunkCRCLen]byte
+	buf := make([]byte, ioStep)
 	for _, f := range files {
 		fh := marshalFileHeader(f.name, uint64(f.size))
 		headers.Write(fh)
 		if _, err := bw.Write(fh); err != nil {
 			return cw.n, fmt.Errorf("write snapshot file header %s: %w", f.name, err)
 		}
-		if err := copyChunks(bw, fs, fs.PathJoin(dir, filepathFromSlash(fs, f.name)), f.size, buf, crc[:]); err != nil {
+		if err := copyChunks(bw, fs, fs.PathJoin(dir, filepathFromSlash(fs, f.name)), f.size, buf); err != nil {
 			return cw.n, err
 		}
 	}
@@ -245,47 +245,41 @@ func writeStream(w io.Writer, fs vfs.FS, dir string, index uint64) (int64, error
 }
 
 // copyChunks streams size bytes of the file name on fs to w as checksummed
-// chunks, using buf (len(buf) <= ChunkSize, or any size when size is 0).
-func copyChunks(w io.Writer, fs vfs.FS, name string, size int64, buf, crc []byte) error {
+// chunks, using buf (at least one byte; ioStep is enough).
+func copyChunks(w io.Writer, fs vfs.FS, name string, size int64, buf []byte) error {
 	f, err := fs.Open(name)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)
 	}
 	defer f.Close()
+	return sendChunks(w, f, name, size, buf)
+}
+
+// sendChunks copies size bytes from r to w as checksummed chunks, len(buf)
+// bytes at a time: each piece is read, added to its chunk's checksum and
+// written before the next, so sending is a steady trickle of small steps,
+// not a burst of reading and checksumming a whole chunk.
+func sendChunks(w io.Writer, r io.Reader, name string, size int64, buf []byte) error {
 	for remaining := size; remaining > 0; {
 		n := min(remaining, int64(ChunkSize))
-		chunk := buf[:n]
-		if err := readInSteps(f, chunk); err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
+		var sum uint32
+		for left := n; left > 0; {
+			piece := buf[:min(left, int64(len(buf)))]
+			if _, err := io.ReadFull(r, piece); err != nil {
+				return fmt.Errorf("read %s: %w", name, err)
+			}
+			sum = crc32.Update(sum, castagnoli, piece)
+			if _, err := w.Write(piece); err != nil {
+				return fmt.Errorf("write snapshot %s: %w", name, err)
+			}
+			left -= int64(len(piece))
 		}
-		binary.BigEndian.PutUint32(crc, crc32.Checksum(chunk, castagnoli))
-		if _, err := w.Write(chunk); err != nil {
-			return fmt.Errorf("write snapshot %s: %w", name, err)
-		}
-		if _, err := w.Write(crc); err != nil {
+		var crc [chunkCRCLen]byte
+		binary.BigEndian.PutUint32(crc[:], sum)
+		if _, err := w.Write(crc[:]); err != nil {
 			return fmt.Errorf("write snapshot %s: %w", name, err)
 		}
 		remaining -= n
-	}
-	return nil
-}
-
-// readInSteps fills b from r, reading at most ioStep bytes at a time.
-func readInSteps(r io.Reader, b []byte) error {
-	for off := 0; off < len(b); off += ioStep {
-		if _, err := io.ReadFull(r, b[off:min(off+ioStep, len(b))]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeInSteps writes b to w, at most ioStep bytes at a time.
-func writeInSteps(w io.Writer, b []byte) error {
-	for off := 0; off < len(b); off += ioStep {
-		if _, err := w.Write(b[off:min(off+ioStep, len(b))]); err != nil {
-			return err
-		}
 	}
 	return nil
 }

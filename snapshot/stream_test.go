@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -342,42 +343,51 @@ func (s *stepRecorder) Write(p []byte) (int, error) {
 	return s.buf.Write(p)
 }
 
-func TestTransferFileIOIsBoundedToOneStep(t *testing.T) {
-	data := make([]byte, ChunkSize)
+func TestChunksMoveOneStepAtATime(t *testing.T) {
+	data := make([]byte, ChunkSize+ChunkSize/2+7) // a whole chunk, then a short one
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range data {
 		data[i] = byte(rng.Uint32())
 	}
-	bounded := func(t *testing.T, calls []int) {
+	bounded := func(t *testing.T, what string, calls []int) {
 		t.Helper()
-		if len(calls) < ChunkSize/ioStep {
-			t.Errorf("%d calls for %d bytes; want at least %d", len(calls), ChunkSize, ChunkSize/ioStep)
+		if len(calls) < len(data)/ioStep {
+			t.Errorf("%d %s calls for %d bytes; want at least %d", len(calls), what, len(data), len(data)/ioStep)
 		}
 		for _, n := range calls {
 			if n > ioStep {
-				t.Fatalf("a call of %d bytes; at most %d allowed", n, ioStep)
+				t.Fatalf("a %s call of %d bytes; at most %d allowed", what, n, ioStep)
 			}
 		}
 	}
-	t.Run("read", func(t *testing.T) {
-		rec := &stepRecorder{r: bytes.NewReader(data)}
-		got := make([]byte, len(data))
-		if err := readInSteps(rec, got); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatal("the bytes read differ from the source")
-		}
-		bounded(t, rec.calls)
-	})
-	t.Run("write", func(t *testing.T) {
-		rec := &stepRecorder{}
-		if err := writeInSteps(rec, data); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(rec.buf.Bytes(), data) {
-			t.Fatal("the bytes written differ from the source")
-		}
-		bounded(t, rec.calls)
-	})
+	src := &stepRecorder{r: bytes.NewReader(data)}
+	var stream stepRecorder
+	if err := sendChunks(&stream, src, "f", int64(len(data)), make([]byte, ioStep)); err != nil {
+		t.Fatal(err)
+	}
+	bounded(t, "file read", src.calls)
+	bounded(t, "stream write", stream.calls)
+	if want := len(data) + 2*chunkCRCLen; stream.buf.Len() != want {
+		t.Fatalf("stream of %d bytes; want the data and two checksums, %d", stream.buf.Len(), want)
+	}
+
+	receive := func(stream []byte) (*stepRecorder, error) {
+		dst := &stepRecorder{}
+		rc := &receiver{r: bytes.NewReader(stream)}
+		return dst, rc.receiveChunks(dst, "f", int64(len(data)))
+	}
+	dst, err := receive(stream.buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dst.buf.Bytes(), data) {
+		t.Fatal("the bytes received differ from the bytes sent")
+	}
+	bounded(t, "file write", dst.calls)
+
+	bad := bytes.Clone(stream.buf.Bytes())
+	bad[ChunkSize+chunkCRCLen+5] ^= 1 // in the second chunk
+	if _, err := receive(bad); !errors.Is(err, ErrBadStream) || !strings.Contains(err.Error(), "at offset 1048576") {
+		t.Fatalf("a flipped bit in the second chunk: %v; want ErrBadStream at offset 1048576", err)
+	}
 }

@@ -41,9 +41,11 @@
 // and at most MaxPathLen bytes. The file sizes must add up to the header's
 // total, which lets the receiver show progress from the first bytes. The
 // receiver bounds every size it reads before acting on it (MaxFiles,
-// MaxPathLen, MaxPayload) and allocates at most one chunk buffer, so a hostile
+// MaxPathLen, MaxPayload) and allocates one 64 KiB buffer, so a hostile
 // stream can neither make it allocate without limit nor write outside its
-// temporary directory. Receive reads exactly the stream's bytes and nothing
+// temporary directory. Both ends move a chunk 64 KiB at a time, updating its
+// CRC as they go; the receiver writes a chunk before it can check the chunk's
+// CRC, and a mismatch fails the receive, which then removes its directory. Receive reads exactly the stream's bytes and nothing
 // after the trailer, so a replica can keep reading the same connection for the
 // WAL entries that follow.
 //

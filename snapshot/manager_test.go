@@ -415,19 +415,10 @@ func TestAcquireShipsARecentCheckpointWithoutFlushing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var asked []uint64
-			m, err := NewManagerWithOptions(Source{
+			cp := acquireFrom(t, Source{
 				DB: db, FS: fs, Dir: "/db/checkpoints-" + strconv.FormatBool(tc.accept), ReadIndex: readAppliedIndex,
 				Recent: func(index uint64) bool { asked = append(asked, index); return tc.accept },
-			}, ManagerOptions{MaxAge: time.Minute, Logger: discardLogger})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			cp, err := m.Acquire()
-			if err != nil {
-				t.Fatalf("acquire: %v", err)
-			}
-			defer cp.Release()
+			})
 			if len(asked) != 1 || asked[0] != 100 {
 				t.Errorf("Recent asked about %v, want [100] (the flushed index)", asked)
 			}
@@ -476,21 +467,12 @@ func TestAcquireWithAFlushedBoundTakesOneCheckpoint(t *testing.T) {
 			}
 			var asked []uint64
 			reads := 0
-			m, err := NewManagerWithOptions(Source{
+			cp := acquireFrom(t, Source{
 				DB: db, FS: fs, Dir: "/db/checkpoints",
 				ReadIndex: func(fs vfs.FS, dir string) (uint64, error) { reads++; return readAppliedIndex(fs, dir) },
 				Recent:    func(index uint64) bool { asked = append(asked, index); return index >= tc.threshold },
 				Flushed:   func() uint64 { return tc.flushed },
-			}, ManagerOptions{MaxAge: time.Minute, Logger: discardLogger})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			cp, err := m.Acquire()
-			if err != nil {
-				t.Fatalf("acquire: %v", err)
-			}
-			defer cp.Release()
+			})
 			if cp.Index() != tc.want {
 				t.Errorf("checkpoint index = %d, want %d", cp.Index(), tc.want)
 			}
@@ -502,4 +484,21 @@ func TestAcquireWithAFlushedBoundTakesOneCheckpoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// acquireFrom makes a Manager of src and acquires one checkpoint; both are
+// let go when the test ends.
+func acquireFrom(t *testing.T, src Source) *Checkpoint {
+	t.Helper()
+	m, err := NewManagerWithOptions(src, ManagerOptions{MaxAge: time.Minute, Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	cp, err := m.Acquire()
+	if err != nil {
+		t.Fatalf("acquire: %v", err)
+	}
+	t.Cleanup(cp.Release)
+	return cp
 }

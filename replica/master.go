@@ -412,10 +412,9 @@ func (m *Master) manager() (*snapshot.Manager, error) {
 // which Pebble compacts it (engine.FlushCompactsL0), a compaction (with
 // keys spread over the key space, a rewrite of the bottom level) starts on
 // the master while the checkpoint streams, and again on the replica when
-// it opens the checkpoint. Replaying costs the replica instead, tens of
-// microseconds an entry while its caches are cold, so the tail is shipped
-// only when it is short (CheckpointMaxLag) and a flush would start that
-// compaction. The log must still hold the entries (serve pinned it).
+// it opens the checkpoint. Replaying costs the replica instead (a Pebble
+// read an entry, on caches still cold), so the tail is shipped only when
+// it is short (CheckpointMaxLag) and a flush would start that compaction. The log must still hold the entries (serve pinned it).
 func (m *Master) recent(index uint64) bool {
 	if m.testHookCheckpoint != nil {
 		m.testHookCheckpoint()

@@ -140,8 +140,8 @@ func scanSegment(b []byte) segmentScan {
 			continue
 		}
 		n, hdr := binary.Uvarint(b[p:])
-		if hdr <= 0 || n <= crcSize || n > uint64(len(b)-p-hdr) {
-			continue // cannot be a non-empty record that fits
+		if hdr <= 0 || n <= crcSize || hdr != uvarintLen(n) || n > uint64(len(b)-p-hdr) {
+			continue // cannot be a non-empty record that fits, as decodeRecord reads one
 		}
 		if budget -= int(n); budget < 0 {
 			s.undecided = true

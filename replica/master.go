@@ -414,7 +414,8 @@ func (m *Master) manager() (*snapshot.Manager, error) {
 // the master while the checkpoint streams, and again on the replica when
 // it opens the checkpoint. Replaying costs the replica instead (a Pebble
 // read an entry, on caches still cold), so the tail is shipped only when
-// it is short (CheckpointMaxLag) and a flush would start that compaction. The log must still hold the entries (serve pinned it).
+// it is short (CheckpointMaxLag) and a flush would start that compaction.
+// The log must still hold the entries (serve pinned it).
 func (m *Master) recent(index uint64) bool {
 	if m.testHookCheckpoint != nil {
 		m.testHookCheckpoint()

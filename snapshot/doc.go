@@ -45,9 +45,10 @@
 // stream can neither make it allocate without limit nor write outside its
 // temporary directory. Both ends move a chunk 64 KiB at a time, updating its
 // CRC as they go; the receiver writes a chunk before it can check the chunk's
-// CRC, and a mismatch fails the receive, which then removes its directory. Receive reads exactly the stream's bytes and nothing
-// after the trailer, so a replica can keep reading the same connection for the
-// WAL entries that follow.
+// CRC, and a mismatch fails the receive, which then removes its directory.
+// Receive reads exactly the stream's bytes and nothing after the trailer, so
+// a replica can keep reading the same connection for the WAL entries that
+// follow.
 //
 // # Installing
 //

@@ -233,7 +233,7 @@ func TestTransactionIsOneEntry(t *testing.T) {
 	e := testEngine(t, Options{})
 	s := NewSession()
 	before := e.WAL().LastIndex()
-	out := e.ExecMulti(s, [][][]byte{args("SET a 1"), args("INCR a"), args("SELECT 2"), args("SET b 2")}, nil, nil)
+	out := e.ExecMulti(s, [][][]byte{args("SET a 1"), args("INCR a"), args("SELECT 2"), args("SET b 2")}, nil, nil, nil)
 	_, r := redcon.ReadNextRESP(out)
 	if got := render(r); got != "[OK (integer) 2 OK OK]" {
 		t.Fatalf("EXEC reply %s", got)
@@ -247,12 +247,24 @@ func TestTransactionIsOneEntry(t *testing.T) {
 	}
 }
 
+func TestRefusedTransactionCommandIsAnsweredNotRun(t *testing.T) {
+	e := testEngine(t, Options{})
+	s := NewSession()
+	cmds := [][][]byte{args("SET a 1"), args("SET b 2"), args("INCR a")}
+	out := e.ExecMulti(s, cmds, []string{"", "NOPERM not now", ""}, nil, nil)
+	_, r := redcon.ReadNextRESP(out)
+	if got := render(r); got != "[OK (error) NOPERM not now (integer) 2]" {
+		t.Fatalf("EXEC reply %s", got)
+	}
+	runSteps(t, e, s, []step{{"GET a", "2"}, {"GET b", "(nil)"}})
+}
+
 func TestWatchedKeyChangeAbortsExec(t *testing.T) {
 	e := testEngine(t, Options{})
 	s1, s2 := NewSession(), NewSession()
 	e.Watch(s1, args("k"))
 	do(t, e, s2, "SET k other")
-	out := e.ExecMulti(s1, [][][]byte{args("SET k mine")}, nil, nil)
+	out := e.ExecMulti(s1, [][][]byte{args("SET k mine")}, nil, nil, nil)
 	if string(out) != "*-1\r\n" {
 		t.Fatalf("EXEC after a watched change: %q, want null array", out)
 	}

@@ -738,23 +738,72 @@ func aclErrorText(d aclDenial, c *command, arg []byte, verbose bool) string {
 }
 
 // aclDenied is the dispatcher's ACL rule: "" when the client's user may
-// run c with args, else the error reply. A denial of the command, a key
-// or a channel goes to ACL LOG; SORT's BY and GET refusals do not, as in
-// Redis.
+// run c with args, else the error reply.
 func (s *Server) aclDenied(cl *client, c *command, args [][]byte) string {
-	u := cl.user.Load()
-	d, arg := u.perm.Load().check(c, args)
-	switch d {
+	switch d, arg := s.aclCheck(cl, c, args); d {
 	case aclAllowed:
 		return ""
 	case aclDeniedSortBy, aclDeniedSortGet:
 		return "ERR " + aclErrorText(d, c, arg, false)
+	default:
+		return "NOPERM " + aclErrorText(d, c, arg, false)
+	}
+}
+
+// aclCheck checks c with args against the client's user as it is now. A
+// denial of the command, a key or a channel goes to ACL LOG; SORT's BY
+// and GET refusals do not, as in Redis.
+func (s *Server) aclCheck(cl *client, c *command, args [][]byte) (aclDenial, []byte) {
+	u := cl.user.Load()
+	d, arg := u.perm.Load().check(c, args)
+	switch d {
+	case aclAllowed, aclDeniedSortBy, aclDeniedSortGet:
 	case aclDeniedCommand:
 		s.logACLDenial(cl, d, c.Name, u.name)
 	default:
 		s.logACLDenial(cl, d, string(arg), u.name)
 	}
-	return "NOPERM " + aclErrorText(d, c, arg, false)
+	return d, arg
+}
+
+// aclRecheck checks a transaction's queued commands again at EXEC, as
+// Redis does: the user's rules may have changed since they were queued.
+// It returns each command's error reply ("" for those that may run), or
+// nil when all may. Call it while cl.multi is still set, so ACL LOG
+// gives the denials the multi context.
+func (s *Server) aclRecheck(cl *client, queued [][][]byte) []string {
+	var refused []string
+	for i, args := range queued {
+		c := s.lookup(args[0])
+		if c == nil {
+			continue
+		}
+		d, arg := s.aclCheck(cl, c, args)
+		if d == aclAllowed {
+			continue
+		}
+		if refused == nil {
+			refused = make([]string, len(queued))
+		}
+		refused[i] = aclExecText(d, c, arg)
+	}
+	return refused
+}
+
+// aclExecText is the reply to a queued command that EXEC's re-check
+// refuses (Redis's text).
+func aclExecText(d aclDenial, c *command, arg []byte) string {
+	const changed = "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
+		"This command is no longer allowed for the following reason: "
+	switch d {
+	case aclDeniedCommand:
+		return changed + "no permission to execute the command or subcommand"
+	case aclDeniedKey:
+		return changed + "no permission to touch the specified keys"
+	case aclDeniedChannel:
+		return changed + "no permission to access one of the channels used as arguments"
+	}
+	return "ERR " + aclErrorText(d, c, arg, false) // SORT's BY and GET, refused as when they run
 }
 
 // login makes u the client's user.

@@ -161,10 +161,10 @@ func aclLogReason(d aclDenial) string {
 // logACLDenial records a denial by cl: object is the command, key or
 // channel refused (for a failed AUTH, the command's name as typed: AUTH,
 // hello...), username the user refused (for AUTH, the name tried). The
-// context is multi for a command refused while MULTI queues; Redis also
-// logs AUTH failing inside EXEC and commands its EXEC re-checks, but
-// walrus refuses AUTH and HELLO in MULTI and checks ACL at queue time
-// only, so neither happens here.
+// context is multi for a command refused while MULTI queues it or when
+// EXEC checks it again (aclRecheck). Redis also logs AUTH failing inside
+// EXEC; walrus refuses AUTH and HELLO in MULTI, so that does not happen
+// here.
 func (s *Server) logACLDenial(cl *client, reason aclDenial, object, username string) {
 	s.acl.denials.add(&aclLogEntry{
 		reason:   reason,

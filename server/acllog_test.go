@@ -377,6 +377,54 @@ func TestACLLogContextMulti(t *testing.T) {
 	}
 }
 
+// execChanged is the start of Redis's reply to a queued command that
+// EXEC's re-check refuses.
+const execChanged = "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
+	"This command is no longer allowed for the following reason: "
+
+func TestExecRechecksACLChangedAfterQueueing(t *testing.T) {
+	_, admin, alice := aliceServer(t)
+	for _, cmd := range []string{"MULTI", "SET foo2 v", "PUBLISH chan1 m", "PING", "SET foo1 v", "GET foo1"} {
+		want := "+QUEUED"
+		if cmd == "MULTI" {
+			want = "+OK"
+		}
+		if got := alice.do(strings.Fields(cmd)...); got != want {
+			t.Fatalf("%s: %s, want %s", cmd, got, want)
+		}
+	}
+	if got := admin.do("ACL", "SETUSER", "alice", "resetkeys", "~foo1", "resetchannels", "-ping"); got != "+OK" {
+		t.Fatal(got)
+	}
+	want := "[" + execChanged + "no permission to touch the specified keys " +
+		execChanged + "no permission to access one of the channels used as arguments " +
+		execChanged + "no permission to execute the command or subcommand +OK $v]"
+	if got := alice.do("EXEC"); got != want {
+		t.Fatalf("EXEC:\n%s\nwant\n%s", got, want)
+	}
+	if got := admin.do("GET", "foo2"); got != "(nil)" {
+		t.Fatalf("the refused SET ran: foo2 is %s", got)
+	}
+	got := readACLLog(t, admin)
+	if want := "1 command multi ping alice\n1 channel multi chan1 alice\n1 key multi foo2 alice\n"; brief(got) != want {
+		t.Fatalf("ACL LOG\n%s\nwant\n%s", brief(got), want)
+	}
+	if info := got[0]["client-info"]; clientField(info, "cmd") != "exec" || clientField(info, "multi") != "5" {
+		t.Errorf("client-info %q, want cmd=exec multi=5", info)
+	}
+	// A transaction of server commands only (run outside the engine),
+	// and one whose every data command is refused.
+	for _, c := range []struct{ cmd, rule string }{{"PING", "ping"}, {"GET foo1", "get"}} {
+		admin.do("ACL", "SETUSER", "alice", "+"+c.rule)
+		alice.do("MULTI")
+		alice.do(strings.Fields(c.cmd)...)
+		admin.do("ACL", "SETUSER", "alice", "-"+c.rule)
+		if got, want := alice.do("EXEC"), "["+execChanged+"no permission to execute the command or subcommand]"; got != want {
+			t.Fatalf("EXEC of a refused %s: %s, want %s", c.cmd, got, want)
+		}
+	}
+}
+
 func TestACLDeniedInfoCounters(t *testing.T) {
 	s, admin, alice := aliceServer(t)
 	counters := func() string {
@@ -446,6 +494,15 @@ var aclLogScript = []struct {
 	{"alice", []string{"DEL", "foo"}},
 	{"alice", []string{"GET", "bar"}},
 	{"alice", []string{"EXEC"}},
+	// EXEC checks the queued commands again against rules changed since.
+	{"alice", []string{"MULTI"}},
+	{"alice", []string{"SET", "foo2", "v"}},
+	{"alice", []string{"PUBLISH", "chan1", "m"}},
+	{"alice", []string{"PING"}},
+	{"alice", []string{"SET", "foo1", "w"}},
+	{"admin", []string{"ACL", "SETUSER", "alice", "resetkeys", "~foo1", "%R~ro*", "resetchannels", "-ping"}},
+	{"alice", []string{"EXEC"}},
+	{"admin", []string{"ACL", "SETUSER", "alice", "~foo*", "&chan*", "+ping"}},
 	{"alice", []string{"DEL", "foo"}},
 	{"anon", []string{"AUTH", "alice", "wrong"}},
 	{"anon", []string{"AUTH", "alice", "wrong"}},

@@ -422,21 +422,28 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		return
 	}
 	queued, failed := cl.queued, cl.multiErr
-	cl.multi, cl.multiErr, cl.queued = false, false, nil
-	if failed {
+	abort := func(msg string) {
+		cl.multi, cl.multiErr, cl.queued = false, false, nil
 		s.eng.Unwatch(cl.sess)
-		cl.err("EXECABORT Transaction discarded because of previous errors.")
+		cl.err(msg)
+	}
+	if failed {
+		abort("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
 	for _, args := range queued {
 		if c := s.lookup(args[0]); c != nil {
 			if msg := s.repl.check(cl, c, args); msg != "" {
-				s.eng.Unwatch(cl.sess)
-				cl.err("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
+				abort("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
 				return
 			}
 		}
 	}
+	var refused []string // commands the user's rules no longer allow
+	if !cl.sess.WatchFailed() {
+		refused = s.aclRecheck(cl, queued)
+	}
+	cl.multi, cl.multiErr, cl.queued = false, false, nil
 	runServer := func(args [][]byte, out []byte) []byte {
 		c := s.lookup(args[0])
 		saved := cl.out
@@ -462,7 +469,11 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		}
 		s.eng.Unwatch(cl.sess)
 		cl.array(len(queued))
-		for _, a := range queued {
+		for i, a := range queued {
+			if refused != nil && refused[i] != "" {
+				cl.err(refused[i])
+				continue
+			}
 			cl.out = runServer(a, cl.out)
 		}
 		return
@@ -479,7 +490,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		}
 		return runServer(args, out)
 	}
-	cl.out = s.eng.ExecMulti(cl.sess, queued, cl.out, foreign)
+	cl.out = s.eng.ExecMulti(cl.sess, queued, refused, cl.out, foreign)
 	cl.db.Store(int64(cl.sess.DB))
 }
 

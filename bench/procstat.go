@@ -189,14 +189,17 @@ func measure(p *Process, fn func() error) (Usage, error) {
 }
 
 // settle waits until the process has been idle, under idleCPU of CPU time
-// in each of the last 4 windows of 250ms, so that a measurement starts
+// in each of the last 8 windows of 250ms, so that a measurement starts
 // from a server at rest rather than one still digesting a fill (Pebble
-// compactions, an AOF rewrite). It returns how long that took, and
-// timeout if the process never came to rest.
+// compactions, an AOF rewrite). Two seconds outlast work a server starts
+// only once it is quiet: walrus compacts L0 after a second without
+// writes, and a wait of one second let the load begin just before that
+// compaction was due in some rounds but not in others. It returns how
+// long that took, and timeout if the process never came to rest.
 func settle(pid int, timeout time.Duration) (time.Duration, error) {
 	const (
 		window  = 250 * time.Millisecond
-		windows = 4
+		windows = 8
 		idleCPU = window / 20 // 5% of one core
 	)
 	start := time.Now()

@@ -78,9 +78,9 @@ func TestSettleWaitsForAnIdleProcess(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
 	}
-	const timeout = 3 * time.Second
-	if took, err := settle(idle.Process.Pid, timeout); err != nil || took >= timeout || took < time.Second {
-		t.Errorf("settle(idle) = %v, %v; want 1s (4 quiet windows) up to %v", took, err, timeout)
+	const timeout = 4 * time.Second
+	if took, err := settle(idle.Process.Pid, timeout); err != nil || took >= timeout || took < 2*time.Second {
+		t.Errorf("settle(idle) = %v, %v; want 2s (8 quiet windows) up to %v", took, err, timeout)
 	}
 	if took, err := settle(busy.Process.Pid, timeout); err != nil || took != timeout {
 		t.Errorf("settle(busy) = %v, %v; want the timeout %v", took, err, timeout)

@@ -178,7 +178,7 @@ func (rc *receiver) receiveFile(i uint32) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", target, err)
 	}
-	err = rc.receiveChunks(f, name, int64(size))
+	err = rc.receiveChunks(newWritebackFile(f), name, int64(size))
 	if err == nil {
 		if err = f.Sync(); err != nil {
 			err = fmt.Errorf("fsync %s: %w", target, err)

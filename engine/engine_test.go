@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -413,5 +415,68 @@ func TestPebbleCompactsL0OnlyAtTheConfiguredDepth(t *testing.T) {
 	}
 	if n := e.DB().Metrics().Levels[0].Sublevels; n != l0CompactionDepth-1 {
 		t.Fatalf("L0 has %d sublevels after %d flushes; Pebble compacted it early:\n%s", n, l0CompactionDepth-1, e.DB().Metrics())
+	}
+}
+
+func TestIdleCompactionLeavesAnInstalledCheckpointAlone(t *testing.T) {
+	// A replica's flush loop may find it quiet just before a full sync's
+	// Install takes the dataset; the compaction it then starts must not
+	// run on the checkpoint that replaced it.
+	src := testEngine(t, Options{FlushInterval: time.Hour})
+	s := NewSession()
+	for round := 0; round < 2; round++ { // two tables in L0
+		for i := 0; i < 100; i++ {
+			do(t, src, s, fmt.Sprintf("SET k%d v%d", i, round))
+		}
+		if _, err := src.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index := src.AppliedIndex()
+	swapIn := func(from, to string) error {
+		if err := os.RemoveAll(to); err != nil {
+			return err
+		}
+		return os.Rename(from, to)
+	}
+
+	for attempt := 1; ; attempt++ {
+		saved := t.TempDir()
+		if err := src.Save(saved); err != nil {
+			t.Fatal(err)
+		}
+		dst := testEngine(t, Options{FlushInterval: time.Hour})
+		quiet := dst.state() // the loop judged it quiet here
+		if err := dst.Install(filepath.Join(saved, "dump"), index, swapIn); err != nil {
+			t.Fatal(err)
+		}
+		installed := time.Now()
+		m := dst.DB().Metrics()
+		if m.Levels[0].NumFiles < 2 && attempt < 5 {
+			continue // src compacted its L0 before Save: it sat idle over a second
+		}
+		if err := dst.compactIdleL0(quiet); err != nil {
+			t.Fatal(err)
+		}
+		after := dst.DB().Metrics()
+		if time.Since(installed) >= idleCompactAfter && attempt < 5 {
+			continue // the loop may rightly have compacted since: try again
+		}
+		if after.Compact.Count != m.Compact.Count || after.Levels[0].NumFiles != m.Levels[0].NumFiles {
+			t.Fatalf("idle compaction judged before the install ran after it: compactions %d -> %d, L0 tables %d -> %d",
+				m.Compact.Count, after.Compact.Count, m.Levels[0].NumFiles, after.Levels[0].NumFiles)
+		}
+
+		// Judged on the installed dataset, it does compact.
+		if err := dst.compactIdleL0(dst.state()); err != nil {
+			t.Fatal(err)
+		}
+		if n := dst.DB().Metrics().Levels[0].NumFiles; n != 0 {
+			t.Fatalf("L0 holds %d tables after an idle compaction of the installed dataset", n)
+		}
+		if got := do(t, dst, s, "GET k7"); got != "v1" {
+			t.Fatalf("GET k7 = %q after install and compaction, want v1", got)
+		}
+		return
 	}
 }

@@ -139,20 +139,20 @@ func (e *Engine) flushLoop(stop context.Context) {
 	tick := min(idleFlushAfter, e.opts.FlushInterval)
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	last, seen := time.Now(), e.applied.Load()
-	quietSince := last // when applied last changed
+	last, seen := time.Now(), e.state()
+	quietSince := last // when the state last changed
 	for {
 		select {
 		case <-stop.Done():
 			return
 		case <-t.C:
 		}
-		applied := e.applied.Load()
-		if applied != seen {
+		now := e.state()
+		if now != seen {
 			quietSince = time.Now()
 		}
-		idle := applied == seen && applied-e.flushed.Load() >= idleFlushEntries
-		seen = applied
+		idle := now == seen && now.applied-e.flushed.Load() >= idleFlushEntries
+		seen = now
 		if idle || time.Since(last) >= e.opts.FlushInterval {
 			last = time.Now()
 			if err := e.flushAndTruncate(); err != nil {
@@ -161,11 +161,20 @@ func (e *Engine) flushLoop(stop context.Context) {
 			continue
 		}
 		if time.Since(quietSince) >= idleCompactAfter {
-			if err := e.compactIdleL0(); err != nil {
+			if err := e.compactIdleL0(seen); err != nil {
 				e.log.Error("idle compaction failed", "err", err)
 			}
 		}
 	}
+}
+
+// dataState is what tells one state of the dataset from the next: the
+// last write applied, and the checkpoints installed (an Install replaces
+// the dataset and its applied index with the master's).
+type dataState struct{ applied, installs uint64 }
+
+func (e *Engine) state() dataState {
+	return dataState{applied: e.applied.Load(), installs: e.installs.Load()}
 }
 
 // idleCompactAfter is how long the writes must pause before L0 is
@@ -207,10 +216,16 @@ const lbaseMaxBytes = 64 << 20
 // Pebble would do at the next flush. On a larger store L0 compacts into an
 // Lbase of at most lbaseMaxBytes, while Compact would go on to rewrite
 // every level below it, so it is left to Pebble.
-func (e *Engine) compactIdleL0() error {
+//
+// quiet is the state the writes paused at; if the dataset has left it,
+// nothing is done. A replica's Install may hold the swap lock meanwhile:
+// a replica left idle before its first full sync used to compact the
+// checkpoint it had just installed (its whole store, 25 MB for a million
+// keys, a second of CPU) while it caught up with its master.
+func (e *Engine) compactIdleL0(quiet dataState) error {
 	e.swap.RLock()
 	defer e.swap.RUnlock()
-	if !l0CompactsIntoLastLevel(e.db.Metrics()) {
+	if e.state() != quiet || !l0CompactsIntoLastLevel(e.db.Metrics()) {
 		return nil
 	}
 	// Compact flushes a memtable that overlaps the range; flush first

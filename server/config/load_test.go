@@ -124,6 +124,7 @@ func TestParseErrorsNameLineAndDirective(t *testing.T) {
 		{"save 60", `config file walrus.conf, line 1: 'save 60': Invalid save parameters`},
 		{`save "" 60`, `config file walrus.conf, line 1: 'save "" 60': Invalid save parameters`},
 		{"save 0 1", `config file walrus.conf, line 1: 'save 0 1': Invalid save parameters`},
+		{"save 9223372037 1", `config file walrus.conf, line 1: 'save 9223372037 1': Invalid save parameters`},
 		{"replicaof host", `config file walrus.conf, line 1: 'replicaof host': wrong number of arguments`},
 		{"replicaof host port", `config file walrus.conf, line 1: 'replicaof host port': Invalid master port`},
 		{"client-output-buffer-limit replica 1 2", `config file walrus.conf, line 1: 'client-output-buffer-limit replica 1 2': Wrong number of arguments in buffer limit configuration.`},
@@ -173,6 +174,7 @@ func TestSaveAccumulatesWithinALoadAndEmptyClears(t *testing.T) {
 		{`save ""`, []SaveRule{}},
 		{"save 900 1\nsave \"\"", []SaveRule{}},
 		{"save \"\"\nsave 60 5", []SaveRule{{60 * time.Second, 5}}},
+		{"save 9223372036 1", []SaveRule{{9223372036 * time.Second, 1}}}, // the longest a Duration holds
 	}
 	for _, tt := range tests {
 		c := parse(t, tt.text)

@@ -372,7 +372,9 @@ func saveField(at func(*Config) *[]SaveRule) value {
 			}
 			out := append([]SaveRule(nil), old...) // never share a published slice
 			for i := 0; i < len(args); i += 2 {
-				secs, err1 := parseInt(args[i], 1, math.MaxInt64)
+				// Seconds beyond a time.Duration's range (292 years)
+				// would wrap around to a negative interval.
+				secs, err1 := parseInt(args[i], 1, math.MaxInt64/int64(time.Second))
 				changes, err2 := parseInt(args[i+1], 0, math.MaxInt64)
 				if err1 != nil || err2 != nil {
 					return nil, errSave

@@ -212,6 +212,10 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		{Name: "master p99 before", Unit: "µs", Value: float64(lb.P99Us), Better: Lower},
 		{Name: "master p99 during", Unit: "µs", Value: float64(ld.P99Us), Better: Lower},
 		{Name: "master max during", Unit: "µs", Value: float64(ld.MaxUs), Better: Lower},
+		// A steadier reading of the tail than one p99 on a noisy machine:
+		// the share of requests a slow moment delays.
+		{Name: "master over 1 ms before", Unit: "%", Value: ShareOver(before.Hist, 1000), Better: Lower},
+		{Name: "master over 1 ms during", Unit: "%", Value: ShareOver(duringRes.Hist, 1000), Better: Lower},
 	}
 	figs = append(figs, usageFigures("master before", uBefore, before.Ops)...)
 	figs = append(figs, usageFigures("master during", uDuring, duringRes.Ops)...)

@@ -58,6 +58,22 @@ func Summarize(h *hdrhistogram.Histogram) Latency {
 	}
 }
 
+// ShareOver is the percentage of the latencies in h above us microseconds
+// (0 for an empty or nil histogram). It counts whole equivalence ranges
+// of the histogram, which are a microsecond wide up to 2 ms.
+func ShareOver(h *hdrhistogram.Histogram, us int64) float64 {
+	if h == nil || h.TotalCount() == 0 {
+		return 0
+	}
+	var over int64
+	for _, b := range h.Distribution() {
+		if b.From > us {
+			over += b.Count
+		}
+	}
+	return 100 * float64(over) / float64(h.TotalCount())
+}
+
 // cdfPercentiles are the points at which a latency CDF is sampled: dense
 // in the tail, where the differences between servers are.
 var cdfPercentiles = func() []float64 {

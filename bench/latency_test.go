@@ -87,3 +87,24 @@ func TestSliceP99sTakeTheNearestRankOfEachSlice(t *testing.T) {
 		t.Fatalf("sliceP99s = %v, want %v", got, want)
 	}
 }
+
+func TestShareOverCountsTheTail(t *testing.T) {
+	h := newHistogram()
+	for us := 1; us <= 10000; us++ {
+		recordLatency(h, time.Duration(us)*time.Microsecond)
+	}
+	for _, c := range []struct {
+		us   int64
+		want float64
+	}{{1000, 90}, {1999, 80.01}, {9999, 0.01}, {10000, 0}, {0, 100}} {
+		if got := ShareOver(h, c.us); math.Abs(got-c.want) > 0.1 {
+			t.Errorf("ShareOver(%d µs) = %.3f%%, want %.2f%%", c.us, got, c.want)
+		}
+	}
+	if got := ShareOver(newHistogram(), 1000); got != 0 {
+		t.Errorf("ShareOver(empty) = %f", got)
+	}
+	if got := ShareOver(nil, 1000); got != 0 {
+		t.Errorf("ShareOver(nil) = %f", got)
+	}
+}

@@ -32,7 +32,7 @@ type request struct {
 	cmds    [][][]byte                             // a client pipeline, or a transaction's queued commands
 	multi   bool                                   // EXEC: the commands form one entry; the reply is an array
 	foreign func(args [][]byte, out []byte) []byte // non-engine commands in a transaction
-	refused []string                               // a transaction's commands not to run: their error replies
+	refuse  func(args [][]byte) string             // a transaction's check of each command as it comes to run
 	exec    func(c *ctx)
 
 	// A replica applying its master's entries at their indexes.
@@ -146,10 +146,11 @@ func (e *Engine) Exec(s *Session, cmds [][][]byte, out []byte) []byte {
 // atomically, replies as one array. It returns a null array when a
 // watched key changed. Commands the engine does not know (PING, INFO, ...
 // queued by the client) are answered by foreign, in order, inside the
-// transaction. A command with a refused[i] other than "" is not run:
-// that error is its reply (refused may be nil).
-func (e *Engine) ExecMulti(s *Session, cmds [][][]byte, refused []string, out []byte, foreign func(args [][]byte, out []byte) []byte) []byte {
-	return e.submit(&request{sess: s, cmds: cmds, refused: refused, multi: true, out: out, foreign: foreign})
+// transaction. refuse, if set, is asked about each command in order just
+// before it would run, after the ones before it have run: a command it
+// returns an error for is not run, and that error is its reply.
+func (e *Engine) ExecMulti(s *Session, cmds [][][]byte, refuse func(args [][]byte) string, out []byte, foreign func(args [][]byte, out []byte) []byte) []byte {
+	return e.submit(&request{sess: s, cmds: cmds, refuse: refuse, multi: true, out: out, foreign: foreign})
 }
 
 // Apply appends a master's entries to the log at their indexes and applies
@@ -490,10 +491,12 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 	e.watch.unwatchAll(s)
 	c := e.writeCtx(b, g, s, next, r.out)
 	c.replyArray(len(r.cmds))
-	for i, args := range r.cmds {
-		if r.refused != nil && r.refused[i] != "" {
-			c.replyError(r.refused[i])
-			continue
+	for _, args := range r.cmds {
+		if r.refuse != nil {
+			if msg := r.refuse(args); msg != "" {
+				c.replyError(msg)
+				continue
+			}
 		}
 		cmd := Lookup(args[0])
 		if cmd == nil && r.foreign != nil {

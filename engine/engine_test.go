@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -253,10 +254,21 @@ func TestRefusedTransactionCommandIsAnsweredNotRun(t *testing.T) {
 	e := testEngine(t, Options{})
 	s := NewSession()
 	cmds := [][][]byte{args("SET a 1"), args("SET b 2"), args("INCR a")}
-	out := e.ExecMulti(s, cmds, []string{"", "NOPERM not now", ""}, nil, nil)
+	var asked []string
+	refuse := func(cmd [][]byte) string {
+		asked = append(asked, string(bytes.Join(cmd, []byte(" "))))
+		if string(cmd[1]) == "b" {
+			return "NOPERM not now"
+		}
+		return ""
+	}
+	out := e.ExecMulti(s, cmds, refuse, nil, nil)
 	_, r := redcon.ReadNextRESP(out)
 	if got := render(r); got != "[OK (error) NOPERM not now (integer) 2]" {
 		t.Fatalf("EXEC reply %s", got)
+	}
+	if got := strings.Join(asked, ", "); got != "SET a 1, SET b 2, INCR a" {
+		t.Fatalf("refuse asked about %s, want every command once, in order", got)
 	}
 	runSteps(t, e, s, []step{{"GET a", "2"}, {"GET b", "(nil)"}})
 }

@@ -766,28 +766,20 @@ func (s *Server) aclCheck(cl *client, c *command, args [][]byte) (aclDenial, []b
 	return d, arg
 }
 
-// aclRecheck checks a transaction's queued commands again at EXEC, as
-// Redis does: the user's rules may have changed since they were queued.
-// It returns each command's error reply ("" for those that may run), or
-// nil when all may. Call it while cl.multi is still set, so ACL LOG
-// gives the denials the multi context.
-func (s *Server) aclRecheck(cl *client, queued [][][]byte) []string {
-	var refused []string
-	for i, args := range queued {
-		c := s.lookup(args[0])
-		if c == nil {
-			continue
-		}
-		d, arg := s.aclCheck(cl, c, args)
-		if d == aclAllowed {
-			continue
-		}
-		if refused == nil {
-			refused = make([]string, len(queued))
-		}
-		refused[i] = aclExecText(d, c, arg)
+// aclRecheck checks a queued command again as EXEC comes to run it, as
+// Redis does: the rules may have changed since it was queued, before the
+// EXEC or by an ACL command earlier in the transaction, and an AUTH
+// earlier in it may have switched the user. It returns the command's
+// error reply, or "" when it may run.
+func (s *Server) aclRecheck(cl *client, args [][]byte) string {
+	c := s.lookup(args[0])
+	if c == nil {
+		return ""
 	}
-	return refused
+	if d, arg := s.aclCheck(cl, c, args); d != aclAllowed {
+		return aclExecText(d, c, arg)
+	}
+	return ""
 }
 
 // aclExecText is the reply to a queued command that EXEC's re-check

@@ -161,10 +161,9 @@ func aclLogReason(d aclDenial) string {
 // logACLDenial records a denial by cl: object is the command, key or
 // channel refused (for a failed AUTH, the command's name as typed: AUTH,
 // hello...), username the user refused (for AUTH, the name tried). The
-// context is multi for a command refused while MULTI queues it or when
-// EXEC checks it again (aclRecheck). Redis also logs AUTH failing inside
-// EXEC; walrus refuses AUTH and HELLO in MULTI, so that does not happen
-// here.
+// context is multi for a command refused while MULTI queues it, and for
+// every denial while EXEC runs the queue: a command checked again
+// (aclRecheck) or an AUTH failing, as in Redis.
 func (s *Server) logACLDenial(cl *client, reason aclDenial, object, username string) {
 	s.acl.denials.add(&aclLogEntry{
 		reason:   reason,

@@ -504,6 +504,30 @@ var aclLogScript = []struct {
 	{"alice", []string{"EXEC"}},
 	{"admin", []string{"ACL", "SETUSER", "alice", "~foo*", "&chan*", "+ping"}},
 	{"alice", []string{"DEL", "foo"}},
+	// AUTH queued in a transaction switches the user for the commands
+	// after it, a failed one is logged in the multi context, and an ACL
+	// change made in the transaction applies to the commands after it.
+	{"admin", []string{"ACL", "SETUSER", "carol", "on", ">pc", "~*", "&*", "-@all", "+get", "+multi", "+exec", "+acl"}},
+	{"alice", []string{"MULTI"}},
+	{"alice", []string{"SET", "foo3", "v"}},
+	{"alice", []string{"AUTH", "carol", "pc"}},
+	{"alice", []string{"SET", "foo4", "v"}},
+	{"alice", []string{"GET", "foo3"}},
+	{"alice", []string{"AUTH", "carol", "wrong"}},
+	{"alice", []string{"AUTH", "alice", "pw"}},
+	{"alice", []string{"GET", "foo3"}},
+	{"alice", []string{"EXEC"}},
+	{"admin", []string{"ACL", "SETUSER", "alice", "+acl"}},
+	{"alice", []string{"MULTI"}},
+	{"alice", []string{"AUTH", "carol", "pc"}},
+	{"alice", []string{"ACL", "SETUSER", "carol", "-get"}},
+	{"alice", []string{"GET", "foo3"}},
+	{"alice", []string{"ACL", "SETUSER", "carol", "+get"}},
+	{"alice", []string{"GET", "foo3"}},
+	{"alice", []string{"AUTH", "alice", "pw"}},
+	{"alice", []string{"EXEC"}},
+	{"admin", []string{"ACL", "SETUSER", "alice", "-acl"}},
+	{"alice", []string{"GET", "foo3"}},
 	{"anon", []string{"AUTH", "alice", "wrong"}},
 	{"anon", []string{"AUTH", "alice", "wrong"}},
 	{"anon", []string{"Auth", "nosuch", "x"}},
@@ -568,5 +592,30 @@ func TestACLLogMatchesRedis(t *testing.T) {
 		if got, want := w["admin"].do(c...), r["admin"].do(c...); got != want {
 			t.Errorf("%q: walrus %s, redis %s", c, got, want)
 		}
+	}
+}
+
+func TestHelloQueuedInATransactionSwitchesTheUser(t *testing.T) {
+	s := startServer(t)
+	addr := s.Addr().String()
+	if got := dialRaw(t, addr).do("ACL", "SETUSER", "dan", "on", ">pd", "~*", "+@all"); got != "+OK" {
+		t.Fatalf("ACL SETUSER: %s", got)
+	}
+	c := dialRaw(t, addr)
+	for _, st := range []struct{ cmd, want []string }{
+		{[]string{"MULTI"}, []string{"+OK"}},
+		{[]string{"HELLO", "2", "AUTH", "dan", "pd"}, []string{"+QUEUED"}},
+		{[]string{"ACL", "WHOAMI"}, []string{"+QUEUED"}},
+	} {
+		if got := c.do(st.cmd...); got != st.want[0] {
+			t.Fatalf("%q: %s, want %s", st.cmd, got, st.want[0])
+		}
+	}
+	got := c.do("EXEC")
+	if !strings.HasPrefix(got, "[[$server $redis") || !strings.HasSuffix(got, "] $dan]") {
+		t.Fatalf("EXEC: %s, want HELLO's map then WHOAMI as dan", got)
+	}
+	if got := c.do("ACL", "WHOAMI"); got != "$dan" {
+		t.Fatalf("ACL WHOAMI after EXEC: %s, want $dan", got)
 	}
 }

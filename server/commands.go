@@ -21,8 +21,8 @@ func serverCommands() []*command {
 		row("ping", -1, engine.Fast|engine.Stale, "connection", "Ping the server", cmdPing),
 		row("echo", 2, engine.Fast|engine.Stale, "connection", "Echo the given string", cmdEcho),
 		row("quit", -1, engine.NoAuth|any|engine.Fast, "connection", "Close the connection", cmdQuit),
-		row("auth", -2, engine.NoAuth|any|engine.Fast|engine.NoMulti, "connection", "Authenticate to the server", cmdAuth),
-		row("hello", -1, engine.NoAuth|any|engine.Fast|engine.NoMulti, "connection", "Handshake with Redis", cmdHello),
+		row("auth", -2, engine.NoAuth|any|engine.Fast, "connection", "Authenticate to the server", cmdAuth),
+		row("hello", -1, engine.NoAuth|any|engine.Fast, "connection", "Handshake with Redis", cmdHello),
 		row("client", -2, engine.Admin|any, "connection", "A container for client connection commands", cmdClient),
 		row("command", -1, any, "server", "Get array of Redis command details", cmdCommand),
 		row("info", -1, any, "server", "Get information and statistics about the server", cmdInfo),
@@ -439,11 +439,11 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 			}
 		}
 	}
-	var refused []string // commands the user's rules no longer allow
-	if !cl.sess.WatchFailed() {
-		refused = s.aclRecheck(cl, queued)
-	}
-	cl.multi, cl.multiErr, cl.queued = false, false, nil
+	// The transaction stays open while its queue runs, as in Redis: ACL
+	// LOG gives the denials then (the re-check's, a failed AUTH's) the
+	// multi context, and client-info shows the transaction.
+	defer func() { cl.multi, cl.multiErr, cl.queued = false, false, nil }()
+	recheck := func(args [][]byte) string { return s.aclRecheck(cl, args) }
 	runServer := func(args [][]byte, out []byte) []byte {
 		c := s.lookup(args[0])
 		saved := cl.out
@@ -469,9 +469,9 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		}
 		s.eng.Unwatch(cl.sess)
 		cl.array(len(queued))
-		for i, a := range queued {
-			if refused != nil && refused[i] != "" {
-				cl.err(refused[i])
+		for _, a := range queued {
+			if msg := recheck(a); msg != "" {
+				cl.err(msg)
 				continue
 			}
 			cl.out = runServer(a, cl.out)
@@ -490,7 +490,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		}
 		return runServer(args, out)
 	}
-	cl.out = s.eng.ExecMulti(cl.sess, queued, refused, cl.out, foreign)
+	cl.out = s.eng.ExecMulti(cl.sess, queued, recheck, cl.out, foreign)
 	cl.db.Store(int64(cl.sess.DB))
 }
 

@@ -34,10 +34,12 @@ type client struct {
 	replPort int
 	replIP   string
 
-	// MULTI state.
-	multi    bool
-	multiErr bool
-	queued   [][][]byte
+	// MULTI state, the connection's own. Other connections read only
+	// shownMulti (CLIENT LIST): the commands queued, -1 outside MULTI.
+	multi      bool
+	multiErr   bool
+	queued     [][][]byte
+	shownMulti atomic.Int64
 
 	lastActive atomic.Int64 // Unix ms
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)
@@ -65,7 +67,26 @@ func newClient(s *Server, conn redcon.Conn) *client {
 	cl.authed = s.acl.defaultOpen()
 	cl.user.Store(s.acl.def)
 	cl.lastActive.Store(time.Now().UnixMilli())
+	cl.shownMulti.Store(-1)
 	return cl
+}
+
+// beginMulti opens a transaction (MULTI).
+func (cl *client) beginMulti() {
+	cl.multi, cl.multiErr, cl.queued = true, false, nil
+	cl.shownMulti.Store(0)
+}
+
+// queue adds a command to the open transaction.
+func (cl *client) queue(args [][]byte) {
+	cl.queued = append(cl.queued, args)
+	cl.shownMulti.Store(int64(len(cl.queued)))
+}
+
+// endMulti closes the transaction (EXEC, DISCARD).
+func (cl *client) endMulti() {
+	cl.multi, cl.multiErr, cl.queued = false, false, nil
+	cl.shownMulti.Store(-1)
 }
 
 func (cl *client) setName(n string) {
@@ -87,10 +108,9 @@ func (cl *client) info() string {
 	cl.mu.Unlock()
 	now := time.Now()
 	flags := "N"
-	multi := -1
-	if cl.multi {
+	multi := cl.shownMulti.Load()
+	if multi >= 0 {
 		flags = "x"
-		multi = len(cl.queued)
 	}
 	if cmd == "" {
 		cmd = "NULL"

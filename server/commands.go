@@ -412,7 +412,7 @@ func cmdMulti(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR MULTI calls can not be nested")
 		return
 	}
-	cl.multi, cl.multiErr, cl.queued = true, false, nil
+	cl.beginMulti()
 	cl.ok()
 }
 
@@ -423,7 +423,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 	}
 	queued, failed := cl.queued, cl.multiErr
 	abort := func(msg string) {
-		cl.multi, cl.multiErr, cl.queued = false, false, nil
+		cl.endMulti()
 		s.eng.Unwatch(cl.sess)
 		cl.err(msg)
 	}
@@ -442,7 +442,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 	// The transaction stays open while its queue runs, as in Redis: ACL
 	// LOG gives the denials then (the re-check's, a failed AUTH's) the
 	// multi context, and client-info shows the transaction.
-	defer func() { cl.multi, cl.multiErr, cl.queued = false, false, nil }()
+	defer cl.endMulti()
 	recheck := func(args [][]byte) string { return s.aclRecheck(cl, args) }
 	runServer := func(args [][]byte, out []byte) []byte {
 		c := s.lookup(args[0])
@@ -499,7 +499,7 @@ func cmdDiscard(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR DISCARD without MULTI")
 		return
 	}
-	cl.multi, cl.multiErr, cl.queued = false, false, nil
+	cl.endMulti()
 	s.eng.Unwatch(cl.sess)
 	cl.ok()
 }

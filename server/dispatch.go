@@ -124,7 +124,7 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 		}
 		if cl.multi && !isMultiControl(args[0]) {
 			flush(i)
-			cl.queued = append(cl.queued, args)
+			cl.queue(args)
 			out = append(out, "+QUEUED\r\n"...)
 			continue
 		}

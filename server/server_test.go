@@ -292,3 +292,41 @@ func TestMalformedRequestsMatchRedis(t *testing.T) {
 		}
 	}
 }
+
+func TestClientListReadsAnotherClientsTransaction(t *testing.T) {
+	// CLIENT LIST reads every connection's transaction state while those
+	// connections change it: under -race this fails if the read is not
+	// synchronised, and each line must agree with itself.
+	s := startServer(t)
+	addr := s.Addr().String()
+	a, b := dialRaw(t, addr), dialRaw(t, addr)
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for i := 0; i < 200; i++ {
+			for _, cmd := range [][]string{{"MULTI"}, {"SET", "k", "v"}, {"EXEC"}} {
+				a.send(cmd...)
+				if _, err := a.read(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}
+	}()
+	var inMulti int
+	for i := 0; i < 200; i++ {
+		for _, line := range strings.Split(strings.Trim(b.do("CLIENT", "LIST"), "$\n"), "\n") {
+			x, q := clientField(line, "flags") == "x", clientField(line, "multi")
+			if x != (q != "-1") {
+				t.Fatalf("client-info with flags=%s and multi=%s: %s", clientField(line, "flags"), q, line)
+			}
+			if x {
+				inMulti++
+			}
+		}
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d of 200 CLIENT LISTs caught the other connection inside MULTI", inMulti)
+}

@@ -167,7 +167,7 @@ func aclLogReason(d aclDenial) string {
 func (s *Server) logACLDenial(cl *client, reason aclDenial, object, username string) {
 	s.acl.denials.add(&aclLogEntry{
 		reason:   reason,
-		multi:    cl.multi,
+		multi:    cl.inMulti(),
 		object:   object,
 		username: username,
 		updated:  time.Now().UnixMilli(),

@@ -34,12 +34,12 @@ type client struct {
 	replPort int
 	replIP   string
 
-	// MULTI state, the connection's own. Other connections read only
-	// shownMulti (CLIENT LIST): the commands queued, -1 outside MULTI.
-	multi      bool
-	multiErr   bool
-	queued     [][][]byte
-	shownMulti atomic.Int64
+	// MULTI state. multiQueued is the number of commands queued, -1
+	// outside MULTI; other connections read it too (CLIENT LIST), the
+	// rest is the connection's own.
+	multiQueued atomic.Int64
+	multiErr    bool
+	queued      [][][]byte
 
 	lastActive atomic.Int64 // Unix ms
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)
@@ -67,26 +67,30 @@ func newClient(s *Server, conn redcon.Conn) *client {
 	cl.authed = s.acl.defaultOpen()
 	cl.user.Store(s.acl.def)
 	cl.lastActive.Store(time.Now().UnixMilli())
-	cl.shownMulti.Store(-1)
+	cl.multiQueued.Store(-1)
 	return cl
 }
 
+// inMulti reports whether a transaction is open (MULTI until EXEC's end
+// or DISCARD).
+func (cl *client) inMulti() bool { return cl.multiQueued.Load() >= 0 }
+
 // beginMulti opens a transaction (MULTI).
 func (cl *client) beginMulti() {
-	cl.multi, cl.multiErr, cl.queued = true, false, nil
-	cl.shownMulti.Store(0)
+	cl.multiErr, cl.queued = false, nil
+	cl.multiQueued.Store(0)
 }
 
 // queue adds a command to the open transaction.
 func (cl *client) queue(args [][]byte) {
 	cl.queued = append(cl.queued, args)
-	cl.shownMulti.Store(int64(len(cl.queued)))
+	cl.multiQueued.Store(int64(len(cl.queued)))
 }
 
 // endMulti closes the transaction (EXEC, DISCARD).
 func (cl *client) endMulti() {
-	cl.multi, cl.multiErr, cl.queued = false, false, nil
-	cl.shownMulti.Store(-1)
+	cl.multiErr, cl.queued = false, nil
+	cl.multiQueued.Store(-1)
 }
 
 func (cl *client) setName(n string) {
@@ -108,7 +112,7 @@ func (cl *client) info() string {
 	cl.mu.Unlock()
 	now := time.Now()
 	flags := "N"
-	multi := cl.shownMulti.Load()
+	multi := cl.multiQueued.Load()
 	if multi >= 0 {
 		flags = "x"
 	}

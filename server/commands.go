@@ -408,7 +408,7 @@ func cmdDebug(s *Server, cl *client, args [][]byte) {
 }
 
 func cmdMulti(s *Server, cl *client, args [][]byte) {
-	if cl.multi {
+	if cl.inMulti() {
 		cl.err("ERR MULTI calls can not be nested")
 		return
 	}
@@ -417,7 +417,7 @@ func cmdMulti(s *Server, cl *client, args [][]byte) {
 }
 
 func cmdExec(s *Server, cl *client, args [][]byte) {
-	if !cl.multi {
+	if !cl.inMulti() {
 		cl.err("ERR EXEC without MULTI")
 		return
 	}
@@ -495,7 +495,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 }
 
 func cmdDiscard(s *Server, cl *client, args [][]byte) {
-	if !cl.multi {
+	if !cl.inMulti() {
 		cl.err("ERR DISCARD without MULTI")
 		return
 	}
@@ -505,7 +505,7 @@ func cmdDiscard(s *Server, cl *client, args [][]byte) {
 }
 
 func cmdWatch(s *Server, cl *client, args [][]byte) {
-	if cl.multi {
+	if cl.inMulti() {
 		cl.err("ERR WATCH inside MULTI is not allowed")
 		return
 	}

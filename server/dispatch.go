@@ -115,14 +115,14 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 		c, errMsg := s.check(cl, args)
 		if errMsg != "" {
 			flush(i)
-			if cl.multi && !isMultiControl(args[0]) {
+			if cl.inMulti() && !isMultiControl(args[0]) {
 				cl.multiErr = true
 			}
 			s.stats.errors.Add(1)
 			out = appendError(out, errMsg)
 			continue
 		}
-		if cl.multi && !isMultiControl(args[0]) {
+		if cl.inMulti() && !isMultiControl(args[0]) {
 			flush(i)
 			cl.queue(args)
 			out = append(out, "+QUEUED\r\n"...)
@@ -186,7 +186,7 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if msg := s.aclDenied(cl, c, args); msg != "" {
 		return nil, msg
 	}
-	if cl.multi && c.Flags&engine.NoMulti != 0 {
+	if cl.inMulti() && c.Flags&engine.NoMulti != 0 {
 		return nil, "ERR Command not allowed inside a transaction"
 	}
 	if msg := s.subscribeModeError(cl, c.Name); msg != "" {

@@ -106,7 +106,7 @@ func (c *ctx) expireArg(unit string, arg []byte, cmd string) (int64, bool) {
 func cmdSet(c *ctx, args [][]byte) {
 	key, value := args[1], args[2]
 	var nx, xx, get, keepTTL bool
-	unit, expArg := "", []byte(nil)
+	unit, expArg, prev := "", []byte(nil), ""
 	for i := 3; i < len(args); i++ {
 		switch opt := strings.ToLower(string(args[i])); opt {
 		case "nx":
@@ -136,6 +136,18 @@ func cmdSet(c *ctx, args [][]byte) {
 			}
 			unit, expArg = opt, args[i+1]
 			i++
+		case prevOption:
+			// Only in the log (see prevHint); a client's SET has no such option.
+			if !c.raw || prev != "" || i+1 >= len(args) {
+				c.replyError(errSyntax)
+				return
+			}
+			prev = strings.ToLower(string(args[i+1]))
+			if prev != prevNone && prev != prevString {
+				c.replyError(errSyntax)
+				return
+			}
+			i++
 		default:
 			c.replyError(errSyntax)
 			return
@@ -149,7 +161,15 @@ func cmdSet(c *ctx, args [][]byte) {
 		}
 		expireAt = at
 	}
-	old, exists := c.lookup(key)
+	var old meta
+	var exists bool
+	switch prev {
+	case prevNone:
+	case prevString:
+		old, exists = meta{typ: typeString}, true
+	default:
+		old, exists = c.lookup(key)
+	}
 	if get && exists && old.typ != typeString {
 		c.replyWrongType()
 		return
@@ -189,15 +209,39 @@ func cmdSet(c *ctx, args [][]byte) {
 		return
 	}
 	c.setString(key, oldp, value, expireAt)
+	effect := [][]byte{bs("SET"), key, value}
 	switch {
 	case expireAt != 0 && !keepTTL:
-		c.emit(bs("SET"), key, value, bs("PXAT"), strconv.AppendInt(nil, expireAt, 10))
+		effect = append(effect, bs("PXAT"), strconv.AppendInt(nil, expireAt, 10))
 	case keepTTL:
-		c.emit(bs("SET"), key, value, bs("KEEPTTL"))
-	default:
-		c.emit(bs("SET"), key, value)
+		effect = append(effect, bs("KEEPTTL"))
 	}
+	c.emit(prevHint(effect, oldp)...)
 	reply()
+}
+
+// A SET in the log may end in PREV none or PREV string: what the key held
+// before, as the master found it, when that is all the replay needs to
+// know. A replica or a recovery then applies the SET without reading the
+// key, a read that misses every cache on a replica that has just
+// installed a checkpoint (the key count, the old TTL's index entry and a
+// collection's elements are what the read is for).
+const (
+	prevOption = "prev"
+	prevNone   = "none"   // no key
+	prevString = "string" // a string without a TTL
+)
+
+// prevHint appends PREV to a SET effect when old (nil: no key) is one of
+// the states it can name.
+func prevHint(effect [][]byte, old *meta) [][]byte {
+	switch {
+	case old == nil:
+		return append(effect, bs("PREV"), bs(prevNone))
+	case old.typ == typeString && old.expireAt == 0:
+		return append(effect, bs("PREV"), bs(prevString))
+	}
+	return effect
 }
 
 func cmdSetNX(c *ctx, args [][]byte) {
@@ -206,7 +250,7 @@ func cmdSetNX(c *ctx, args [][]byte) {
 		return
 	}
 	c.setString(args[1], nil, args[2], 0)
-	c.emit(bs("SET"), args[1], args[2])
+	c.emit(prevHint([][]byte{bs("SET"), args[1], args[2]}, nil)...)
 	c.replyInt(1)
 }
 

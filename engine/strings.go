@@ -209,7 +209,7 @@ func cmdSet(c *ctx, args [][]byte) {
 		return
 	}
 	c.setString(key, oldp, value, expireAt)
-	effect := [][]byte{bs("SET"), key, value}
+	effect := append(make([][]byte, 0, 7), bs("SET"), key, value)
 	switch {
 	case expireAt != 0 && !keepTTL:
 		effect = append(effect, bs("PXAT"), strconv.AppendInt(nil, expireAt, 10))

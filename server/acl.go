@@ -129,6 +129,9 @@ func commandCategories(c *command) aclCats {
 	if f&engine.PubSub != 0 {
 		cats |= catPubSub
 	}
+	if cats, ok := containerCategories[c.Name]; ok {
+		return cats
+	}
 	if named, ok := aclNamedCategories[c.Name]; ok {
 		return cats | named
 	}
@@ -137,7 +140,8 @@ func commandCategories(c *command) aclCats {
 
 // numberCommands gives every row of t an id (its bit in a user's command
 // set) and its ACL categories, and returns the rows by id. Ids follow the
-// names' order, so they are stable for a given table.
+// names' order, so they are stable for a given table. Subcommands get
+// the bits after the rows' (numberSubcommands).
 func numberCommands(t map[string]*command) []*command {
 	names := make([]string, 0, len(t))
 	for n := range t {
@@ -151,6 +155,7 @@ func numberCommands(t map[string]*command) []*command {
 		c.cats = commandCategories(c)
 		rows[i] = c
 	}
+	numberSubcommands(rows)
 	return rows
 }
 
@@ -207,6 +212,7 @@ type aclUser struct {
 // aclTable holds the users.
 type aclTable struct {
 	rows  []*command          // by id
+	bits  int                 // the rows' and their subcommands' (aclsub.go)
 	table map[string]*command // by the name clients use (after rename-command)
 	def   *aclUser            // "default": never deleted
 
@@ -221,7 +227,10 @@ type aclTable struct {
 // newACL creates the users table with the default user: on, every
 // command, key and channel, its password requirepass (nopass when empty).
 func newACL(rows []*command, table map[string]*command, requirePass string) *aclTable {
-	t := &aclTable{rows: rows, table: table, users: map[string]*aclUser{}}
+	t := &aclTable{rows: rows, bits: len(rows), table: table, users: map[string]*aclUser{}}
+	for _, c := range rows {
+		t.bits += len(c.subs)
+	}
 	p := t.defaultPerm()
 	if requirePass != "" {
 		p.nopass, p.passwords = false, []string{hashPassword([]byte(requirePass))}
@@ -314,19 +323,30 @@ func (t *aclTable) authenticate(name string, pass []byte) *aclUser {
 
 func (t *aclTable) setAll(p *aclPerm, allow bool) {
 	p.allCmds, p.rules = allow, nil
-	p.cmds = make([]uint64, (len(t.rows)+63)/64)
+	p.cmds = make([]uint64, (t.bits+63)/64)
 	if !allow {
 		return
 	}
-	for id := range t.rows {
+	for id := range t.bits {
 		p.cmds[id>>6] |= 1 << (id & 63)
 	}
 }
 
+// setCommand allows or refuses c with all its subcommands.
+func setCommand(p *aclPerm, c *command, allow bool) {
+	setBit(p.cmds, c.id, allow)
+	for _, s := range c.subs {
+		setBit(p.cmds, s.id, allow)
+	}
+}
+
 // addRule records a command rule for LIST, dropping earlier rules on the
-// same command or category, which the new one overrides.
+// same command or category, or on a subcommand of the command, which the
+// new one overrides.
 func addRule(p *aclPerm, rule string) {
-	p.rules = slices.DeleteFunc(p.rules, func(r string) bool { return r[1:] == rule[1:] })
+	p.rules = slices.DeleteFunc(p.rules, func(r string) bool {
+		return r[1:] == rule[1:] || strings.HasPrefix(r[1:], rule[1:]+"|")
+	})
 	p.rules = append(p.rules, rule)
 }
 
@@ -472,22 +492,27 @@ func (t *aclTable) applyPatternRule(p *aclPerm, rule, lower string) string {
 			if !ok {
 				return errACLUnknown
 			}
-			for id, c := range t.rows {
+			for _, c := range t.rows {
 				if c.cats&cat != 0 {
-					setBit(p.cmds, id, allow)
+					setCommand(p, c, allow)
+				}
+				for _, s := range c.subs {
+					if s.cats&cat != 0 {
+						setBit(p.cmds, s.id, allow)
+					}
 				}
 			}
 			addRule(p, lower)
 			return ""
 		}
 		if strings.Contains(lower, "|") {
-			return "subcommand rules (command|subcommand) are not supported"
+			return t.subcommandRule(p, lower)
 		}
 		c := t.table[lower[1:]]
 		if c == nil {
 			return errACLUnknown
 		}
-		setBit(p.cmds, c.id, allow)
+		setCommand(p, c, allow)
 		addRule(p, lower)
 		return ""
 	case '(':
@@ -623,13 +648,14 @@ const (
 )
 
 // check decides whether the user may run c with args; arg is the key or
-// channel refused.
+// channel refused, or the command's name ("config|get" for a
+// subcommand).
 func (p *aclPerm) check(c *command, args [][]byte) (d aclDenial, arg []byte) {
 	if c.Flags&engine.NoAuth != 0 {
 		return aclAllowed, nil
 	}
-	if !p.canRun(c.id) {
-		return aclDeniedCommand, nil
+	if id, name := aclTarget(c, args); !p.canRun(id) {
+		return aclDeniedCommand, []byte(name)
 	}
 	if !p.allKeys && (c.FirstKey > 0 || c.NumKeysAt > 0 || c.Name == "sort" || c.Name == "sort_ro") {
 		if d, arg := p.checkKeys(c, args); d != aclAllowed {
@@ -713,12 +739,13 @@ func (p *aclPerm) checkChannels(c *command, args [][]byte) (aclDenial, []byte) {
 	return aclAllowed, nil
 }
 
-// aclErrorText is Redis 7.0's wording for a denial; verbose names the key
+// aclErrorText is Redis 7.0's wording for a denial; arg is what check
+// refused (a command's name, a key, a channel), and verbose names the key
 // or channel (ACL DRYRUN).
-func aclErrorText(d aclDenial, c *command, arg []byte, verbose bool) string {
+func aclErrorText(d aclDenial, arg []byte, verbose bool) string {
 	switch d {
 	case aclDeniedCommand:
-		return "this user has no permissions to run the '" + c.Name + "' command"
+		return "this user has no permissions to run the '" + string(arg) + "' command"
 	case aclDeniedKey:
 		if verbose {
 			return "this user has no permissions to access the '" + string(arg) + "' key"
@@ -744,9 +771,9 @@ func (s *Server) aclDenied(cl *client, c *command, args [][]byte) string {
 	case aclAllowed:
 		return ""
 	case aclDeniedSortBy, aclDeniedSortGet:
-		return "ERR " + aclErrorText(d, c, arg, false)
+		return "ERR " + aclErrorText(d, arg, false)
 	default:
-		return "NOPERM " + aclErrorText(d, c, arg, false)
+		return "NOPERM " + aclErrorText(d, arg, false)
 	}
 }
 
@@ -758,8 +785,6 @@ func (s *Server) aclCheck(cl *client, c *command, args [][]byte) (aclDenial, []b
 	d, arg := u.perm.Load().check(c, args)
 	switch d {
 	case aclAllowed, aclDeniedSortBy, aclDeniedSortGet:
-	case aclDeniedCommand:
-		s.logACLDenial(cl, d, c.Name, u.name)
 	default:
 		s.logACLDenial(cl, d, string(arg), u.name)
 	}
@@ -777,14 +802,14 @@ func (s *Server) aclRecheck(cl *client, args [][]byte) string {
 		return ""
 	}
 	if d, arg := s.aclCheck(cl, c, args); d != aclAllowed {
-		return aclExecText(d, c, arg)
+		return aclExecText(d, arg)
 	}
 	return ""
 }
 
 // aclExecText is the reply to a queued command that EXEC's re-check
 // refuses (Redis's text).
-func aclExecText(d aclDenial, c *command, arg []byte) string {
+func aclExecText(d aclDenial, arg []byte) string {
 	const changed = "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
 		"This command is no longer allowed for the following reason: "
 	switch d {
@@ -795,7 +820,7 @@ func aclExecText(d aclDenial, c *command, arg []byte) string {
 	case aclDeniedChannel:
 		return changed + "no permission to access one of the channels used as arguments"
 	}
-	return "ERR " + aclErrorText(d, c, arg, false) // SORT's BY and GET, refused as when they run
+	return "ERR " + aclErrorText(d, arg, false) // SORT's BY and GET, refused as when they run
 }
 
 // login makes u the client's user.
@@ -898,6 +923,11 @@ func cmdACL(s *Server, cl *client, args [][]byte) {
 			if c.cats&cat != 0 {
 				names = append(names, name)
 			}
+			for _, sub := range c.subs {
+				if sub.cats&cat != 0 {
+					names = append(names, sub.name)
+				}
+			}
 		}
 		sort.Strings(names)
 		cl.array(len(names))
@@ -984,7 +1014,7 @@ func aclDryRun(s *Server, cl *client, args [][]byte) {
 		cl.ok()
 		return
 	}
-	msg := aclErrorText(d, c, arg, true)
+	msg := aclErrorText(d, arg, true)
 	cl.bulkString(strings.ToUpper(msg[:1]) + msg[1:])
 }
 

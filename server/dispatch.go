@@ -14,8 +14,9 @@ type command struct {
 	engine.Spec
 	eng  *engine.Command
 	run  func(s *Server, cl *client, args [][]byte)
-	id   int     // bit in an ACL user's command set (numberCommands)
-	cats aclCats // ACL categories
+	id   int                // bit in an ACL user's command set (numberCommands)
+	cats aclCats            // ACL categories
+	subs map[string]*aclSub // a container's subcommands, for ACL rules (aclsub.go)
 }
 
 // buildTable merges the engine's commands with the server's and applies
@@ -174,8 +175,9 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if s.renamed && c.eng != nil {
 		args[0] = []byte(c.Name) // the engine knows commands by their real names
 	}
+	_, name := aclTarget(c, args) // "client|list" for a subcommand, as Redis shows it
 	cl.mu.Lock()
-	cl.lastCmd = c.Name
+	cl.lastCmd = name
 	cl.mu.Unlock()
 	if !cl.authed && c.Flags&engine.NoAuth == 0 {
 		return nil, "NOAUTH Authentication required."

@@ -39,6 +39,9 @@ var aclSubcommandScript = []struct {
 	{"user", []string{"CLIENT", "KILL", "127.0.0.1:1"}},
 	{"user", []string{"ACL", "WHOAMI"}},
 	{"user", []string{"ACL", "DRYRUN", "sub", "client", "list"}},
+	{"user", []string{"MULTI"}},
+	{"user", []string{"CONFIG", "GET", "nosuchparameter"}},
+	{"user", []string{"EXEC"}},
 	{"admin", []string{"ACL", "SETUSER", "sub", "-config|get"}},
 	{"user", []string{"CONFIG", "GET", "nosuchparameter"}},
 	{"admin", []string{"ACL", "SETUSER", "sub", "+config"}},
@@ -53,6 +56,14 @@ var aclSubcommandScript = []struct {
 	{"user", []string{"COMMAND", "COUNT"}},
 	{"user", []string{"CLIENT", "LIST"}},
 	{"user", []string{"PUBSUB", "NUMPAT"}},
+	// A refused EXEC discards the transaction.
+	{"admin", []string{"ACL", "SETUSER", "tx", "on", "nopass", "~*", "-@all", "+multi", "+set", "+get", "+discard"}},
+	{"user", []string{"AUTH", "tx", "x"}},
+	{"user", []string{"MULTI"}},
+	{"user", []string{"SET", "k", "v"}},
+	{"user", []string{"EXEC"}},
+	{"user", []string{"DISCARD"}},
+	{"user", []string{"GET", "k"}},
 }
 
 func TestACLSubcommandRulesMatchRedis(t *testing.T) {

@@ -119,6 +119,12 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 			if cl.inMulti() && !isMultiControl(args[0]) {
 				cl.multiErr = true
 			}
+			if row := s.lookup(args[0]); row != nil && row.Name == "exec" {
+				// A refused EXEC discards the transaction, as in Redis.
+				cl.endMulti()
+				s.eng.Unwatch(cl.sess)
+				errMsg = "EXECABORT Transaction discarded because of: " + errMsg
+			}
 			s.stats.errors.Add(1)
 			out = appendError(out, errMsg)
 			continue

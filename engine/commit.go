@@ -298,6 +298,22 @@ func (e *Engine) commitGroup(reqs []*request) {
 		}
 		ends[i] = len(g.entries)
 	}
+	if err := replicatedError(reqs); err != nil {
+		// A master's entry that does not apply leaves the entries before
+		// it, and maybe part of it, in the batch but not in the log: commit
+		// nothing, so the replica stays at an index its state matches.
+		b.Close()
+		g.ahead = nil
+		e.dbmap.Store(savedMap)
+		for i, r := range reqs {
+			if r.err == nil {
+				r.err = fmt.Errorf("not applied: %w", err)
+			}
+			r.out = r.out[:marks[i]]
+			r.out = e.failReplies(r, "ERR "+r.err.Error())
+		}
+		return
+	}
 	if len(g.entries) > 0 {
 		if err := e.wlog.Append(next, g.entries); err != nil {
 			e.markBroken(err, "log append", next)
@@ -514,6 +530,16 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 	c.finishEntry()
 }
 
+// replicatedError is the first error of a group's replicated requests.
+func replicatedError(reqs []*request) error {
+	for _, r := range reqs {
+		if r.entries != nil && r.err != nil {
+			return r.err
+		}
+	}
+	return nil
+}
+
 // applyReplicated applies a master's entries at their indexes.
 func (e *Engine) applyReplicated(b *pebble.Batch, g *group, next uint64, r *request) error {
 	if r.first != next {
@@ -528,7 +554,10 @@ func (e *Engine) applyReplicated(b *pebble.Batch, g *group, next uint64, r *requ
 	return nil
 }
 
-// applyEntry applies one entry's commands in raw mode.
+// applyEntry applies one entry's commands in raw mode. An effect that
+// answers an error did not apply as it did on the master (a storage
+// error, or a log this build does not understand): that is an error, never
+// a write silently skipped.
 func (e *Engine) applyEntry(b *pebble.Batch, index uint64, data []byte, g *group) error {
 	c := &ctx{e: e, g: g, r: b, b: b, raw: true, index: index}
 	c.selectDB(0)
@@ -557,8 +586,8 @@ func (e *Engine) applyEntry(b *pebble.Batch, index uint64, data []byte, g *group
 		}
 		mark := len(c.out)
 		c.run(cmd, args)
-		if len(c.out) > mark && c.out[mark] == '-' && strings.HasPrefix(string(c.out[mark:]), "-ERR storage error") {
-			return errors.New(strings.TrimSpace(string(c.out[mark+1:])))
+		if len(c.out) > mark && c.out[mark] == '-' {
+			return fmt.Errorf("%s: %s", name, strings.TrimSpace(string(c.out[mark+1:])))
 		}
 		c.out = c.out[:0]
 		return nil

@@ -280,6 +280,38 @@ func dumpRows(t *testing.T, e *Engine) string {
 	return b.String()
 }
 
+// An entry whose effect answers an error on the replica is not skipped:
+// Apply fails and commits nothing, not even the entries before it in the
+// same call, so the replica stays at an index its state matches.
+func TestEntryThatDoesNotApplyCommitsNothing(t *testing.T) {
+	replica := testEngine(t, Options{})
+	replica.SetReplica(true)
+	entry := func(line string) []byte { return encodeCommand(nil, args(line)...) }
+	err := replica.Apply(1, [][]byte{entry("SET a 1 PREV none"), entry("SET b 2 PREV bogus")})
+	if err == nil || !strings.Contains(err.Error(), "syntax error") {
+		t.Fatalf("Apply: %v, want the syntax error", err)
+	}
+	if got := replica.AppliedIndex(); got != 0 {
+		t.Fatalf("applied index %d after the failed Apply, want 0", got)
+	}
+	if got := replica.WAL().LastIndex(); got != 0 {
+		t.Fatalf("log ends at %d after the failed Apply, want 0", got)
+	}
+	s := NewSession()
+	runSteps(t, replica, s, []step{{"GET a", "(nil)"}, {"DBSIZE", "(integer) 0"}})
+
+	if err := replica.Apply(1, [][]byte{entry("SET a abc PREV none")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.Apply(2, [][]byte{entry("INCR a")}); err == nil || !strings.Contains(err.Error(), "not an integer") {
+		t.Fatalf("Apply INCR on a string: %v, want the integer error", err)
+	}
+	runSteps(t, replica, s, []step{{"GET a", "abc"}, {"DBSIZE", "(integer) 1"}})
+	if got := replica.AppliedIndex(); got != 1 {
+		t.Fatalf("applied index %d, want 1", got)
+	}
+}
+
 func TestClientSetHasNoPrevOption(t *testing.T) {
 	e := testEngine(t, Options{})
 	s := NewSession()

@@ -484,6 +484,8 @@ func FuzzACLSetUser(f *testing.F) {
 		"resetchannels &news.* &x -@all +@write -@dangerous +@hash",
 		"off nocommands resetkeys ~* <pw",
 		"+config|get",
+		"-@all +@admin -config|get +acl|whoami",
+		"+@all -client +client|id -@connection +config|nope +config -config|set",
 		"%RX~a",
 		"",
 		"reset skip-sanitize-payload on nopass",

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 )
 
 // startSentinel runs a real Redis Sentinel (redis-server --sentinel)
-// monitoring m, or skips when redis-server is not installed.
-func startSentinel(t *testing.T, m *node) *redis.Client {
+// monitoring m, with extra lines of sentinel.conf, or skips when
+// redis-server is not installed.
+func startSentinel(t *testing.T, m *node, extra ...string) *redis.Client {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -39,6 +41,9 @@ sentinel down-after-milliseconds mymaster 1000
 sentinel failover-timeout mymaster 10000
 sentinel parallel-syncs mymaster 1
 `, port, dir, filepath.Join(dir, "sentinel.log"), m.port)
+	for _, line := range extra {
+		body += line + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +71,41 @@ func TestSentinelFailsOverToAWalrusReplica(t *testing.T) {
 	m := startNode(t, "")
 	r1 := startNode(t, "", replicaOf(m)...)
 	r2 := startNode(t, "", replicaOf(m)...)
+	failOver(t, startSentinel(t, m), m, r1, r2)
+}
+
+// sentinelUser is the ACL user Redis's Sentinel documentation gives
+// Sentinel, but for +script|kill (walrus has no scripting): it needs
+// subcommand rules.
+var sentinelUser = []string{"--user", "sentinel-user", "on", ">sentinel-pass", "allchannels", "+multi", "+slaveof",
+	"+ping", "+exec", "+subscribe", "+config|rewrite", "+role", "+publish", "+info", "+client|setname", "+client|kill"}
+
+// Sentinel fails over as the ACL user its documentation recommends, with
+// no more than that user may run.
+func TestSentinelWithItsACLUserFailsOver(t *testing.T) {
+	m := startNode(t, "", sentinelUser...)
+	r1 := startNode(t, "", append(replicaOf(m), sentinelUser...)...)
+	r2 := startNode(t, "", append(replicaOf(m), sentinelUser...)...)
+	sc := startSentinel(t, m, "sentinel auth-user mymaster sentinel-user", "sentinel auth-pass mymaster sentinel-pass")
+	failOver(t, sc, m, r1, r2)
+	for _, n := range []*node{r1, r2} {
+		if list := fmt.Sprint(n.must("CLIENT", "LIST")); !strings.Contains(list, "user=sentinel-user") {
+			t.Errorf("node %d: no connection of sentinel-user in CLIENT LIST:\n%s", n.port, list)
+		}
+		// A command the user may not run would be in the node's ACL LOG.
+		if log := n.must("ACL", "LOG").([]any); len(log) > 0 {
+			t.Errorf("node %d refused Sentinel: %v", n.port, log)
+		}
+	}
+}
+
+// failOver has sc discover m's replicas r1 and r2, stops m, and checks
+// that Sentinel promotes one and points the other at it, with no write
+// lost.
+func failOver(t *testing.T, sc *redis.Client, m, r1, r2 *node) {
+	t.Helper()
 	waitLinkUp(t, r1)
 	waitLinkUp(t, r2)
-	sc := startSentinel(t, m)
 	ctx := context.Background()
 	waitFor(t, "sentinel to discover both replicas", 30*time.Second, func() bool {
 		reps, err := sc.Do(ctx, "SENTINEL", "replicas", "mymaster").Slice()

@@ -510,6 +510,10 @@ func (t *aclTable) applyPatternRule(p *aclPerm, rule, lower string) string {
 		}
 		c := t.table[lower[1:]]
 		if c == nil {
+			if _, ok := redisOnlyCommands[lower[1:]]; ok {
+				addRule(p, lower) // nothing to allow or refuse (aclredis.go)
+				return ""
+			}
 			return errACLUnknown
 		}
 		setCommand(p, c, allow)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -109,23 +110,24 @@ func aclTarget(c *command, args [][]byte) (id int, name string) {
 }
 
 // subcommandRule applies +cmd|sub or -cmd|sub (lower is the rule in lower
-// case); it returns Redis's error text, or "".
+// case); it returns Redis's error text, or "". A rule on a subcommand of
+// a Redis command walrus does not have (`+script|kill`, aclredis.go) is
+// kept, with nothing to allow or refuse.
 func (t *aclTable) subcommandRule(p *aclPerm, lower string) string {
 	allow := lower[0] == '+'
 	parent, sub, _ := strings.Cut(lower[1:], "|")
 	c := t.table[parent]
-	if c == nil {
+	redisSubs, redisOnly := redisOnlyCommands[parent]
+	switch {
+	case c == nil && !redisOnly:
 		return errACLUnknown
-	}
-	if c.subs == nil {
+	case c != nil && c.subs == nil, c == nil && redisSubs == nil:
 		if !allow {
 			return errACLUnknown
 		}
 		// Redis allows a first argument of a command this way (SELECT|0),
 		// a use it deprecates; walrus does not.
 		return "first-arg rules (command|first-arg) are not supported"
-	}
-	switch {
 	case sub == "":
 		return errACLSyntax
 	case strings.Contains(sub, "|"):
@@ -133,6 +135,13 @@ func (t *aclTable) subcommandRule(p *aclPerm, lower string) string {
 			return "Allowing first-arg of a subcommand is not supported"
 		}
 		return errACLUnknown
+	}
+	if c == nil {
+		if !slices.Contains(redisSubs, sub) {
+			return errACLUnknown
+		}
+		addRule(p, lower)
+		return ""
 	}
 	s := c.subs[sub]
 	if s == nil {

@@ -26,6 +26,14 @@ var aclSubcommandScript = []struct {
 	{"admin", []string{"ACL", "SETUSER", "bad", "-config|nope"}},
 	{"admin", []string{"ACL", "SETUSER", "bad", "+nope|get"}},
 	{"admin", []string{"ACL", "SETUSER", "bad", "-select|0"}},
+	// Commands of Redis that walrus does not have: rules naming them load.
+	{"admin", []string{"ACL", "SETUSER", "lua", "-@all", "+script|kill"}},
+	{"admin", []string{"ACL", "GETUSER", "lua"}},
+	{"admin", []string{"ACL", "SETUSER", "nostream", "+@all", "-xadd"}},
+	{"admin", []string{"ACL", "GETUSER", "nostream"}},
+	{"admin", []string{"ACL", "SETUSER", "bad", "+script|nope"}},
+	{"admin", []string{"ACL", "SETUSER", "bad", "+script|"}},
+	{"admin", []string{"ACL", "SETUSER", "bad", "-eval|x"}},
 	{"admin", []string{"ACL", "DRYRUN", "sub", "config", "get", "x"}},
 	{"admin", []string{"ACL", "DRYRUN", "sub", "config", "set", "maxmemory", "0"}},
 	{"admin", []string{"ACL", "DRYRUN", "four", "config", "get", "x"}},
@@ -142,6 +150,58 @@ func TestUnknownSubcommandNeedsTheContainer(t *testing.T) {
 	} {
 		if got := st.c.do(st.cmd...); got != st.want {
 			t.Fatalf("%q: %s, want %s", st.cmd, got, st.want)
+		}
+	}
+}
+
+// redisOnlyCommands holds no command walrus has; and, where redis-server
+// is installed, it is exactly Redis's commands less walrus's, with their
+// subcommands.
+func TestRedisOnlyCommandsAreRedisLessWalrus(t *testing.T) {
+	s := startServer(t)
+	for name := range redisOnlyCommands {
+		if s.table[name] != nil {
+			t.Errorf("%s is in walrus's table and in redisOnlyCommands", name)
+		}
+	}
+	raddr := redisServer(t)
+	r := dialRaw(t, raddr)
+	r.send("COMMAND")
+	v, err := r.value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	redisCmds := map[string][]string{}
+	for _, item := range v.([]any) {
+		info := item.([]any)
+		var subs []string
+		if len(info) > 9 {
+			if list, ok := info[9].([]any); ok {
+				for _, sub := range list {
+					_, name, _ := strings.Cut(sub.([]any)[0].(string), "|")
+					subs = append(subs, name)
+				}
+			}
+		}
+		sort.Strings(subs)
+		redisCmds[info[0].(string)] = subs
+	}
+	for name, subs := range redisCmds {
+		if s.table[name] != nil {
+			continue
+		}
+		mine, ok := redisOnlyCommands[name]
+		if !ok {
+			t.Errorf("Redis's %s is neither in walrus's table nor in redisOnlyCommands", name)
+			continue
+		}
+		if strings.Join(mine, " ") != strings.Join(subs, " ") {
+			t.Errorf("%s: subcommands %v, Redis has %v", name, mine, subs)
+		}
+	}
+	for name := range redisOnlyCommands {
+		if _, ok := redisCmds[name]; !ok {
+			t.Errorf("%s is in redisOnlyCommands but not a Redis command", name)
 		}
 	}
 }

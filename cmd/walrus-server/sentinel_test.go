@@ -75,10 +75,11 @@ func TestSentinelFailsOverToAWalrusReplica(t *testing.T) {
 }
 
 // sentinelUser is the ACL user Redis's Sentinel documentation gives
-// Sentinel, but for +script|kill (walrus has no scripting): it needs
-// subcommand rules.
+// Sentinel, word for word: it needs subcommand rules, and it names
+// SCRIPT KILL, which walrus does not have.
 var sentinelUser = []string{"--user", "sentinel-user", "on", ">sentinel-pass", "allchannels", "+multi", "+slaveof",
-	"+ping", "+exec", "+subscribe", "+config|rewrite", "+role", "+publish", "+info", "+client|setname", "+client|kill"}
+	"+ping", "+exec", "+subscribe", "+config|rewrite", "+role", "+publish", "+info", "+client|setname", "+client|kill",
+	"+script|kill"}
 
 // Sentinel fails over as the ACL user its documentation recommends, with
 // no more than that user may run.

@@ -76,8 +76,8 @@ const (
 )
 
 // numberSubcommands gives the subcommands of the containers among rows
-// their bits, after the rows' own, and returns the number of bits in all.
-func numberSubcommands(rows []*command) int {
+// their bits, after the rows' own.
+func numberSubcommands(rows []*command) {
 	next := len(rows)
 	for _, c := range rows {
 		subs := redisSubcommands[c.Name]
@@ -95,7 +95,6 @@ func numberSubcommands(rows []*command) int {
 			next++
 		}
 	}
-	return next
 }
 
 // aclTarget is the bit and the name an ACL check of c with args looks

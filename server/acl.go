@@ -129,8 +129,8 @@ func commandCategories(c *command) aclCats {
 	if f&engine.PubSub != 0 {
 		cats |= catPubSub
 	}
-	if cats, ok := containerCategories[c.Name]; ok {
-		return cats
+	if rc, ok := redisContainers[c.Name]; ok {
+		return rc.cats
 	}
 	if named, ok := aclNamedCategories[c.Name]; ok {
 		return cats | named

@@ -23,51 +23,51 @@ type aclSub struct {
 	cats aclCats
 }
 
-// containerCategories are Redis 7.0's categories of the containers walrus
-// has; redisSubcommands their subcommands' (COMMAND INFO). Subcommands
-// walrus does not implement are listed too, so rules that name them load
-// as they do in Redis; running one gets the container's unknown
-// subcommand error. CLIENT SETINFO is Redis 7.2's, not 7.0's: it is
-// checked against CLIENT's own bit.
-var (
-	containerCategories = map[string]aclCats{
-		"acl": catSlow, "client": catSlow, "config": catSlow, "command": catSlow | catConnection,
-		"object": catSlow, "pubsub": catSlow,
-	}
-	redisSubcommands = map[string]map[string]aclCats{
-		"acl": {
-			"cat": catSlow, "deluser": catAdminSub, "dryrun": catAdminSub, "genpass": catSlow,
-			"getuser": catAdminSub, "help": catSlow, "list": catAdminSub, "load": catAdminSub,
-			"log": catAdminSub, "save": catAdminSub, "setuser": catAdminSub, "users": catAdminSub,
-			"whoami": catSlow,
-		},
-		"client": {
-			"caching": catConnSub, "getname": catConnSub, "getredir": catConnSub, "help": catConnSub,
-			"id": catConnSub, "info": catConnSub, "kill": catConnAdminSub, "list": catConnAdminSub,
-			"no-evict": catConnAdminSub, "pause": catConnAdminSub, "reply": catConnSub,
-			"setname": catConnSub, "tracking": catConnSub,
-			"trackinginfo": catConnSub, "unblock": catConnAdminSub, "unpause": catConnAdminSub,
-		},
-		"config": {
-			"get": catAdminSub, "help": catSlow, "resetstat": catAdminSub, "rewrite": catAdminSub,
-			"set": catAdminSub,
-		},
-		"command": {
-			"count": catConnSub, "docs": catConnSub, "getkeys": catConnSub,
-			"getkeysandflags": catConnSub, "help": catConnSub, "info": catConnSub, "list": catConnSub,
-		},
-		"object": {
-			"encoding": catKeyspace | catRead | catSlow, "freq": catKeyspace | catRead | catSlow,
-			"help": catKeyspace | catSlow, "idletime": catKeyspace | catRead | catSlow,
-			"refcount": catKeyspace | catRead | catSlow,
-		},
-		"pubsub": {
-			"channels": catPubSub | catSlow, "help": catSlow, "numpat": catPubSub | catSlow,
-			"numsub": catPubSub | catSlow, "shardchannels": catPubSub | catSlow,
-			"shardnumsub": catPubSub | catSlow,
-		},
-	}
-)
+// redisContainer is a container command as Redis 7.0 has it (COMMAND
+// INFO): its own categories and its subcommands'.
+type redisContainer struct {
+	cats aclCats
+	subs map[string]aclCats
+}
+
+// redisContainers are the containers walrus has. Subcommands walrus does
+// not implement are listed too, so rules that name them load as they do
+// in Redis; running one gets the container's unknown subcommand error.
+// CLIENT SETINFO is Redis 7.2's, not 7.0's: it is checked against
+// CLIENT's own bit.
+var redisContainers = map[string]redisContainer{
+	"acl": {cats: catSlow, subs: map[string]aclCats{
+		"cat": catSlow, "deluser": catAdminSub, "dryrun": catAdminSub, "genpass": catSlow,
+		"getuser": catAdminSub, "help": catSlow, "list": catAdminSub, "load": catAdminSub,
+		"log": catAdminSub, "save": catAdminSub, "setuser": catAdminSub, "users": catAdminSub,
+		"whoami": catSlow,
+	}},
+	"client": {cats: catSlow, subs: map[string]aclCats{
+		"caching": catConnSub, "getname": catConnSub, "getredir": catConnSub, "help": catConnSub,
+		"id": catConnSub, "info": catConnSub, "kill": catConnAdminSub, "list": catConnAdminSub,
+		"no-evict": catConnAdminSub, "pause": catConnAdminSub, "reply": catConnSub,
+		"setname": catConnSub, "tracking": catConnSub,
+		"trackinginfo": catConnSub, "unblock": catConnAdminSub, "unpause": catConnAdminSub,
+	}},
+	"config": {cats: catSlow, subs: map[string]aclCats{
+		"get": catAdminSub, "help": catSlow, "resetstat": catAdminSub, "rewrite": catAdminSub,
+		"set": catAdminSub,
+	}},
+	"command": {cats: catSlow | catConnection, subs: map[string]aclCats{
+		"count": catConnSub, "docs": catConnSub, "getkeys": catConnSub,
+		"getkeysandflags": catConnSub, "help": catConnSub, "info": catConnSub, "list": catConnSub,
+	}},
+	"object": {cats: catSlow, subs: map[string]aclCats{
+		"encoding": catKeyspace | catRead | catSlow, "freq": catKeyspace | catRead | catSlow,
+		"help": catKeyspace | catSlow, "idletime": catKeyspace | catRead | catSlow,
+		"refcount": catKeyspace | catRead | catSlow,
+	}},
+	"pubsub": {cats: catSlow, subs: map[string]aclCats{
+		"channels": catPubSub | catSlow, "help": catSlow, "numpat": catPubSub | catSlow,
+		"numsub": catPubSub | catSlow, "shardchannels": catPubSub | catSlow,
+		"shardnumsub": catPubSub | catSlow,
+	}},
+}
 
 const (
 	catAdminSub     = catAdmin | catSlow | catDangerous
@@ -80,7 +80,7 @@ const (
 func numberSubcommands(rows []*command) {
 	next := len(rows)
 	for _, c := range rows {
-		subs := redisSubcommands[c.Name]
+		subs := redisContainers[c.Name].subs
 		if subs == nil {
 			continue
 		}

@@ -114,7 +114,7 @@ func TestACLCategoriesOfSubcommandsMatchRedis(t *testing.T) {
 		var names []string
 		for _, n := range v.([]any) {
 			name := n.(string)
-			if parent, _, ok := strings.Cut(name, "|"); ok && redisSubcommands[parent] != nil {
+			if parent, _, ok := strings.Cut(name, "|"); ok && redisContainers[parent].subs != nil {
 				names = append(names, name)
 			}
 		}

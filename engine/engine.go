@@ -106,6 +106,7 @@ type Engine struct {
 	opts     Options
 	log      *slog.Logger
 	fs       vfs.FS
+	pacer    *flushPacer // Pebble's view of fs: flushes are paced
 	dbDir    string
 	installs atomic.Uint64 // checkpoints installed (DB() replaced)
 	db       *pebble.DB
@@ -183,6 +184,7 @@ func Open(opts Options) (*Engine, error) {
 		}
 		e.wlog = l
 	}
+	e.pacer = newFlushPacer(e.fs)
 	if err := e.openDB(); err != nil {
 		e.wlog.Close()
 		return nil, err
@@ -200,10 +202,11 @@ func Open(opts Options) (*Engine, error) {
 func (e *Engine) openDB() error {
 	e.cache = pebble.NewCache(e.opts.BlockCacheBytes)
 	popts := &pebble.Options{
-		FS:         e.fs,
-		Cache:      e.cache,
-		DisableWAL: true,
-		Logger:     quietLogger{},
+		FS:            e.pacer,
+		Cache:         e.cache,
+		DisableWAL:    true,
+		Logger:        quietLogger{},
+		EventListener: e.pacer.listener(),
 		// Larger memtables than the 4 MiB default: with our own log as the
 		// record, a memtable costs only memory, and fewer, larger flushes
 		// mean far less compaction under write-heavy loads.
@@ -341,6 +344,7 @@ func (e *Engine) Close() error {
 	e.stop()
 	e.wg.Wait()
 	var errs []error
+	e.pacer.closing.Store(true)
 	if err := e.db.Flush(); err != nil {
 		errs = append(errs, fmt.Errorf("flush pebble: %w", err))
 	}

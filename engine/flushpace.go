@@ -10,9 +10,11 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 )
 
-// flushDuty is how much of a CPU a Pebble flush may take: it writes its
-// tables in bursts of about flushBurst and sleeps after each so that the
-// bursts are flushDuty of the time.
+// A Pebble flush takes at most about a third of a CPU: it writes its
+// tables in bursts of flushBurst (wall time, so a flush that waits for a
+// CPU takes less) and sleeps flushPause after each. A pause as long as
+// the burst just before it did worse: a flush descheduled in a burst
+// then slept for as long again.
 //
 // A flush is one goroutine turning a memtable into an sstable (walking the
 // skiplist, building and compressing blocks and the bloom filter) without
@@ -30,7 +32,7 @@ import (
 // writes stall.
 const (
 	flushBurst = 500 * time.Microsecond
-	flushDuty  = 1.0 / 3
+	flushPause = 2 * flushBurst
 )
 
 // flushPacer is the vfs.FS Pebble writes through. It hands out sstables
@@ -101,8 +103,8 @@ type pacedFile struct {
 func (f *pacedFile) Write(b []byte) (int, error) {
 	n, err := f.File.Write(b)
 	if f.paced.Load() && !f.p.closing.Load() && !f.p.stalled.Load() {
-		if worked := time.Since(f.since); worked >= f.p.burst {
-			time.Sleep(time.Duration(float64(worked) * (1 - flushDuty) / flushDuty))
+		if time.Since(f.since) >= f.p.burst {
+			time.Sleep(flushPause)
 			f.p.paused.Add(1)
 			f.since = time.Now()
 		}

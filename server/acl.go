@@ -1003,12 +1003,23 @@ func aclDryRun(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR User '" + string(args[2]) + "' not found")
 		return
 	}
+	cmd := args[3:]
 	c := s.lookup(args[3])
-	if c == nil {
+	var sub *aclSub
+	unknown := c == nil
+	if c != nil {
+		sub, unknown = subcommand(c, cmd)
+	}
+	if unknown {
 		cl.err("ERR Command '" + string(args[3]) + "' not found")
 		return
 	}
-	cmd := args[3:]
+	if sub != nil {
+		if msg := sub.arityError(len(cmd)); msg != "" {
+			cl.err(msg)
+			return
+		}
+	}
 	if !c.ArityOK(len(cmd)) {
 		cl.err("ERR wrong number of arguments for '" + c.Name + "' command")
 		return

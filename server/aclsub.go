@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/walrus-kv/walrus/engine"
 )
 
 // Subcommands in ACL rules. Redis 7.0 gives each subcommand of a container
@@ -13,21 +15,30 @@ import (
 // every subcommand, and a category rule reaches the subcommands in it
 // (`+@admin` gives CONFIG GET, not ACL WHOAMI). A container itself has
 // only the categories Redis gives it (@slow; COMMAND @slow @connection).
-// A subcommand that is not in the table is checked against the
-// container's own bit, so nothing runs unchecked.
+// A subcommand that is in neither table (redisContainers, walrusSubs)
+// is refused before any of this, as in Redis.
 
 // aclSub is one subcommand as ACL rules see it.
 type aclSub struct {
-	name string // "config|get": what rules, errors and ACL LOG call it
-	id   int    // its bit, after the rows' (numberSubcommands)
-	cats aclCats
+	name  string // "config|get": what rules, errors and ACL LOG call it
+	id    int    // its bit, after the rows' (numberSubcommands)
+	cats  aclCats
+	arity int
 }
 
 // redisContainer is a container command as Redis 7.0 has it (COMMAND
-// INFO): its own categories and its subcommands'.
+// INFO): its own categories and its subcommands.
 type redisContainer struct {
 	cats aclCats
-	subs map[string]aclCats
+	subs map[string]redisSub
+}
+
+// redisSub is a subcommand as Redis 7.0 has it: its categories and its
+// arity (COMMAND's: the container and the subcommand are counted, a
+// negative arity is a minimum).
+type redisSub struct {
+	cats  aclCats
+	arity int
 }
 
 // redisContainers are the containers walrus has. Subcommands walrus does
@@ -36,36 +47,41 @@ type redisContainer struct {
 // CLIENT SETINFO is Redis 7.2's, not 7.0's: it is checked against
 // CLIENT's own bit.
 var redisContainers = map[string]redisContainer{
-	"acl": {cats: catSlow, subs: map[string]aclCats{
-		"cat": catSlow, "deluser": catAdminSub, "dryrun": catAdminSub, "genpass": catSlow,
-		"getuser": catAdminSub, "help": catSlow, "list": catAdminSub, "load": catAdminSub,
-		"log": catAdminSub, "save": catAdminSub, "setuser": catAdminSub, "users": catAdminSub,
-		"whoami": catSlow,
+	"acl": {cats: catSlow, subs: map[string]redisSub{
+		"cat": {catSlow, -2}, "deluser": {catAdminSub, -3}, "dryrun": {catAdminSub, -4},
+		"genpass": {catSlow, -2}, "getuser": {catAdminSub, 3}, "help": {catSlow, 2},
+		"list": {catAdminSub, 2}, "load": {catAdminSub, 2}, "log": {catAdminSub, -2},
+		"save": {catAdminSub, 2}, "setuser": {catAdminSub, -3}, "users": {catAdminSub, 2},
+		"whoami": {catSlow, 2},
 	}},
-	"client": {cats: catSlow, subs: map[string]aclCats{
-		"caching": catConnSub, "getname": catConnSub, "getredir": catConnSub, "help": catConnSub,
-		"id": catConnSub, "info": catConnSub, "kill": catConnAdminSub, "list": catConnAdminSub,
-		"no-evict": catConnAdminSub, "pause": catConnAdminSub, "reply": catConnSub,
-		"setname": catConnSub, "tracking": catConnSub,
-		"trackinginfo": catConnSub, "unblock": catConnAdminSub, "unpause": catConnAdminSub,
+	"client": {cats: catSlow, subs: map[string]redisSub{
+		"caching": {catConnSub, 3}, "getname": {catConnSub, 2}, "getredir": {catConnSub, 2},
+		"help": {catConnSub, 2}, "id": {catConnSub, 2}, "info": {catConnSub, 2},
+		"kill": {catConnAdminSub, -3}, "list": {catConnAdminSub, -2},
+		"no-evict": {catConnAdminSub, 3}, "pause": {catConnAdminSub, -3},
+		"reply": {catConnSub, 3}, "setname": {catConnSub, 3}, "tracking": {catConnSub, -3},
+		"trackinginfo": {catConnSub, 2}, "unblock": {catConnAdminSub, -3},
+		"unpause": {catConnAdminSub, 2},
 	}},
-	"config": {cats: catSlow, subs: map[string]aclCats{
-		"get": catAdminSub, "help": catSlow, "resetstat": catAdminSub, "rewrite": catAdminSub,
-		"set": catAdminSub,
+	"config": {cats: catSlow, subs: map[string]redisSub{
+		"get": {catAdminSub, -3}, "help": {catSlow, 2}, "resetstat": {catAdminSub, 2},
+		"rewrite": {catAdminSub, 2}, "set": {catAdminSub, -4},
 	}},
-	"command": {cats: catSlow | catConnection, subs: map[string]aclCats{
-		"count": catConnSub, "docs": catConnSub, "getkeys": catConnSub,
-		"getkeysandflags": catConnSub, "help": catConnSub, "info": catConnSub, "list": catConnSub,
+	"command": {cats: catSlow | catConnection, subs: map[string]redisSub{
+		"count": {catConnSub, 2}, "docs": {catConnSub, -2}, "getkeys": {catConnSub, -4},
+		"getkeysandflags": {catConnSub, -4}, "help": {catConnSub, 2},
+		"info": {catConnSub, -2}, "list": {catConnSub, -2},
 	}},
-	"object": {cats: catSlow, subs: map[string]aclCats{
-		"encoding": catKeyspace | catRead | catSlow, "freq": catKeyspace | catRead | catSlow,
-		"help": catKeyspace | catSlow, "idletime": catKeyspace | catRead | catSlow,
-		"refcount": catKeyspace | catRead | catSlow,
+	"object": {cats: catSlow, subs: map[string]redisSub{
+		"encoding": {catKeyspace | catRead | catSlow, 3},
+		"freq":     {catKeyspace | catRead | catSlow, 3}, "help": {catKeyspace | catSlow, 2},
+		"idletime": {catKeyspace | catRead | catSlow, 3},
+		"refcount": {catKeyspace | catRead | catSlow, 3},
 	}},
-	"pubsub": {cats: catSlow, subs: map[string]aclCats{
-		"channels": catPubSub | catSlow, "help": catSlow, "numpat": catPubSub | catSlow,
-		"numsub": catPubSub | catSlow, "shardchannels": catPubSub | catSlow,
-		"shardnumsub": catPubSub | catSlow,
+	"pubsub": {cats: catSlow, subs: map[string]redisSub{
+		"channels": {catPubSub | catSlow, -2}, "help": {catSlow, 2},
+		"numpat": {catPubSub | catSlow, 2}, "numsub": {catPubSub | catSlow, -2},
+		"shardchannels": {catPubSub | catSlow, -2}, "shardnumsub": {catPubSub | catSlow, -2},
 	}},
 }
 
@@ -91,10 +107,47 @@ func numberSubcommands(rows []*command) {
 		sort.Strings(names)
 		c.subs = make(map[string]*aclSub, len(names))
 		for _, n := range names {
-			c.subs[n] = &aclSub{name: c.Name + "|" + n, id: next, cats: subs[n]}
+			c.subs[n] = &aclSub{name: c.Name + "|" + n, id: next, cats: subs[n].cats, arity: subs[n].arity}
 			next++
 		}
 	}
+}
+
+// walrusSubs are subcommands walrus runs that Redis 7.0 does not have
+// (go-redis and redis-py send CLIENT SETINFO on connecting). ACL checks
+// them against the container's own bit; their handler checks their
+// arguments.
+var walrusSubs = map[string][]string{"client": {"setinfo"}}
+
+// subcommand returns the subcommand of a container command c that args
+// run: nil for the container itself or a subcommand in walrusSubs, and
+// unknown for one that c does not have. Redis refuses an unknown
+// subcommand, and the wrong number of arguments to one, before it looks
+// at authentication or ACL rules, as it does an unknown command.
+func subcommand(c *command, args [][]byte) (sub *aclSub, unknown bool) {
+	if c.subs == nil || len(args) < 2 {
+		return nil, false
+	}
+	lower := strings.ToLower(string(args[1]))
+	if sub := c.subs[lower]; sub != nil {
+		return sub, false
+	}
+	return nil, !slices.Contains(walrusSubs[c.Name], lower)
+}
+
+// unknownSubcommand is Redis's error for a subcommand args[1] that the
+// container args[0] does not have.
+func unknownSubcommand(args [][]byte) string {
+	return "ERR unknown subcommand '" + clip(string(args[1])) + "'. Try " + strings.ToUpper(string(args[0])) + " HELP."
+}
+
+// arityError is Redis's error for n arguments to s (the container and the
+// subcommand counted), or "" when n fits.
+func (s *aclSub) arityError(n int) string {
+	if (&engine.Spec{Arity: s.arity}).ArityOK(n) {
+		return ""
+	}
+	return "ERR wrong number of arguments for '" + s.name + "' command"
 }
 
 // aclTarget is the bit and the name an ACL check of c with args looks

@@ -161,8 +161,8 @@ func isMultiControl(name []byte) bool {
 	return false
 }
 
-// check applies the row's rules: existence, auth, arity, ACL (acl.go),
-// then the role rules. It returns the row or Redis's error text.
+// check applies the row's rules in Redis's order: existence (a
+// subcommand's too), arity, auth, ACL (acl.go), then the role rules. It returns the row or Redis's error text.
 func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	c := s.lookup(args[0])
 	if c == nil {
@@ -181,15 +181,27 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if s.renamed && c.eng != nil {
 		args[0] = []byte(c.Name) // the engine knows commands by their real names
 	}
-	_, name := aclTarget(c, args) // "client|list" for a subcommand, as Redis shows it
+	sub, unknown := subcommand(c, args)
+	name := c.Name
+	if sub != nil {
+		name = sub.name // "client|list", as Redis shows it
+	}
 	cl.mu.Lock()
 	cl.lastCmd = name
 	cl.mu.Unlock()
-	if !cl.authed && c.Flags&engine.NoAuth == 0 {
-		return nil, "NOAUTH Authentication required."
+	if unknown {
+		return nil, unknownSubcommand(args)
+	}
+	if sub != nil {
+		if msg := sub.arityError(len(args)); msg != "" {
+			return nil, msg
+		}
 	}
 	if !c.ArityOK(len(args)) {
 		return nil, "ERR wrong number of arguments for '" + c.Name + "' command"
+	}
+	if !cl.authed && c.Flags&engine.NoAuth == 0 {
+		return nil, "NOAUTH Authentication required."
 	}
 	if msg := s.aclDenied(cl, c, args); msg != "" {
 		return nil, msg

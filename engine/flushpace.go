@@ -43,7 +43,7 @@ type flushPacer struct {
 	vfs.FS
 	burst   time.Duration // work between two pauses; tests set it to 0
 	closing atomic.Bool   // the flush on Close: nothing else is served
-	stalled atomic.Bool   // Pebble is holding writes back
+	stalls  atomic.Int32  // writers Pebble is holding back
 	paused  atomic.Int64  // pauses taken (tests)
 
 	mu    sync.Mutex
@@ -79,9 +79,10 @@ func (p *flushPacer) tableCreated(info pebble.TableCreateInfo) {
 	}
 }
 
-// The events of Pebble's that bracket a write stall.
-func (p *flushPacer) writeStallBegin(pebble.WriteStallBeginInfo) { p.stalled.Store(true) }
-func (p *flushPacer) writeStallEnd()                             { p.stalled.Store(false) }
+// The events of Pebble's that bracket a write stall, once for each
+// writer held back.
+func (p *flushPacer) writeStallBegin(pebble.WriteStallBeginInfo) { p.stalls.Add(1) }
+func (p *flushPacer) writeStallEnd()                             { p.stalls.Add(-1) }
 
 func (p *flushPacer) listener() *pebble.EventListener {
 	return &pebble.EventListener{
@@ -102,7 +103,7 @@ type pacedFile struct {
 
 func (f *pacedFile) Write(b []byte) (int, error) {
 	n, err := f.File.Write(b)
-	if f.paced.Load() && !f.p.closing.Load() && !f.p.stalled.Load() {
+	if f.paced.Load() && !f.p.closing.Load() && f.p.stalls.Load() == 0 {
 		if time.Since(f.since) >= f.p.burst {
 			time.Sleep(flushPause)
 			f.p.paused.Add(1)

@@ -71,8 +71,11 @@ func TestFlushRunsFullSpeedInAWriteStall(t *testing.T) {
 		}
 		return e.pacer.paused.Load() - before
 	}
+	// Two writers held back, one let go.
 	l := e.pacer.listener()
 	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "memtable count limit reached"})
+	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "memtable count limit reached"})
+	l.WriteStallEnd()
 	if n := flush(0); n != 0 {
 		t.Fatalf("a flush in a write stall paused %d times", n)
 	}

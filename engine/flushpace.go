@@ -12,9 +12,9 @@ import (
 
 // A Pebble flush takes at most about a third of a CPU: it writes its
 // tables in bursts of flushBurst (wall time, so a flush that waits for a
-// CPU takes less) and sleeps flushPause after each. A pause as long as
-// the burst just before it did worse: a flush descheduled in a burst
-// then slept for as long again.
+// CPU takes less) and sleeps flushPause after each. A pause of twice the
+// burst's wall time did worse: a flush descheduled during a burst then
+// slept twice as long again.
 //
 // A flush is one goroutine turning a memtable into an sstable (walking the
 // skiplist, building and compressing blocks and the bloom filter) without

@@ -162,7 +162,8 @@ func isMultiControl(name []byte) bool {
 }
 
 // check applies the row's rules in Redis's order: existence (a
-// subcommand's too), arity, auth, ACL (acl.go), then the role rules. It returns the row or Redis's error text.
+// subcommand's too), arity, auth, ACL (acl.go), then the role rules. It
+// returns the row or Redis's error text.
 func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	c := s.lookup(args[0])
 	if c == nil {

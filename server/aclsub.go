@@ -153,10 +153,8 @@ func (s *aclSub) arityError(n int) string {
 // aclTarget is the bit and the name an ACL check of c with args looks
 // at: a known subcommand's, else the command's.
 func aclTarget(c *command, args [][]byte) (id int, name string) {
-	if c.subs != nil && len(args) > 1 {
-		if sub := c.subs[strings.ToLower(string(args[1]))]; sub != nil {
-			return sub.id, sub.name
-		}
+	if sub, _ := subcommand(c, args); sub != nil {
+		return sub.id, sub.name
 	}
 	return c.id, c.Name
 }

@@ -124,6 +124,7 @@ type Engine struct {
 	applied  atomic.Uint64 // index of the last entry applied to Pebble
 	flushed  atomic.Uint64 // applied index known to be on disk in Pebble
 	replica  atomic.Bool   // applying a master's entries: no active expiry
+	noExpire atomic.Bool   // clients paused (HoldExpiry): no active expiry
 	lastSave atomic.Int64  // unix seconds of the last SAVE (or start)
 	dirty    atomic.Int64  // writes since the last save
 
@@ -386,6 +387,11 @@ func (e *Engine) Databases() int { return e.opts.Databases }
 // SetReplica switches the engine between master (active expiry on) and
 // replica (expiry left to the master's DEL entries).
 func (e *Engine) SetReplica(on bool) { e.replica.Store(on) }
+
+// HoldExpiry stops active expiry while held is true (a client pause, as
+// in Redis): no DEL enters the log. Reads still see expired keys as
+// absent.
+func (e *Engine) HoldExpiry(held bool) { e.noExpire.Store(held) }
 
 // Dirty is the number of writes since the last save.
 func (e *Engine) Dirty() int64 { return e.dirty.Load() }

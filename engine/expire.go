@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// Active expiry, on the master only: every 100 ms the committer deletes up
-// to expireBatch keys whose time has come (found through the expiry
-// index), emitting a DEL entry for each so replicas follow. A cycle that
-// filled its batch runs again at once, up to expireCycles times.
+// Active expiry, on the master only and not while clients are paused
+// (HoldExpiry): every 100 ms the committer deletes up to expireBatch keys
+// whose time has come (found through the expiry index), emitting a DEL
+// entry for each so replicas follow. A cycle that filled its batch runs
+// again at once, up to expireCycles times.
 const (
 	expireBatch  = 200
 	expireCycles = 10
@@ -24,7 +25,7 @@ func (e *Engine) expireLoop(stop context.Context) {
 			return
 		case <-t.C:
 		}
-		if e.replica.Load() || e.logBroken.Load() != nil {
+		if e.replica.Load() || e.noExpire.Load() || e.logBroken.Load() != nil {
 			continue
 		}
 		for i := 0; i < expireCycles; i++ {

@@ -170,6 +170,8 @@ func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 	}
 	gone, stopWatch := watchDisconnect(cl)
 	defer stopWatch()
+	cl.blocked.Store(true)
+	defer cl.blocked.Store(false)
 	select {
 	case <-w.ch:
 	case <-timer:

@@ -43,6 +43,7 @@ type client struct {
 
 	lastActive atomic.Int64 // Unix ms
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)
+	blocked    atomic.Bool  // waiting in BLPOP & co or held by a pause
 	db         atomic.Int64
 	subs       atomic.Int64 // channels + patterns subscribed
 
@@ -115,6 +116,9 @@ func (cl *client) info() string {
 	multi := cl.multiQueued.Load()
 	if multi >= 0 {
 		flags = "x"
+	}
+	if cl.blocked.Load() {
+		flags = "b"
 	}
 	if cmd == "" {
 		cmd = "NULL"

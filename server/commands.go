@@ -210,16 +210,21 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 		}
 		s.mu.Unlock()
 		cl.bulkString(b.String())
+	case sub == "pause" && (len(args) == 3 || len(args) == 4):
+		s.clientPause(cl, args)
+	case sub == "unpause" && len(args) == 2:
+		s.pause.unpause(pauseByClient)
+		cl.ok()
 	case sub == "kill" && len(args) >= 3:
 		s.clientKill(cl, args[2:])
 	case sub == "help":
-		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> | KILL SKIPME yes|no", "HELP"}
+		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> | KILL SKIPME yes|no", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "HELP"}
 		cl.array(len(lines))
 		for _, l := range lines {
 			cl.status(l)
 		}
 	default:
-		cl.err("ERR Unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLIENT HELP.")
+		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLIENT HELP.")
 	}
 }
 

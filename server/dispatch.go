@@ -114,6 +114,13 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 			continue
 		}
 		c, errMsg := s.check(cl, args)
+		for errMsg == "" && s.pauseHolds(cl, c) {
+			flush(i)
+			if !s.waitPause(cl, c) {
+				return out // the client is gone or the server stops
+			}
+			c, errMsg = s.check(cl, args) // the server may be a replica now
+		}
 		if errMsg != "" {
 			flush(i)
 			if cl.inMulti() && !isMultiControl(args[0]) {

@@ -86,7 +86,12 @@ func (s *Server) infoServer() [][2]string {
 
 func (s *Server) infoClients() [][2]string {
 	s.mu.Lock()
-	n := len(s.clients)
+	n, blocked := len(s.clients), 0
+	for _, cl := range s.clients {
+		if cl.blocked.Load() {
+			blocked++
+		}
+	}
 	s.mu.Unlock()
 	return [][2]string{
 		kv("connected_clients", n),
@@ -94,7 +99,7 @@ func (s *Server) infoClients() [][2]string {
 		kv("maxclients", s.maxClients.Load()),
 		kv("client_recent_max_input_buffer", 0),
 		kv("client_recent_max_output_buffer", 0),
-		kv("blocked_clients", 0),
+		kv("blocked_clients", blocked),
 		kv("tracking_clients", 0),
 		kv("clients_in_timeout_table", 0),
 	}
@@ -279,7 +284,7 @@ func cmdCommand(s *Server, cl *client, args [][]byte) {
 			cl.bulkString(r.Group)
 		}
 	default:
-		cl.err("ERR Unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try COMMAND HELP.")
+		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try COMMAND HELP.")
 	}
 }
 
@@ -375,6 +380,6 @@ func cmdConfig(s *Server, cl *client, args [][]byte) {
 		s.repl.resetStats()
 		cl.ok()
 	default:
-		cl.err("ERR Unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CONFIG HELP.")
+		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CONFIG HELP.")
 	}
 }

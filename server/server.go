@@ -62,6 +62,7 @@ type Server struct {
 
 	ps    pubsub   // subscriptions and detached connections; see pubsub.go
 	block blocking // clients blocked in BLPOP & co; see blocking.go
+	pause pauser   // CLIENT PAUSE and FAILOVER's pause; see pause.go
 }
 
 // stats are INFO's counters.
@@ -122,6 +123,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.eng = eng
+	s.pause.onChange = eng.HoldExpiry
 	if s.repl, err = newReplication(s); err != nil {
 		eng.Close()
 		return nil, err
@@ -234,6 +236,7 @@ func (s *Server) stop() error {
 	}
 	s.mu.Unlock()
 	s.stopBlocking()
+	s.pause.close()
 	s.stopPubSub()
 	s.repl.close()
 	var errs []error

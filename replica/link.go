@@ -43,7 +43,17 @@ type LinkOptions struct {
 	OnReset func()
 	// OnPublish delivers a PUBLISH the master forwarded.
 	OnPublish func(channel, message []byte)
-	Logger    *slog.Logger
+	// Hold, when set, is called before the link applies what it read; it
+	// returns when the link may go on (a client pause holds a replica's
+	// apply, as in Redis), or with an error that drops the link.
+	Hold func(ctx context.Context) error
+	// Failover, when set, makes the link's first PSYNC that gets an
+	// answer a PSYNC ... FAILOVER: it asks the master, this node's
+	// replica until then, to take over (the FAILOVER command). Failover
+	// is told that answer, or the error that stood for it, and must not
+	// block; the link then goes on as any other.
+	Failover func(reply string, err error)
+	Logger   *slog.Logger
 }
 
 // Link states, as ROLE spells them.
@@ -71,6 +81,7 @@ type Link struct {
 	syncRead  atomic.Int64
 	syncLast  atomic.Int64 // Unix ms of the last checkpoint byte
 	readIdx   atomic.Uint64
+	failover  atomic.Pointer[func(string, error)] // LinkOptions.Failover, until told
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -87,6 +98,9 @@ func StartLink(eng *engine.Engine, ids *IDs, opts LinkOptions) *Link {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Link{eng: eng, ids: ids, opts: opts, log: opts.Logger, cancel: cancel, done: make(chan struct{})}
 	l.downSince.Store(time.Now().UnixMilli())
+	if opts.Failover != nil {
+		l.failover.Store(&opts.Failover)
+	}
 	eng.SetReplica(true)
 	go l.run(ctx)
 	return l
@@ -192,7 +206,16 @@ func (l *Link) session(ctx context.Context) error {
 	if w.LastIndex() == 0 {
 		psyncID, psyncOff = "?", "-1"
 	}
-	if reply, err = call("PSYNC", psyncID, psyncOff); err != nil {
+	psync := []string{"PSYNC", psyncID, psyncOff}
+	failover := l.failover.Load()
+	if failover != nil {
+		psync = []string{"PSYNC", id, strconv.FormatUint(next, 10), "FAILOVER"}
+	}
+	reply, err = call(psync...)
+	if failover != nil && l.failover.CompareAndSwap(failover, nil) {
+		(*failover)(reply, err)
+	}
+	if err != nil {
 		return err
 	}
 	f := strings.Fields(reply)
@@ -356,6 +379,12 @@ func (l *Link) stream(ctx context.Context, nc net.Conn, br *bufio.Reader, next u
 	apply := func() error {
 		if len(entries) == 0 {
 			return nil
+		}
+		if l.opts.Hold != nil {
+			l.readIdx.Store(next + uint64(len(entries)) - 1)
+			if err := l.opts.Hold(ctx); err != nil {
+				return err
+			}
 		}
 		if err := l.eng.Apply(next, entries); err != nil {
 			return fmt.Errorf("apply entries %d..%d: %w", next, next+uint64(len(entries))-1, err)

@@ -679,6 +679,21 @@ func (m *Master) WaitAcks(ctx context.Context, index uint64, n int, fsynced bool
 	}
 }
 
+// CaughtUp returns an online replica that has acknowledged index: the one
+// at host:port, or when host is empty any. It does not wait; RequestAcks
+// asks for fresh acknowledgements.
+func (m *Master) CaughtUp(index uint64, host string, port int) (PeerInfo, bool) {
+	for _, p := range m.snapshotPeers() {
+		if host != "" && (p.IP != host || p.Port != port) {
+			continue
+		}
+		if p.state.Load() == stateOnline && p.ack.Load() >= index {
+			return PeerInfo{IP: p.IP, Port: p.Port, State: stateNames[stateOnline], Offset: p.ack.Load()}, true
+		}
+	}
+	return PeerInfo{}, false
+}
+
 // GoodReplicas counts online replicas whose last ACK is at most maxLag
 // old (min-replicas-to-write).
 func (m *Master) GoodReplicas(maxLag time.Duration) int {

@@ -10,7 +10,7 @@ package server
 var redisOnlyCommands = map[string][]string{
 	"asking": nil, "bgrewriteaof": nil, "bitcount": nil, "bitfield": nil,
 	"bitfield_ro": nil, "bitop": nil, "bitpos": nil, "dump": nil, "eval": nil,
-	"eval_ro": nil, "evalsha": nil, "evalsha_ro": nil, "failover": nil,
+	"eval_ro": nil, "evalsha": nil, "evalsha_ro": nil,
 	"fcall": nil, "fcall_ro": nil, "geoadd": nil, "geodist": nil,
 	"geohash": nil, "geopos": nil, "georadius": nil, "georadius_ro": nil,
 	"georadiusbymember": nil, "georadiusbymember_ro": nil, "geosearch": nil,

@@ -490,7 +490,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		switch {
 		case c == nil || c.run == nil:
 			return appendError(out, "ERR unknown command '"+string(args[0])+"'")
-		case c.Flags&engine.Blocking != 0 || c.Name == "replicaof" || c.Name == "slaveof" || c.Name == "shutdown" || c.Name == "wait" || c.Name == "waitaof" || c.Name == "debug":
+		case c.Flags&engine.Blocking != 0 || c.Name == "replicaof" || c.Name == "slaveof" || c.Name == "shutdown" || c.Name == "wait" || c.Name == "waitaof" || c.Name == "debug" || c.Name == "failover":
 			return appendError(out, "ERR '"+c.Name+"' cannot run in a transaction that also changes data")
 		}
 		return runServer(args, out)

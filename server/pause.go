@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -211,6 +213,27 @@ func (p *pauser) stopping() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.closed
+}
+
+// holdApply holds a replica's apply of its master's stream while a pause
+// is in effect, as Redis holds its master's client: the replica reads on
+// (slave_read_repl_offset grows) but applies nothing.
+func (s *Server) holdApply(ctx context.Context) error {
+	for pauseMode(s.pause.mode.Load()) != pauseOff {
+		lifted := s.pause.liftedCh()
+		if lifted == nil {
+			return errors.New("server stopping")
+		}
+		if pauseMode(s.pause.mode.Load()) == pauseOff {
+			return nil
+		}
+		select {
+		case <-lifted:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // CLIENT PAUSE timeout [WRITE|ALL]

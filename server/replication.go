@@ -69,7 +69,7 @@ func (r *replication) loadSettings(c *config.Config) {
 // whose last run did not stop cleanly starts a new replication history.
 func (r *replication) start() {
 	if host, port, ok := r.s.cfg.ReplicaOf(); ok {
-		r.becomeReplica(host, port)
+		r.becomeReplica(host, port, nil)
 		return
 	}
 	last := r.s.eng.WAL().LastIndex()
@@ -110,8 +110,9 @@ func (r *replication) roleName() string {
 }
 
 // becomeReplica (re)starts the link to host:port. Sub-replicas are
-// dropped so they resync with the new history.
-func (r *replication) becomeReplica(host string, port int) {
+// dropped so they resync with the new history. A failover's handover
+// passes failover (replica.LinkOptions.Failover).
+func (r *replication) becomeReplica(host string, port int, failover func(reply string, err error)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old := r.link.Swap(nil); old != nil {
@@ -128,6 +129,8 @@ func (r *replication) becomeReplica(host string, port int) {
 		OnLoading: func(on bool) { r.loading.Store(on) },
 		OnReset:   r.master.DisconnectAll,
 		OnPublish: r.deliverPublish,
+		Hold:      s.holdApply,
+		Failover:  failover,
 		Logger:    s.log,
 	}
 	if s.cfg.TLSReplication && s.cfg.TLSPort != 0 {
@@ -249,7 +252,7 @@ func (r *replication) info() [][2]string {
 	}
 	first, last := w.FirstIndex(), w.LastIndex()
 	out = append(out,
-		kv("master_failover_state", "no-failover"),
+		kv("master_failover_state", failoverStateNames[r.s.fail.current()]),
 		kv("master_replid", id),
 		kv("master_replid2", id2),
 		kv("master_repl_offset", last),
@@ -282,6 +285,7 @@ func replicationCommands(row rowFunc) []*command {
 		row("role", 1, anyState|engine.Fast, "server", "Return the role of the instance in the context of replication", cmdRole),
 		row("replconf", -1, engine.Admin|anyState|engine.NoMulti, "server", "An internal command for configuring the replication stream", cmdReplconf),
 		row("psync", -3, engine.Admin|engine.NoMulti, "server", "Internal command used for replication", cmdPsync),
+		row("failover", -1, engine.Admin|engine.Stale, "server", "Start a coordinated failover between this server and one of its replicas.", cmdFailover),
 		row("wait", 3, 0, "generic", "Wait for the synchronous replication of all the write commands sent in the context of the current connection", cmdWait),
 		row("waitaof", 4, engine.NoMulti, "generic", "Wait for all write commands sent by the client to be appended to the AOF of the local Redis and/or the replicas", cmdWaitAOF),
 	}
@@ -289,6 +293,10 @@ func replicationCommands(row rowFunc) []*command {
 
 // REPLICAOF host port | REPLICAOF NO ONE
 func cmdReplicaOf(s *Server, cl *client, args [][]byte) {
+	if s.fail.current() != noFailover {
+		cl.err("ERR REPLICAOF not allowed while failing over.")
+		return
+	}
 	host, portArg := string(args[1]), string(args[2])
 	if strings.EqualFold(host, "no") && strings.EqualFold(portArg, "one") {
 		if err := s.repl.becomeMaster(); err != nil {
@@ -309,7 +317,7 @@ func cmdReplicaOf(s *Server, cl *client, args [][]byte) {
 			return
 		}
 	}
-	s.repl.becomeReplica(host, port)
+	s.repl.becomeReplica(host, port, nil)
 	cl.ok()
 }
 
@@ -364,9 +372,16 @@ func cmdReplconf(s *Server, cl *client, args [][]byte) {
 	cl.ok()
 }
 
-// PSYNC replid offset: the connection becomes a replication stream the
+// PSYNC replid offset [FAILOVER]: the connection becomes a replication stream the
 // replica package serves.
 func cmdPsync(s *Server, cl *client, args [][]byte) {
+	if len(args) > 3 && strings.EqualFold(string(args[3]), "failover") && !s.psyncFailover(cl, string(args[1])) {
+		return
+	}
+	if s.fail.current() != noFailover {
+		cl.err("NOMASTERLINK Can't SYNC while failing over")
+		return
+	}
 	if l := s.repl.link.Load(); l != nil && !l.Info().Up {
 		cl.err("NOMASTERLINK Can't SYNC while not connected with my master")
 		return

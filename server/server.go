@@ -63,6 +63,7 @@ type Server struct {
 	ps    pubsub   // subscriptions and detached connections; see pubsub.go
 	block blocking // clients blocked in BLPOP & co; see blocking.go
 	pause pauser   // CLIENT PAUSE and FAILOVER's pause; see pause.go
+	fail  failover // FAILOVER's state; see failover.go
 }
 
 // stats are INFO's counters.
@@ -236,6 +237,7 @@ func (s *Server) stop() error {
 	}
 	s.mu.Unlock()
 	s.stopBlocking()
+	s.stopFailover()
 	s.pause.close()
 	s.stopPubSub()
 	s.repl.close()

@@ -5,13 +5,15 @@ package server
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 	"time"
 )
 
 // watchDisconnect reports (by closing gone) when a blocked client's peer
 // closes its connection, by peeking at the socket without consuming a
-// byte: redcon's reader is idle while the handler blocks. stop ends the
+// byte: redcon's reader is idle while the handler blocks. It also reports
+// the socket closed on this side (CLIENT KILL, server stop). stop ends the
 // watch and waits for its goroutine. Pipelined bytes from the client end
 // the watch without a report (they are left for redcon to read).
 func watchDisconnect(cl *client) (gone <-chan struct{}, stop func()) {
@@ -41,7 +43,9 @@ func watchDisconnect(cl *client) (gone <-chan struct{}, stop func()) {
 			closed = n == 0 || err != nil
 			return true
 		})
-		if err == nil && closed {
+		// A read error other than stop's deadline: the socket was closed
+		// here (CLIENT KILL, server stop), and the client is gone too.
+		if closed || (err != nil && !errors.Is(err, os.ErrDeadlineExceeded)) {
 			close(ch)
 		}
 	}()

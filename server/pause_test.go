@@ -140,3 +140,54 @@ func clientPauseScenario(t *testing.T, addr string) {
 		t.Fatalf("a GET under a 300 ms ALL pause answered after %v", d)
 	}
 }
+
+// TestKilledClientsLeaveNoTrace: a client killed while it waits, in BLPOP
+// or held by a pause, is gone: nothing is popped for it, nothing it sent
+// runs later. Against redis-server too, when it is installed.
+func TestKilledClientsLeaveNoTrace(t *testing.T) {
+	t.Run("walrus", func(t *testing.T) {
+		killedClientsScenario(t, startServer(t).Addr().String())
+	})
+	t.Run("redis", func(t *testing.T) {
+		killedClientsScenario(t, redisServer(t))
+	})
+}
+
+func killedClientsScenario(t *testing.T, addr string) {
+	admin := dialRaw(t, addr)
+	expect := func(want string, args ...string) {
+		t.Helper()
+		if got := admin.do(args...); got != want {
+			t.Fatalf("%v: got %q, want %q", args, got, want)
+		}
+	}
+	waitBlocked := func(n string) {
+		t.Helper()
+		waitFor(t, "blocked_clients:"+n, 10*time.Second, func() bool { return infoField(t, admin, "clients", "blocked_clients") == n })
+	}
+	kill := func(c *rawConn) func() {
+		t.Helper()
+		id := strings.TrimPrefix(c.do("CLIENT", "ID"), ":")
+		return func() { expect(":1", "CLIENT", "KILL", "ID", id) }
+	}
+
+	b := dialRaw(t, addr)
+	killB := kill(b)
+	b.send("BLPOP", "q", "0")
+	waitBlocked("1")
+	killB()
+	waitBlocked("0")
+	expect(":1", "LPUSH", "q", "x")
+	expect(":1", "LLEN", "q")
+
+	w := dialRaw(t, addr)
+	killW := kill(w)
+	expect("+OK", "CLIENT", "PAUSE", "60000", "WRITE")
+	w.send("SET", "k", "v")
+	waitBlocked("1")
+	killW()
+	waitBlocked("0")
+	expect("+OK", "CLIENT", "UNPAUSE")
+	expect(":1", "DBSIZE")
+	expect("(nil)", "GET", "k")
+}

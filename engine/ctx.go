@@ -36,6 +36,8 @@ type ctx struct {
 	raw  bool   // applying an entry: expiry is not evaluated, nothing is emitted
 	out  []byte // replies
 
+	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses
+
 	// The entry this command (or transaction) produces.
 	effects [][]byte // encoded commands
 	entryDB int      // database the emitted commands run in so far
@@ -112,6 +114,7 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 	mk := metaKey(nil, c.phys, key)
 	v, found := c.readMeta(mk)
 	if !found {
+		c.countLookup(false)
 		return meta{}, false
 	}
 	m, ok := decodeMeta(v)
@@ -123,10 +126,26 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 		if c.writable() {
 			c.deleteKey(key, &m)
 			c.emit(bs("DEL"), key)
+			c.e.expired.Add(1)
 		}
+		c.countLookup(false)
 		return meta{}, false
 	}
+	c.countLookup(true)
 	return m, true
+}
+
+// countLookup counts a read command's key lookup as a hit or a miss, as
+// Redis counts its reads' (not its writes').
+func (c *ctx) countLookup(hit bool) {
+	if c.writable() || c.raw || c.noStats {
+		return
+	}
+	if hit {
+		c.e.hits.Add(1)
+	} else {
+		c.e.misses.Add(1)
+	}
 }
 
 // readMeta reads a metadata value: first what this group wrote, then the

@@ -49,7 +49,7 @@ func (e *Engine) DigestValue(s *Session, keys [][]byte) []string {
 }
 
 func (e *Engine) readCtx() *ctx {
-	return &ctx{e: e, r: e.db, now: e.opts.Now().UnixMilli()}
+	return &ctx{e: e, r: e.db, now: e.opts.Now().UnixMilli(), noStats: true}
 }
 
 // keyDigest covers the database, the key, its expiry and its value.

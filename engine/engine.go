@@ -125,8 +125,10 @@ type Engine struct {
 	flushed  atomic.Uint64 // applied index known to be on disk in Pebble
 	replica  atomic.Bool   // applying a master's entries: no active expiry
 	noExpire atomic.Bool   // clients paused (HoldExpiry): no active expiry
-	lastSave atomic.Int64  // unix seconds of the last SAVE (or start)
-	dirty    atomic.Int64  // writes since the last save
+
+	hits, misses, expired atomic.Int64 // INFO's keyspace_hits, keyspace_misses, expired_keys
+	lastSave              atomic.Int64 // unix seconds of the last SAVE (or start)
+	dirty                 atomic.Int64 // writes since the last save
 
 	logBroken   atomic.Pointer[error] // a failed append or commit: writes refused; see logrepair.go
 	diskTrouble bool                  // committer only: a failure was logged and no group committed since
@@ -387,6 +389,20 @@ func (e *Engine) Databases() int { return e.opts.Databases }
 // SetReplica switches the engine between master (active expiry on) and
 // replica (expiry left to the master's DEL entries).
 func (e *Engine) SetReplica(on bool) { e.replica.Store(on) }
+
+// KeyspaceStats returns INFO's keyspace_hits and keyspace_misses (key
+// lookups of commands run on the read path) and expired_keys (keys this
+// node deleted because their time had come).
+func (e *Engine) KeyspaceStats() (hits, misses, expired int64) {
+	return e.hits.Load(), e.misses.Load(), e.expired.Load()
+}
+
+// ResetKeyspaceStats zeroes KeyspaceStats (CONFIG RESETSTAT).
+func (e *Engine) ResetKeyspaceStats() {
+	e.hits.Store(0)
+	e.misses.Store(0)
+	e.expired.Store(0)
+}
 
 // HoldExpiry stops active expiry while held is true (a client pause, as
 // in Redis): no DEL enters the log. Reads still see expired keys as

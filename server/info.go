@@ -196,6 +196,7 @@ func boolInt(b bool) int {
 }
 
 func (s *Server) infoStats() [][2]string {
+	hits, misses, expired := s.eng.KeyspaceStats()
 	out := [][2]string{
 		kv("total_connections_received", s.stats.connections.Load()),
 		kv("total_commands_processed", s.stats.commands.Load()),
@@ -203,10 +204,10 @@ func (s *Server) infoStats() [][2]string {
 		kv("total_net_input_bytes", 0),
 		kv("total_net_output_bytes", 0),
 		kv("rejected_connections", s.stats.rejected.Load()),
-		kv("expired_keys", 0),
+		kv("expired_keys", expired),
 		kv("evicted_keys", 0),
-		kv("keyspace_hits", 0),
-		kv("keyspace_misses", 0),
+		kv("keyspace_hits", hits),
+		kv("keyspace_misses", misses),
 		kv("pubsub_channels", s.pubsubChannels()),
 		kv("pubsub_patterns", s.pubsubPatterns()),
 		kv("total_error_replies", s.stats.errors.Load()),
@@ -377,6 +378,7 @@ func cmdConfig(s *Server, cl *client, args [][]byte) {
 		s.stats.connections.Store(0)
 		s.stats.rejected.Store(0)
 		s.stats.errors.Store(0)
+		s.eng.ResetKeyspaceStats()
 		s.repl.resetStats()
 		cl.ok()
 	default:

@@ -330,3 +330,35 @@ func TestClientListReadsAnotherClientsTransaction(t *testing.T) {
 	}
 	t.Logf("%d of 200 CLIENT LISTs caught the other connection inside MULTI", inMulti)
 }
+
+// TestKeyspaceStats: INFO's keyspace_hits, keyspace_misses and
+// expired_keys count as Redis's do (reads' lookups, not writes'; keys
+// deleted because their time came), against redis-server too.
+func TestKeyspaceStats(t *testing.T) {
+	t.Run("walrus", func(t *testing.T) { keyspaceStatsScenario(t, startServer(t).Addr().String()) })
+	t.Run("redis", func(t *testing.T) { keyspaceStatsScenario(t, redisServer(t)) })
+}
+
+func keyspaceStatsScenario(t *testing.T, addr string) {
+	c := dialRaw(t, addr)
+	stats := func() string {
+		return infoField(t, c, "stats", "keyspace_hits") + " " + infoField(t, c, "stats", "keyspace_misses") + " " + infoField(t, c, "stats", "expired_keys")
+	}
+	c.do("SET", "a", "1")
+	c.do("HSET", "h", "f", "v")
+	c.do("INCR", "a")
+	for _, cmd := range [][]string{{"GET", "a"}, {"GET", "nosuch"}, {"MGET", "a", "nosuch"}, {"EXISTS", "a"}, {"TYPE", "nosuch"}, {"HGET", "h", "f"}, {"STRLEN", "a"}} {
+		c.do(cmd...)
+	}
+	if got := stats(); got != "5 3 0" {
+		t.Fatalf("hits misses expired = %s after 5 hits and 3 misses, want 5 3 0", got)
+	}
+	c.do("SET", "e", "v", "PX", "1")
+	waitFor(t, "active expiry", 10*time.Second, func() bool { return stats() == "5 3 1" })
+	if got := c.do("CONFIG", "RESETSTAT"); got != "+OK" {
+		t.Fatal(got)
+	}
+	if got := stats(); got != "0 0 0" {
+		t.Fatalf("after CONFIG RESETSTAT: %s", got)
+	}
+}

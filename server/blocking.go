@@ -40,6 +40,7 @@ import (
 type blocking struct {
 	mu     sync.Mutex
 	keys   map[string][]*waiter // key name -> waiters, oldest first
+	parked map[int64]*waiter    // client id -> its parked waiter (CLIENT UNBLOCK)
 	n      atomic.Int64         // waiters registered
 	quit   chan struct{}        // closed at server stop; made lazily
 	closed bool
@@ -159,6 +160,10 @@ func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 			continue
 		}
 		w.state = waitParked
+		if b.parked == nil {
+			b.parked = map[int64]*waiter{}
+		}
+		b.parked[cl.id] = w
 		b.mu.Unlock()
 		break
 	}
@@ -210,8 +215,26 @@ func (b *blocking) removeLocked(w *waiter) {
 			b.keys[k] = ws
 		}
 	}
+	if b.parked[w.cl.id] == w {
+		delete(b.parked, w.cl.id)
+	}
 	w.state = waitDone
 	b.n.Add(-1)
+}
+
+// unblock ends client id's wait with reply, as if served (CLIENT
+// UNBLOCK). It reports whether the client was waiting.
+func (b *blocking) unblock(id int64, reply string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := b.parked[id]
+	if w == nil || w.state != waitParked {
+		return false
+	}
+	b.removeLocked(w)
+	w.reply = []byte(reply)
+	w.ch <- struct{}{}
+	return true
 }
 
 // wakeBlocked serves waiters whose keys the writes among cmds may have

@@ -212,13 +212,38 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 		cl.bulkString(b.String())
 	case sub == "pause" && (len(args) == 3 || len(args) == 4):
 		s.clientPause(cl, args)
+	case sub == "unblock" && (len(args) == 3 || len(args) == 4):
+		id, err := strconv.ParseInt(string(args[2]), 10, 64)
+		if err != nil {
+			cl.err("ERR value is not an integer or out of range")
+			return
+		}
+		reply := "*-1\r\n" // as if timed out
+		if len(args) == 4 {
+			switch strings.ToLower(string(args[3])) {
+			case "timeout":
+			case "error":
+				reply = "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+			default:
+				cl.err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+				return
+			}
+		}
+		cl.integer(int64(boolInt(s.block.unblock(id, reply))))
+	case sub == "no-evict" && len(args) == 3:
+		switch strings.ToLower(string(args[2])) {
+		case "on", "off": // walrus evicts nothing
+			cl.ok()
+		default:
+			cl.err("ERR syntax error")
+		}
 	case sub == "unpause" && len(args) == 2:
 		s.pause.unpause(pauseByClient)
 		cl.ok()
 	case sub == "kill" && len(args) >= 3:
 		s.clientKill(cl, args[2:])
 	case sub == "help":
-		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> | KILL SKIPME yes|no", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "HELP"}
+		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> | KILL SKIPME yes|no", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "NO-EVICT (ON|OFF)", "HELP"}
 		cl.array(len(lines))
 		for _, l := range lines {
 			cl.status(l)

@@ -191,3 +191,58 @@ func killedClientsScenario(t *testing.T, addr string) {
 	expect(":1", "DBSIZE")
 	expect("(nil)", "GET", "k")
 }
+
+// TestClientUnblock: CLIENT UNBLOCK ends a BLPOP's wait, as a timeout or
+// an error, but not a pause's hold. Against redis-server too.
+func TestClientUnblock(t *testing.T) {
+	t.Run("walrus", func(t *testing.T) { clientUnblockScenario(t, startServer(t).Addr().String(), true) })
+	// redis-server 7.0 crashes on CLIENT UNBLOCK of a client held by a
+	// pause (fixed in later versions): that step is walrus's only.
+	t.Run("redis", func(t *testing.T) { clientUnblockScenario(t, redisServer(t), false) })
+}
+
+func clientUnblockScenario(t *testing.T, addr string, unblockHeld bool) {
+	admin, b := dialRaw(t, addr), dialRaw(t, addr)
+	expect := func(want string, args ...string) {
+		t.Helper()
+		if got := admin.do(args...); got != want {
+			t.Fatalf("%v: got %q, want %q", args, got, want)
+		}
+	}
+	reply := func(want string) {
+		t.Helper()
+		if got, err := b.read(); err != nil || got != want {
+			t.Fatalf("unblocked client read %q, %v; want %q", got, err, want)
+		}
+	}
+	waitBlocked := func(n string) {
+		t.Helper()
+		waitFor(t, "blocked_clients:"+n, 10*time.Second, func() bool { return infoField(t, admin, "clients", "blocked_clients") == n })
+	}
+	expect("-ERR value is not an integer or out of range", "CLIENT", "UNBLOCK", "x")
+	expect("-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR", "CLIENT", "UNBLOCK", "5", "foo")
+	expect("+OK", "CLIENT", "NO-EVICT", "on")
+	expect("-ERR syntax error", "CLIENT", "NO-EVICT", "x")
+	id := strings.TrimPrefix(b.do("CLIENT", "ID"), ":")
+	expect(":0", "CLIENT", "UNBLOCK", id)
+
+	b.send("BLPOP", "q", "0")
+	waitBlocked("1")
+	expect(":1", "CLIENT", "UNBLOCK", id)
+	reply("(nil-array)")
+	b.send("BRPOP", "q", "0")
+	waitBlocked("1")
+	expect(":1", "CLIENT", "UNBLOCK", id, "ERROR")
+	reply("-UNBLOCKED client unblocked via CLIENT UNBLOCK")
+
+	if !unblockHeld {
+		return
+	}
+	expect("+OK", "CLIENT", "PAUSE", "60000", "WRITE")
+	b.send("BLPOP", "q", "0")
+	waitBlocked("1")
+	expect(":0", "CLIENT", "UNBLOCK", id, "TIMEOUT")
+	expect("+OK", "CLIENT", "UNPAUSE")
+	waitFor(t, "BLPOP to park", 10*time.Second, func() bool { return admin.do("CLIENT", "UNBLOCK", id) == ":1" })
+	reply("(nil-array)")
+}

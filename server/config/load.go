@@ -107,8 +107,10 @@ type loader struct {
 	seen map[*directive]bool
 	// origin is where each directive was last set, for check errors.
 	origin map[*directive]*ParseError
-	// readFile reads an included file; tests and fuzzing replace it.
+	// readFile reads an included file and glob expands an include's
+	// pattern; tests and fuzzing replace them.
 	readFile func(path string) ([]byte, error)
+	glob     func(pattern string) ([]string, error)
 	// included counts the includes being read: lines read while it is
 	// positive are not the main file's.
 	included int
@@ -120,6 +122,7 @@ func newLoader() *loader {
 		seen:     make(map[*directive]bool),
 		origin:   make(map[*directive]*ParseError),
 		readFile: os.ReadFile,
+		glob:     filepath.Glob,
 	}
 }
 
@@ -201,7 +204,7 @@ func (l *loader) include(pattern string, inc *includeCtx, fail func(error) error
 	paths := []string{pattern}
 	if strings.ContainsAny(pattern, "*?[") {
 		var err error
-		if paths, err = filepath.Glob(pattern); err != nil {
+		if paths, err = l.glob(pattern); err != nil {
 			return fail(fmt.Errorf("include %s: %w", pattern, err))
 		}
 	}

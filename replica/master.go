@@ -694,6 +694,18 @@ func (m *Master) CaughtUp(index uint64, host string, port int) (PeerInfo, bool) 
 	return PeerInfo{}, false
 }
 
+// Lagging returns the replicas, in any state, that have not acknowledged
+// index.
+func (m *Master) Lagging(index uint64) []PeerInfo {
+	var out []PeerInfo
+	for _, p := range m.Peers() {
+		if p.Offset < index {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // GoodReplicas counts online replicas whose last ACK is at most maxLag
 // old (min-replicas-to-write).
 func (m *Master) GoodReplicas(maxLag time.Duration) int {

@@ -387,27 +387,6 @@ func cmdSave(s *Server, cl *client, args [][]byte) {
 }
 
 // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
-func cmdShutdown(s *Server, cl *client, args [][]byte) {
-	for _, a := range args[1:] {
-		switch strings.ToLower(string(a)) {
-		case "nosave":
-			s.saveOnStop.Store(-1)
-		case "save":
-			s.saveOnStop.Store(1)
-		case "now", "force":
-		case "abort":
-			cl.err("ERR No shutdown in progress.")
-			return
-		default:
-			cl.err("ERR syntax error")
-			return
-		}
-	}
-	s.log.Info("user requested shutdown", "client", cl.addr)
-	s.Shutdown()
-	cl.conn.Close()
-}
-
 func cmdDebug(s *Server, cl *client, args [][]byte) {
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "digest" && len(args) == 2:

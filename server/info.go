@@ -59,7 +59,7 @@ func kv(k string, v any) [2]string { return [2]string{k, fmt.Sprint(v)} }
 func (s *Server) infoServer() [][2]string {
 	up := time.Since(s.started)
 	exe, _ := os.Executable()
-	return [][2]string{
+	out := [][2]string{
 		kv("redis_version", Version),
 		kv("redis_git_sha1", "00000000"),
 		kv("redis_git_dirty", 0),
@@ -80,8 +80,11 @@ func (s *Server) infoServer() [][2]string {
 		kv("executable", exe),
 		kv("config_file", s.cfg.Path()),
 		kv("io_threads_active", 0),
-		kv("walrus_go_version", runtime.Version()),
 	}
+	if ms, ok := s.shutdownRemaining(); ok {
+		out = append(out, kv("shutdown_in_milliseconds", ms))
+	}
+	return append(out, kv("walrus_go_version", runtime.Version()))
 }
 
 func (s *Server) infoClients() [][2]string {

@@ -47,6 +47,7 @@ type pausePurpose int
 const (
 	pauseByClient   pausePurpose = iota // CLIENT PAUSE
 	pauseByFailover                     // FAILOVER, until it ends
+	pauseByShutdown                     // a shutdown waiting for replicas
 	pausePurposes
 )
 

@@ -54,9 +54,8 @@ type Server struct {
 
 	stats stats
 
-	shutdownOnce sync.Once
-	shutdownCh   chan struct{} // closed by SHUTDOWN or signal
-	saveOnStop   atomic.Int32  // 0 default, 1 SAVE, -1 NOSAVE
+	sd         shutdown     // SHUTDOWN's request and its wait for replicas; see shutdown.go
+	saveOnStop atomic.Int32 // 0 default, 1 SAVE, -1 NOSAVE
 
 	repl *replication // master and replica roles; see replication.go
 
@@ -83,12 +82,12 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		logger = slog.Default()
 	}
 	s := &Server{
-		cfg:        cfg,
-		log:        logger,
-		started:    time.Now(),
-		clients:    map[int64]*client{},
-		shutdownCh: make(chan struct{}),
-		runID:      newRunID(),
+		cfg:     cfg,
+		log:     logger,
+		started: time.Now(),
+		clients: map[int64]*client{},
+		sd:      shutdown{ch: make(chan struct{})},
+		runID:   newRunID(),
 	}
 	s.lim.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	s.lim.maxQuery.Store(cfg.ClientQueryBufferLimit)
@@ -210,19 +209,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.repl.start()
 	reaperStop, reaperDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(reaperDone); s.reapIdle(reaperStop) }()
-	select {
-	case <-ctx.Done():
-	case <-s.shutdownCh:
-	case err := <-errc:
-		s.log.Error("listener failed", "err", err)
+	for stopping := false; !stopping; {
+		select {
+		case <-ctx.Done():
+			stopping = s.waitForReplicas(ctx)
+		case <-s.shutdownRequested():
+			stopping = s.waitForReplicas(ctx)
+		case err := <-errc:
+			s.log.Error("listener failed", "err", err)
+			s.endShutdownWait(true)
+			stopping = true
+		}
 	}
 	close(reaperStop)
 	<-reaperDone
 	return s.stop()
 }
-
-// Shutdown asks Serve to stop (SHUTDOWN, signals).
-func (s *Server) Shutdown() { s.shutdownOnce.Do(func() { close(s.shutdownCh) }) }
 
 func (s *Server) stop() error {
 	s.log.Info("shutting down")

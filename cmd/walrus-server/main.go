@@ -66,9 +66,18 @@ func run(argv []string) int {
 		logger.Error("start failed", "err", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	if err := srv.Serve(ctx); err != nil {
+	// SIGTERM and SIGINT shut down as SHUTDOWN does: after waiting for
+	// the replicas (shutdown-timeout), unless SHUTDOWN ABORT cancels it or
+	// a second signal cuts the wait short.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	go func() {
+		for range sigs {
+			srv.Shutdown()
+		}
+	}()
+	if err := srv.Serve(context.Background()); err != nil {
 		logger.Error("stop failed", "err", err)
 		return 1
 	}

@@ -26,6 +26,7 @@ type shutdown struct {
 	now     bool          // SHUTDOWN NOW: no wait
 	waiting bool          // for the replicas
 	abort   chan struct{} // closed by SHUTDOWN ABORT; nil unless an abortable wait runs
+	ended   chan struct{} // closed when the wait ends
 	until   time.Time     // end of the wait (INFO shutdown_in_milliseconds)
 	waiters []chan bool   // SHUTDOWN clients: true, the node stops; false, aborted
 }
@@ -64,16 +65,20 @@ func (s *Server) shutdownRequested() <-chan struct{} {
 }
 
 // abortShutdown cancels a shutdown that waits for replicas (SHUTDOWN
-// ABORT); false if none does.
+// ABORT), and returns once the node serves on as before; false if no
+// shutdown waits.
 func (s *Server) abortShutdown() bool {
 	d := &s.sd
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.abort == nil {
+		d.mu.Unlock()
 		return false
 	}
 	close(d.abort)
 	d.abort = nil
+	ended := d.ended
+	d.mu.Unlock()
+	<-ended
 	return true
 }
 
@@ -106,11 +111,10 @@ func (s *Server) waitForReplicas(ctx context.Context) bool {
 	if ctx.Err() == nil {
 		d.abort = abort // a context's stop cannot be aborted
 	}
-	d.waiting, d.until = true, time.Now().Add(timeout)
+	d.waiting, d.until, d.ended = true, time.Now().Add(timeout), make(chan struct{})
 	d.mu.Unlock()
 
 	s.pause.pause(pauseByShutdown, pauseWrite, forever)
-	defer s.pause.unpause(pauseByShutdown) // matters after an ABORT
 	s.log.Info("waiting for replicas before shutting down", "timeout", timeout)
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -134,6 +138,7 @@ func (s *Server) waitForReplicas(ctx context.Context) bool {
 		select {
 		case <-abort:
 			s.log.Info("shutdown manually aborted")
+			s.pause.unpause(pauseByShutdown)
 			s.endShutdownWait(false)
 			return false
 		case <-deadline.C:
@@ -160,6 +165,10 @@ func (s *Server) endShutdownWait(stopping bool) {
 		w <- stopping
 	}
 	d.waiters, d.abort, d.waiting = nil, nil, false
+	if d.ended != nil {
+		close(d.ended)
+		d.ended = nil
+	}
 	if !stopping {
 		d.ch, d.asked, d.now = make(chan struct{}), false, false
 		s.saveOnStop.Store(0)

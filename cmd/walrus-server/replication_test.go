@@ -326,3 +326,42 @@ func TestRedisCliDrivesWalrus(t *testing.T) {
 		t.Errorf("redis-cli INFO lacks redis_version")
 	}
 }
+
+// SIGTERM shuts down as SHUTDOWN does: a master with persistence off waits
+// for its lagging replica (shutdown-timeout), SHUTDOWN ABORT cancels that,
+// and a second signal cuts the wait short.
+func TestSigtermWaitsForTheReplica(t *testing.T) {
+	m := startNode(t, "", "--save", "", "--shutdown-timeout", "60")
+	r := startNode(t, "", replicaOf(m)...)
+	waitLinkUp(t, r)
+	r.must("CLIENT", "PAUSE", "60000", "WRITE") // the replica applies nothing: it lags
+	m.must("SET", "k", "v")
+	waiting := func() bool { v, err := m.tryInfo("server", "shutdown_in_milliseconds"); return err == nil && v != "" }
+
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the master to wait for its replica", 10*time.Second, waiting)
+	if got := m.must("SHUTDOWN", "ABORT"); got != "OK" {
+		t.Fatalf("SHUTDOWN ABORT: %v", got)
+	}
+	if waiting() || m.must("PING") != "PONG" {
+		t.Fatal("the master did not serve on after SHUTDOWN ABORT")
+	}
+
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the master to wait again", 10*time.Second, waiting)
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- m.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("master exited with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a second SIGTERM did not cut the 60 s wait short")
+	}
+	b, _ := os.ReadFile(m.log)
+	if !strings.Contains(string(b), "shutting down now, without waiting for the replicas") {
+		t.Fatalf("the master's log does not say it stopped waiting:\n%s", b)
+	}
+}

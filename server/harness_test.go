@@ -120,6 +120,29 @@ func (r *rawConn) send(args ...string) {
 	}
 }
 
+// expect sends a command and fails the test unless the reply is want.
+func (r *rawConn) expect(want string, args ...string) {
+	r.t.Helper()
+	if got := r.do(args...); got != want {
+		r.t.Fatalf("%v: got %q, want %q", args, got, want)
+	}
+}
+
+// expectRead reads the reply to a command sent earlier and fails the test
+// unless it is want.
+func (r *rawConn) expectRead(want string) {
+	r.t.Helper()
+	if got, err := r.read(); err != nil || got != want {
+		r.t.Fatalf("read %q, %v; want %q", got, err, want)
+	}
+}
+
+// waitBlocked polls INFO until the server counts n blocked clients.
+func (r *rawConn) waitBlocked(n string) {
+	r.t.Helper()
+	waitFor(r.t, "blocked_clients:"+n, 10*time.Second, func() bool { return infoField(r.t, r, "clients", "blocked_clients") == n })
+}
+
 // read renders one RESP reply: +s -e :n $bulk *[...] with nil as (nil).
 func (r *rawConn) read() (string, error) {
 	line, err := r.rd.ReadString('\n')
@@ -198,6 +221,14 @@ func redisServer(t testing.TB, extra ...string) string {
 	}
 	t.Fatalf("redis-server did not start on %s", addr)
 	return ""
+}
+
+// againstBoth runs scenario against an in-process walrus and, when it is
+// installed, against redis-server: a differential test of behaviour that
+// takes more than one connection.
+func againstBoth(t *testing.T, scenario func(t *testing.T, addr string)) {
+	t.Run("walrus", func(t *testing.T) { scenario(t, startServer(t).Addr().String()) })
+	t.Run("redis", func(t *testing.T) { scenario(t, redisServer(t)) })
 }
 
 // waitFor polls cond until it holds or the deadline passes.

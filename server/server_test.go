@@ -334,10 +334,7 @@ func TestClientListReadsAnotherClientsTransaction(t *testing.T) {
 // TestKeyspaceStats: INFO's keyspace_hits, keyspace_misses and
 // expired_keys count as Redis's do (reads' lookups, not writes'; keys
 // deleted because their time came), against redis-server too.
-func TestKeyspaceStats(t *testing.T) {
-	t.Run("walrus", func(t *testing.T) { keyspaceStatsScenario(t, startServer(t).Addr().String()) })
-	t.Run("redis", func(t *testing.T) { keyspaceStatsScenario(t, redisServer(t)) })
-}
+func TestKeyspaceStats(t *testing.T) { againstBoth(t, keyspaceStatsScenario) }
 
 func keyspaceStatsScenario(t *testing.T, addr string) {
 	c := dialRaw(t, addr)

@@ -26,18 +26,6 @@ func TestShutdownWaitsForReplicas(t *testing.T) {
 }
 
 func shutdownScenario(t *testing.T, start func(args ...string) string) {
-	expect := func(c *rawConn, want string, args ...string) {
-		t.Helper()
-		if got := c.do(args...); got != want {
-			t.Fatalf("%v: got %q, want %q", args, got, want)
-		}
-	}
-	read := func(c *rawConn, want string) {
-		t.Helper()
-		if got, err := c.read(); err != nil || got != want {
-			t.Fatalf("read %q, %v; want %q", got, err, want)
-		}
-	}
 	// pair starts a master and a replica of it, and pauses the replica's
 	// apply (a client pause holds it) so that it lags.
 	pair := func() (mAddr string, m, r *rawConn) {
@@ -48,8 +36,8 @@ func shutdownScenario(t *testing.T, start func(args ...string) string) {
 		waitFor(t, "the replica online", 20*time.Second, func() bool {
 			return strings.Contains(infoField(t, m, "replication", "slave0"), "state=online")
 		})
-		expect(r, "+OK", "CLIENT", "PAUSE", "60000", "WRITE")
-		expect(m, "+OK", "SET", "k1", "v1")
+		r.expect("+OK", "CLIENT", "PAUSE", "60000", "WRITE")
+		m.expect("+OK", "SET", "k1", "v1")
 		return mAddr, m, r
 	}
 	gone := func(addr string) {
@@ -64,8 +52,8 @@ func shutdownScenario(t *testing.T, start func(args ...string) string) {
 	}
 
 	mAddr, m, r := pair()
-	expect(m, "-ERR No shutdown in progress.", "SHUTDOWN", "ABORT")
-	expect(m, "-ERR syntax error", "SHUTDOWN", "ABORT", "NOW")
+	m.expect("-ERR No shutdown in progress.", "SHUTDOWN", "ABORT")
+	m.expect("-ERR syntax error", "SHUTDOWN", "ABORT", "NOW")
 	sd, w := dialRaw(t, mAddr), dialRaw(t, mAddr)
 	sd.send("SHUTDOWN")
 	waitFor(t, "the shutdown to wait", 10*time.Second, func() bool {
@@ -75,14 +63,14 @@ func shutdownScenario(t *testing.T, start func(args ...string) string) {
 		t.Fatalf("blocked_clients %s with SHUTDOWN waiting, want 1", got)
 	}
 	w.send("SET", "k2", "v2") // held while the master waits
-	waitFor(t, "the write held", 10*time.Second, func() bool { return infoField(t, m, "clients", "blocked_clients") == "2" })
-	expect(m, "+OK", "SHUTDOWN", "ABORT")
-	read(sd, "-ERR Errors trying to SHUTDOWN. Check logs.")
-	read(w, "+OK")
+	m.waitBlocked("2")
+	m.expect("+OK", "SHUTDOWN", "ABORT")
+	sd.expectRead("-ERR Errors trying to SHUTDOWN. Check logs.")
+	w.expectRead("+OK")
 	if got := infoField(t, m, "server", "shutdown_in_milliseconds"); got != "" {
 		t.Fatalf("shutdown_in_milliseconds %q after ABORT", got)
 	}
-	expect(m, "+PONG", "PING")
+	m.expect("+PONG", "PING")
 
 	// Now the replica catches up during the wait, and the master exits:
 	// the replica has every write. (A new connection: redis-server 7.0.15
@@ -93,16 +81,16 @@ func shutdownScenario(t *testing.T, start func(args ...string) string) {
 	waitFor(t, "the shutdown to wait", 10*time.Second, func() bool {
 		return infoField(t, m, "server", "shutdown_in_milliseconds") != ""
 	})
-	expect(r, "+OK", "CLIENT", "UNPAUSE")
+	r.expect("+OK", "CLIENT", "UNPAUSE")
 	if got, err := sd.read(); err == nil {
 		t.Fatalf("SHUTDOWN answered %q; want the connection closed", got)
 	}
 	gone(mAddr)
-	expect(r, "[$v1 $v2]", "MGET", "k1", "k2")
+	r.expect("[$v1 $v2]", "MGET", "k1", "k2")
 
 	// shutdown-timeout bounds the wait for a replica that does not catch up.
 	mAddr, m, _ = pair()
-	expect(m, "+OK", "CONFIG", "SET", "shutdown-timeout", "1")
+	m.expect("+OK", "CONFIG", "SET", "shutdown-timeout", "1")
 	began := time.Now()
 	m.send("SHUTDOWN")
 	if got, err := m.read(); err == nil {

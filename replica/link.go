@@ -82,6 +82,7 @@ type Link struct {
 	syncLast  atomic.Int64 // Unix ms of the last checkpoint byte
 	readIdx   atomic.Uint64
 	failover  atomic.Pointer[func(string, error)] // LinkOptions.Failover, until told
+	conn      atomic.Pointer[net.Conn]            // the session's connection, for Drop
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -110,6 +111,16 @@ func StartLink(eng *engine.Engine, ids *IDs, opts LinkOptions) *Link {
 func (l *Link) Stop() {
 	l.cancel()
 	<-l.done
+}
+
+// Drop closes the connection to the master, if there is one; the link
+// reconnects by itself and resumes (CLIENT KILL TYPE master).
+func (l *Link) Drop() bool {
+	if c := l.conn.Load(); c != nil {
+		(*c).Close()
+		return true
+	}
+	return false
 }
 
 // Master returns the master's address.
@@ -157,6 +168,8 @@ func (l *Link) session(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	defer nc.Close()
+	l.conn.Store(&nc)
+	defer l.conn.Store(nil)
 	l.log.Info("connecting to master", "master", l.addr())
 	br := bufio.NewReaderSize(nc, 256<<10)
 	bw := bufio.NewWriter(nc)

@@ -243,7 +243,7 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 	case sub == "kill" && len(args) >= 3:
 		s.clientKill(cl, args[2:])
 	case sub == "help":
-		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> | KILL SKIPME yes|no", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "NO-EVICT (ON|OFF)", "HELP"}
+		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL [ID <id>] [TYPE normal|master|replica|pubsub] [USER <name>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME yes|no] [MAXAGE <seconds>]", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "NO-EVICT (ON|OFF)", "HELP"}
 		cl.array(len(lines))
 		for _, l := range lines {
 			cl.status(l)
@@ -267,7 +267,8 @@ func (s *Server) sortedClients() []*client {
 	return out
 }
 
-// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes/no]
+// CLIENT KILL ip:port | CLIENT KILL [ID id] [TYPE type] [USER name]
+// [ADDR ip:port] [LADDR ip:port] [SKIPME yes/no] [MAXAGE seconds]
 func (s *Server) clientKill(cl *client, args [][]byte) {
 	if len(args) == 1 {
 		s.mu.Lock()
@@ -290,9 +291,9 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 		cl.err("ERR syntax error")
 		return
 	}
-	var id int64 = -1
+	var id, maxAge int64 = -1, -1
 	var user *aclUser
-	addr, laddr, skipme := "", "", true
+	addr, laddr, typ, skipme := "", "", "", true
 	for i := 0; i < len(args); i += 2 {
 		v := string(args[i+1])
 		switch strings.ToLower(string(args[i])) {
@@ -322,18 +323,45 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 				cl.err("ERR No such user '" + v + "'")
 				return
 			}
-		case "type", "maxage":
-			// accepted: every client is "normal"
+		case "type":
+			switch typ = strings.ToLower(v); typ {
+			case "normal", "pubsub", "master", "replica", "slave":
+			default:
+				cl.err("ERR Unknown client type '" + v + "'")
+				return
+			}
+		case "maxage": // Redis 7.4's
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				cl.err("ERR syntax error")
+				return
+			}
+			maxAge = n
 		default:
 			cl.err("ERR syntax error")
 			return
 		}
 	}
+	// The replication links are not clients of the table: TYPE master
+	// drops this replica's link to its master (it reconnects and resumes),
+	// TYPE replica drops this node's replicas (they reconnect and resume).
+	// Only TYPE and SKIPME can single them out.
+	if typ == "master" || typ == "replica" || typ == "slave" {
+		n := 0
+		if id < 0 && addr == "" && laddr == "" && user == nil && maxAge < 0 {
+			n = s.repl.dropLinks(typ == "master")
+		}
+		cl.integer(int64(n))
+		return
+	}
+	now := time.Now()
 	var victims []*client
 	s.mu.Lock()
 	for _, c := range s.clients {
 		if (id >= 0 && c.id != id) || (addr != "" && c.addr != addr) || (laddr != "" && c.laddr != laddr) ||
-			(user != nil && c.user.Load() != user) || (skipme && c == cl) {
+			(user != nil && c.user.Load() != user) || (skipme && c == cl) ||
+			(typ == "pubsub" && c.subs.Load() == 0) || (typ == "normal" && c.subs.Load() > 0) ||
+			(maxAge >= 0 && now.Sub(c.created) < time.Duration(maxAge)*time.Second) {
 			continue
 		}
 		victims = append(victims, c)

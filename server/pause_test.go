@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -178,4 +179,64 @@ func clientUnblockScenario(t *testing.T, addr string, unblockHeld bool) {
 	admin.expect("+OK", "CLIENT", "UNPAUSE")
 	waitFor(t, "BLPOP to park", 10*time.Second, func() bool { return admin.do("CLIENT", "UNBLOCK", id) == ":1" })
 	b.expectRead("(nil-array)")
+}
+
+// TestClientKillByType: CLIENT KILL TYPE picks normal or pubsub clients,
+// or drops the replication links, which come back with a partial sync;
+// MAXAGE spares younger clients. Against redis-server too (MAXAGE is
+// Redis 7.4's: walrus only).
+func TestClientKillByType(t *testing.T) {
+	t.Run("walrus", func(t *testing.T) {
+		clientKillByTypeScenario(t, true, func(args ...string) string {
+			return startServer(t, append([]string{"--save", ""}, args...)...).Addr().String()
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		clientKillByTypeScenario(t, false, func(args ...string) string {
+			return redisServer(t, append([]string{"--repl-diskless-sync-delay", "0"}, args...)...)
+		})
+	})
+}
+
+func clientKillByTypeScenario(t *testing.T, maxAge bool, start func(args ...string) string) {
+	mAddr := start()
+	m := dialRaw(t, mAddr)
+	m.expect("-ERR Unknown client type 'foo'", "CLIENT", "KILL", "TYPE", "foo")
+	sub, plain := dialRaw(t, mAddr), dialRaw(t, mAddr)
+	sub.expect("[$subscribe $ch :1]", "SUBSCRIBE", "ch")
+	plain.expect("+PONG", "PING")
+	m.expect(":1", "CLIENT", "KILL", "TYPE", "pubsub")
+	if _, err := sub.read(); err == nil {
+		t.Fatal("the subscriber survived CLIENT KILL TYPE pubsub")
+	}
+	m.expect(":1", "CLIENT", "KILL", "TYPE", "normal") // skips the caller
+	if _, err := plain.read(); err == nil {
+		t.Fatal("the plain client survived CLIENT KILL TYPE normal")
+	}
+	if maxAge {
+		young := dialRaw(t, mAddr)
+		young.expect("+PONG", "PING")
+		m.expect(":0", "CLIENT", "KILL", "MAXAGE", "3600", "SKIPME", "no")
+		m.expect(":1", "CLIENT", "KILL", "MAXAGE", "0")
+	}
+
+	host, port, _ := net.SplitHostPort(mAddr)
+	r := dialRaw(t, start("--replicaof", host, port))
+	online := func() bool {
+		return infoField(t, r, "replication", "master_link_status") == "up" &&
+			strings.Contains(infoField(t, m, "replication", "slave0"), "state=online")
+	}
+	waitFor(t, "the replica online", 20*time.Second, online)
+	// Something to resume from: a replica with an empty log resyncs in full.
+	m.expect("+OK", "SET", "k", "v")
+	waitFor(t, "the write on the replica", 10*time.Second, func() bool { return r.do("GET", "k") == "$v" })
+	partial := func() string { return infoField(t, m, "stats", "sync_partial_ok") }
+	r.expect(":1", "CLIENT", "KILL", "TYPE", "master")
+	waitFor(t, "a partial resync after TYPE master", 20*time.Second, func() bool { return partial() == "1" && online() })
+	m.expect(":1", "CLIENT", "KILL", "TYPE", "replica")
+	waitFor(t, "a partial resync after TYPE replica", 20*time.Second, func() bool { return partial() == "2" && online() })
+	m.expect(":0", "CLIENT", "KILL", "TYPE", "master")
+	if got := infoField(t, m, "stats", "sync_full"); got != "1" {
+		t.Fatalf("sync_full %s: the links did not resume", got)
+	}
 }

@@ -170,6 +170,21 @@ func (r *replication) becomeMaster() error {
 	return nil
 }
 
+// dropLinks closes this replica's link to its master (master) or this
+// node's replica connections; each reconnects by itself and resumes. It
+// returns how many it closed (CLIENT KILL TYPE).
+func (r *replication) dropLinks(master bool) int {
+	if master {
+		if l := r.link.Load(); l != nil && l.Drop() {
+			return 1
+		}
+		return 0
+	}
+	n := len(r.master.Peers())
+	r.master.DisconnectAll()
+	return n
+}
+
 // check applies the role rules to a command about to run.
 func (r *replication) check(cl *client, c *command, args [][]byte) string {
 	if r.loading.Load() && c.Flags&engine.Loading == 0 {

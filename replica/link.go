@@ -43,6 +43,9 @@ type LinkOptions struct {
 	OnReset func()
 	// OnPublish delivers a PUBLISH the master forwarded.
 	OnPublish func(channel, message []byte)
+	// Traffic, when set, is told the bytes the link reads from and
+	// writes to its master (INFO's network counters).
+	Traffic func(read, written int)
 	// Hold, when set, is called before the link applies what it read; it
 	// returns when the link may go on (a client pause holds a replica's
 	// apply, as in Redis), or with an error that drops the link.
@@ -165,6 +168,9 @@ func (l *Link) session(ctx context.Context) error {
 			return err
 		}
 	}
+	if l.opts.Traffic != nil {
+		nc = countedConn{Conn: nc, count: l.opts.Traffic}
+	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	defer nc.Close()
@@ -258,6 +264,28 @@ func (l *Link) session(ctx context.Context) error {
 	l.downSince.Store(0)
 	l.log.Info("MASTER <-> REPLICA sync: streaming from master", "master", l.addr(), "next_index", next)
 	return l.stream(ctx, nc, br, next)
+}
+
+// countedConn tells LinkOptions.Traffic what crosses the connection.
+type countedConn struct {
+	net.Conn
+	count func(read, written int)
+}
+
+func (c countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.count(n, 0)
+	}
+	return n, err
+}
+
+func (c countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.count(0, n)
+	}
+	return n, err
 }
 
 // handshakeTLS runs the TLS handshake over nc, within the dial timeout.

@@ -108,6 +108,9 @@ func (s *Server) infoClients() [][2]string {
 	}
 }
 
+// kbps renders a rate in bytes a second as Redis's KiB a second.
+func kbps(bytesPerSec float64) string { return fmt.Sprintf("%.2f", bytesPerSec/1024) }
+
 func human(n uint64) string {
 	switch {
 	case n >= 1<<30:
@@ -203,9 +206,15 @@ func (s *Server) infoStats() [][2]string {
 	out := [][2]string{
 		kv("total_connections_received", s.stats.connections.Load()),
 		kv("total_commands_processed", s.stats.commands.Load()),
-		kv("instantaneous_ops_per_sec", 0),
-		kv("total_net_input_bytes", 0),
-		kv("total_net_output_bytes", 0),
+		kv("instantaneous_ops_per_sec", int64(s.instantaneous(metricOps))),
+		kv("total_net_input_bytes", s.traffic.in.Load()),
+		kv("total_net_output_bytes", s.traffic.out.Load()),
+		kv("total_net_repl_input_bytes", s.traffic.replIn.Load()),
+		kv("total_net_repl_output_bytes", s.traffic.replOut.Load()),
+		kv("instantaneous_input_kbps", kbps(s.instantaneous(metricNetIn))),
+		kv("instantaneous_output_kbps", kbps(s.instantaneous(metricNetOut))),
+		kv("instantaneous_input_repl_kbps", kbps(s.instantaneous(metricReplIn))),
+		kv("instantaneous_output_repl_kbps", kbps(s.instantaneous(metricReplOut))),
 		kv("rejected_connections", s.stats.rejected.Load()),
 		kv("expired_keys", expired),
 		kv("evicted_keys", 0),
@@ -382,6 +391,7 @@ func cmdConfig(s *Server, cl *client, args [][]byte) {
 		s.stats.rejected.Store(0)
 		s.stats.errors.Store(0)
 		s.eng.ResetKeyspaceStats()
+		s.traffic.reset()
 		s.repl.resetStats()
 		cl.ok()
 	default:

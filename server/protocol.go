@@ -49,7 +49,9 @@ type limits struct {
 // guardConn enforces the protocol limits on a client connection.
 type guardConn struct {
 	net.Conn
-	lim *limits
+	lim  *limits
+	tr   *traffic
+	repl atomic.Bool // a replica's stream since PSYNC: its bytes count as replication too
 
 	state    scanState
 	num      int64  // digits being read
@@ -71,6 +73,9 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		return 0, errClosedByLimit
 	}
 	n, err := g.Conn.Read(p)
+	if n > 0 && g.tr != nil {
+		g.tr.read(int64(n), g.repl.Load())
+	}
 	if n > 0 {
 		kept, msg := g.scan(p[:n])
 		if msg != "" {
@@ -186,6 +191,7 @@ func (g *guardConn) scan(b []byte) (kept int, msg string) {
 type guardListener struct {
 	net.Listener
 	lim *limits
+	tr  *traffic
 }
 
 func (l guardListener) Accept() (net.Conn, error) {
@@ -193,5 +199,14 @@ func (l guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &guardConn{Conn: c, lim: l.lim}, nil
+	return &guardConn{Conn: c, lim: l.lim, tr: l.tr}, nil
+}
+
+// Write counts what the connection sends (INFO's net output bytes).
+func (g *guardConn) Write(p []byte) (int, error) {
+	n, err := g.Conn.Write(p)
+	if n > 0 && g.tr != nil {
+		g.tr.wrote(int64(n), g.repl.Load())
+	}
+	return n, err
 }

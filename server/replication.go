@@ -130,8 +130,12 @@ func (r *replication) becomeReplica(host string, port int, failover func(reply s
 		OnReset:   r.master.DisconnectAll,
 		OnPublish: r.deliverPublish,
 		Hold:      s.holdApply,
-		Failover:  failover,
-		Logger:    s.log,
+		Traffic: func(read, written int) {
+			s.traffic.read(int64(read), true)
+			s.traffic.wrote(int64(written), false) // acks: not the stream
+		},
+		Failover: failover,
+		Logger:   s.log,
 	}
 	if s.cfg.TLSReplication && s.cfg.TLSPort != 0 {
 		opts.ListeningPort = s.cfg.TLSPort // as Redis: a TLS replica is reached on its tls-port
@@ -416,6 +420,9 @@ func cmdPsync(s *Server, cl *client, args [][]byte) {
 		return
 	}
 	cl.detached = true
+	if g, ok := cl.conn.NetConn().(*guardConn); ok {
+		g.repl.Store(true) // its bytes are replication traffic from now on
+	}
 	s.repl.master.Serve(dc, string(args[1]), string(args[2]), ip, port)
 }
 

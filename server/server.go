@@ -52,7 +52,9 @@ type Server struct {
 	protected  atomic.Bool
 	maxClients atomic.Int64
 
-	stats stats
+	stats   stats
+	traffic traffic // bytes on the network; see rates.go
+	rates   rates
 
 	sd         shutdown     // SHUTDOWN's request and its wait for replicas; see shutdown.go
 	saveOnStop atomic.Int32 // 0 default, 1 SAVE, -1 NOSAVE
@@ -71,8 +73,6 @@ type stats struct {
 	commands    atomic.Int64
 	rejected    atomic.Int64
 	errors      atomic.Int64
-	netIn       atomic.Int64
-	netOut      atomic.Int64
 }
 
 // New opens the dataset (recovering it), and listens. Serve then serves
@@ -203,12 +203,14 @@ func (s *Server) Engine() *engine.Engine { return s.eng }
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, len(s.servers))
 	for i, srv := range s.servers {
-		ln := guardListener{Listener: s.listeners[i], lim: &s.lim}
+		ln := guardListener{Listener: s.listeners[i], lim: &s.lim, tr: &s.traffic}
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	s.repl.start()
 	reaperStop, reaperDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(reaperDone); s.reapIdle(reaperStop) }()
+	samplerDone := make(chan struct{})
+	go func() { defer close(samplerDone); s.sampleRates(reaperStop) }()
 	for stopping := false; !stopping; {
 		select {
 		case <-ctx.Done():
@@ -223,6 +225,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	close(reaperStop)
 	<-reaperDone
+	<-samplerDone
 	return s.stop()
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -357,5 +358,83 @@ func keyspaceStatsScenario(t *testing.T, addr string) {
 	}
 	if got := stats(); got != "0 0 0" {
 		t.Fatalf("after CONFIG RESETSTAT: %s", got)
+	}
+}
+
+// TestTrafficStats: INFO's byte counters count what clients send and
+// get, to the byte, as Redis 7.0's do; the repl counters count the
+// replication streams among them; instantaneous_ops_per_sec follows the
+// load up and back down. Against redis-server too.
+func TestTrafficStats(t *testing.T) {
+	t.Run("walrus", func(t *testing.T) {
+		trafficScenario(t, func(args ...string) string {
+			return startServer(t, append([]string{"--save", ""}, args...)...).Addr().String()
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		trafficScenario(t, func(args ...string) string {
+			return redisServer(t, append([]string{"--repl-diskless-sync-delay", "0"}, args...)...)
+		})
+	})
+}
+
+func trafficScenario(t *testing.T, start func(args ...string) string) {
+	mAddr := start()
+	m := dialRaw(t, mAddr)
+	m.expect("+OK", "SET", "k", "v") // 27 bytes in, 5 out
+	m.expect("+PONG", "PING")        // 14 in, 7 out
+	// INFO stats: 25 bytes in, counted before its own reply.
+	stats := m.do("INFO", "stats")
+	for field, want := range map[string]string{"total_net_input_bytes": "66", "total_net_output_bytes": "12", "total_net_repl_output_bytes": "0"} {
+		if !strings.Contains(stats, "\r\n"+field+":"+want+"\r\n") {
+			t.Errorf("INFO stats has no %s:%s\n%s", field, want, stats)
+		}
+	}
+
+	for range 20 {
+		m.send("PING")
+	}
+	for range 20 {
+		m.expectRead("+PONG")
+	}
+	ops := func() string { return infoField(t, m, "stats", "instantaneous_ops_per_sec") }
+	waitFor(t, "instantaneous_ops_per_sec to rise", 10*time.Second, func() bool { return ops() != "0" })
+	waitFor(t, "instantaneous_ops_per_sec back to 0", 30*time.Second, func() bool {
+		// The polls are commands too: one every 2 s is under one a
+		// second over the 1.6 s the rate is taken over.
+		time.Sleep(2 * time.Second)
+		return ops() == "0"
+	})
+
+	host, port, _ := net.SplitHostPort(mAddr)
+	r := dialRaw(t, start("--replicaof", host, port))
+	waitFor(t, "the replica's copy", 20*time.Second, func() bool { return r.do("GET", "k") == "$v" })
+	field := func(info, name string) int {
+		for _, l := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(l, name+":"); ok {
+				n, _ := strconv.Atoi(v)
+				return n
+			}
+		}
+		t.Fatalf("INFO has no %s", name)
+		return 0
+	}
+	info := m.do("INFO", "stats") // "$" and the bulk's text
+	m.expect("+OK", "SET", "k2", "v2")
+	waitFor(t, "the write on the replica", 10*time.Second, func() bool { return r.do("GET", "k2") == "$v2" })
+	if got := infoField(t, r, "stats", "total_net_repl_input_bytes"); got == "0" {
+		t.Error("the replica counts no replication input")
+	}
+	// The output grew by the INFO reply, the +OK and what streamed to the
+	// replica meanwhile, which the repl counter counts too (Redis 7.0).
+	info2 := m.do("INFO", "stats")
+	repl := field(info2, "total_net_repl_output_bytes") - field(info, "total_net_repl_output_bytes")
+	if repl <= 0 {
+		t.Fatal("the master counts no replication output for the SET")
+	}
+	n := len(info) - 1
+	wantOut := field(info, "total_net_output_bytes") + len("$"+strconv.Itoa(n)+"\r\n") + n + 2 + len("+OK\r\n") + repl
+	if got := field(info2, "total_net_output_bytes"); got != wantOut {
+		t.Errorf("total_net_output_bytes = %d, want %d", got, wantOut)
 	}
 }

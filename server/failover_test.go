@@ -10,22 +10,11 @@ import (
 // TestFailover runs the same FAILOVER scenario against walrus and, when
 // it is installed, against redis-server: the same replies, the same
 // roles at the end.
-func TestFailover(t *testing.T) {
-	t.Run("walrus", func(t *testing.T) {
-		failoverScenario(t, func(replicaOf ...string) string {
-			return startServer(t, append([]string{"--save", ""}, replicaOf...)...).Addr().String()
-		})
-	})
-	t.Run("redis", func(t *testing.T) {
-		failoverScenario(t, func(replicaOf ...string) string {
-			return redisServer(t, append([]string{"--repl-diskless-sync-delay", "0"}, replicaOf...)...)
-		})
-	})
-}
+func TestFailover(t *testing.T) { againstBothStarting(t, failoverScenario) }
 
 // failoverScenario gets its servers from start: a master without
 // arguments, a replica with "--replicaof host port".
-func failoverScenario(t *testing.T, start func(replicaOf ...string) string) {
+func failoverScenario(t *testing.T, start startFunc) {
 	mAddr := start()
 	m := dialRaw(t, mAddr)
 	info := func(c *rawConn, section, field string) string { return infoField(t, c, section, field) }

@@ -231,6 +231,27 @@ func againstBoth(t *testing.T, scenario func(t *testing.T, addr string)) {
 	t.Run("redis", func(t *testing.T) { scenario(t, redisServer(t)) })
 }
 
+// startFunc starts a server of a scenario, with extra arguments (such as
+// --replicaof host port), and returns its address.
+type startFunc func(args ...string) string
+
+// againstBothStarting runs scenario against walrus and, when it is
+// installed, against redis-server, handing it a way to start as many
+// servers as it needs: walrus with persistence off, redis-server with no
+// delay before a full sync.
+func againstBothStarting(t *testing.T, scenario func(t *testing.T, start startFunc)) {
+	t.Run("walrus", func(t *testing.T) {
+		scenario(t, func(args ...string) string {
+			return startServer(t, append([]string{"--save", ""}, args...)...).Addr().String()
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		scenario(t, func(args ...string) string {
+			return redisServer(t, append([]string{"--repl-diskless-sync-delay", "0"}, args...)...)
+		})
+	})
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()

@@ -186,19 +186,12 @@ func clientUnblockScenario(t *testing.T, addr string, unblockHeld bool) {
 // MAXAGE spares younger clients. Against redis-server too (MAXAGE is
 // Redis 7.4's: walrus only).
 func TestClientKillByType(t *testing.T) {
-	t.Run("walrus", func(t *testing.T) {
-		clientKillByTypeScenario(t, true, func(args ...string) string {
-			return startServer(t, append([]string{"--save", ""}, args...)...).Addr().String()
-		})
-	})
-	t.Run("redis", func(t *testing.T) {
-		clientKillByTypeScenario(t, false, func(args ...string) string {
-			return redisServer(t, append([]string{"--repl-diskless-sync-delay", "0"}, args...)...)
-		})
+	againstBothStarting(t, func(t *testing.T, start startFunc) {
+		clientKillByTypeScenario(t, !strings.HasPrefix(t.Name(), "TestClientKillByType/redis"), start)
 	})
 }
 
-func clientKillByTypeScenario(t *testing.T, maxAge bool, start func(args ...string) string) {
+func clientKillByTypeScenario(t *testing.T, maxAge bool, start startFunc) {
 	mAddr := start()
 	m := dialRaw(t, mAddr)
 	m.expect("-ERR Unknown client type 'foo'", "CLIENT", "KILL", "TYPE", "foo")

@@ -365,20 +365,9 @@ func keyspaceStatsScenario(t *testing.T, addr string) {
 // get, to the byte, as Redis 7.0's do; the repl counters count the
 // replication streams among them; instantaneous_ops_per_sec follows the
 // load up and back down. Against redis-server too.
-func TestTrafficStats(t *testing.T) {
-	t.Run("walrus", func(t *testing.T) {
-		trafficScenario(t, func(args ...string) string {
-			return startServer(t, append([]string{"--save", ""}, args...)...).Addr().String()
-		})
-	})
-	t.Run("redis", func(t *testing.T) {
-		trafficScenario(t, func(args ...string) string {
-			return redisServer(t, append([]string{"--repl-diskless-sync-delay", "0"}, args...)...)
-		})
-	})
-}
+func TestTrafficStats(t *testing.T) { againstBothStarting(t, trafficScenario) }
 
-func trafficScenario(t *testing.T, start func(args ...string) string) {
+func trafficScenario(t *testing.T, start startFunc) {
 	mAddr := start()
 	m := dialRaw(t, mAddr)
 	m.expect("+OK", "SET", "k", "v") // 27 bytes in, 5 out

@@ -12,20 +12,9 @@ import (
 // off waits for its replica before it exits, so the replica ends with
 // every write the master acknowledged; SHUTDOWN ABORT cancels the wait;
 // shutdown-timeout bounds it.
-func TestShutdownWaitsForReplicas(t *testing.T) {
-	t.Run("walrus", func(t *testing.T) {
-		shutdownScenario(t, func(args ...string) string {
-			return startServer(t, append([]string{"--save", ""}, args...)...).Addr().String()
-		})
-	})
-	t.Run("redis", func(t *testing.T) {
-		shutdownScenario(t, func(args ...string) string {
-			return redisServer(t, append([]string{"--repl-diskless-sync-delay", "0"}, args...)...)
-		})
-	})
-}
+func TestShutdownWaitsForReplicas(t *testing.T) { againstBothStarting(t, shutdownScenario) }
 
-func shutdownScenario(t *testing.T, start func(args ...string) string) {
+func shutdownScenario(t *testing.T, start startFunc) {
 	// pair starts a master and a replica of it, and pauses the replica's
 	// apply (a client pause holds it) so that it lags.
 	pair := func() (mAddr string, m, r *rawConn) {

@@ -202,14 +202,7 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 	case sub == "info" && len(args) == 2:
 		cl.bulkString(cl.info() + "\n")
 	case sub == "list":
-		s.mu.Lock()
-		var b strings.Builder
-		for _, c := range s.sortedClients() {
-			b.WriteString(c.info())
-			b.WriteByte('\n')
-		}
-		s.mu.Unlock()
-		cl.bulkString(b.String())
+		s.clientList(cl, args[2:])
 	case sub == "pause" && (len(args) == 3 || len(args) == 4):
 		s.clientPause(cl, args)
 	case sub == "unblock" && (len(args) == 3 || len(args) == 4):
@@ -251,6 +244,49 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLIENT HELP.")
 	}
+}
+
+// CLIENT LIST [TYPE normal|master|replica|pubsub] | CLIENT LIST ID id [id ...]
+func (s *Server) clientList(cl *client, args [][]byte) {
+	keep := func(*client) bool { return true }
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && strings.EqualFold(string(args[0]), "type"):
+		typ := strings.ToLower(string(args[1]))
+		switch typ {
+		case "normal", "pubsub":
+		case "master", "replica", "slave":
+			typ = "" // the replication links are not in the table
+		default:
+			cl.err("ERR Unknown client type '" + string(args[1]) + "'")
+			return
+		}
+		keep = func(c *client) bool { return (typ == "pubsub") == (c.subs.Load() > 0) && typ != "" }
+	case len(args) >= 2 && strings.EqualFold(string(args[0]), "id"):
+		ids := map[int64]bool{}
+		for _, a := range args[1:] {
+			id, err := strconv.ParseInt(string(a), 10, 64)
+			if err != nil {
+				cl.err("ERR Invalid client ID")
+				return
+			}
+			ids[id] = true
+		}
+		keep = func(c *client) bool { return ids[c.id] }
+	default:
+		cl.err("ERR syntax error")
+		return
+	}
+	s.mu.Lock()
+	var b strings.Builder
+	for _, c := range s.sortedClients() {
+		if keep(c) {
+			b.WriteString(c.info())
+			b.WriteByte('\n')
+		}
+	}
+	s.mu.Unlock()
+	cl.bulkString(b.String())
 }
 
 // sortedClients returns the clients by id; s.mu must be held.

@@ -233,3 +233,46 @@ func clientKillByTypeScenario(t *testing.T, maxAge bool, start startFunc) {
 		t.Fatalf("sync_full %s: the links did not resume", got)
 	}
 }
+
+// TestClientListFilters: CLIENT LIST TYPE and ID pick clients as Redis's
+// do, with Redis's errors. Against redis-server too.
+func TestClientListFilters(t *testing.T) { againstBoth(t, clientListScenario) }
+
+func clientListScenario(t *testing.T, addr string) {
+	admin, sub := dialRaw(t, addr), dialRaw(t, addr)
+	sub.expect("[$subscribe $ch :1]", "SUBSCRIBE", "ch")
+	ids := func(args ...string) string {
+		t.Helper()
+		list := admin.do(append([]string{"CLIENT", "LIST"}, args...)...)
+		var out []string
+		for _, l := range strings.Split(strings.TrimPrefix(list, "$"), "\n") {
+			if id, ok := strings.CutPrefix(l, "id="); ok {
+				out = append(out, id[:strings.IndexByte(id, ' ')])
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	me := strings.TrimPrefix(admin.do("CLIENT", "ID"), ":")
+	// sub's id: the one other than ours, from the whole list.
+	subID := strings.TrimSpace(strings.Replace(" "+ids()+" ", " "+me+" ", " ", 1))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, me + " " + subID},
+		{[]string{"TYPE", "normal"}, me},
+		{[]string{"TYPE", "pubsub"}, subID},
+		{[]string{"TYPE", "master"}, ""},
+		{[]string{"ID", subID, "99999"}, subID},
+		{[]string{"id", "0"}, ""},
+	} {
+		if got := ids(c.args...); got != c.want {
+			t.Errorf("CLIENT LIST %v: ids %q, want %q", c.args, got, c.want)
+		}
+	}
+	admin.expect("-ERR Unknown client type 'foo'", "CLIENT", "LIST", "TYPE", "foo")
+	admin.expect("-ERR Invalid client ID", "CLIENT", "LIST", "ID", "x")
+	admin.expect("-ERR syntax error", "CLIENT", "LIST", "ID")
+	admin.expect("-ERR syntax error", "CLIENT", "LIST", "TYPE", "normal", "ID", "1")
+	admin.expect("-ERR syntax error", "CLIENT", "LIST", "foo")
+}

@@ -246,6 +246,18 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 	}
 }
 
+// clientTypes are the types CLIENT LIST and CLIENT KILL know, as Redis's.
+var clientTypes = map[string]bool{"normal": true, "pubsub": true, "master": true, "replica": true, "slave": true}
+
+// kind is the client's type for CLIENT LIST and CLIENT KILL: the clients
+// in the table are "normal" or, subscribed to something, "pubsub".
+func (cl *client) kind() string {
+	if cl.subs.Load() > 0 {
+		return "pubsub"
+	}
+	return "normal"
+}
+
 // CLIENT LIST [TYPE normal|master|replica|pubsub] | CLIENT LIST ID id [id ...]
 func (s *Server) clientList(cl *client, args [][]byte) {
 	keep := func(*client) bool { return true }
@@ -253,15 +265,12 @@ func (s *Server) clientList(cl *client, args [][]byte) {
 	case len(args) == 0:
 	case len(args) == 2 && strings.EqualFold(string(args[0]), "type"):
 		typ := strings.ToLower(string(args[1]))
-		switch typ {
-		case "normal", "pubsub":
-		case "master", "replica", "slave":
-			typ = "" // the replication links are not in the table
-		default:
+		if !clientTypes[typ] {
 			cl.err("ERR Unknown client type '" + string(args[1]) + "'")
 			return
 		}
-		keep = func(c *client) bool { return (typ == "pubsub") == (c.subs.Load() > 0) && typ != "" }
+		// The replication links (master, replica) are not in the table.
+		keep = func(c *client) bool { return c.kind() == typ }
 	case len(args) >= 2 && strings.EqualFold(string(args[0]), "id"):
 		ids := map[int64]bool{}
 		for _, a := range args[1:] {
@@ -360,9 +369,7 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 				return
 			}
 		case "type":
-			switch typ = strings.ToLower(v); typ {
-			case "normal", "pubsub", "master", "replica", "slave":
-			default:
+			if typ = strings.ToLower(v); !clientTypes[typ] {
 				cl.err("ERR Unknown client type '" + v + "'")
 				return
 			}
@@ -396,7 +403,7 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 	for _, c := range s.clients {
 		if (id >= 0 && c.id != id) || (addr != "" && c.addr != addr) || (laddr != "" && c.laddr != laddr) ||
 			(user != nil && c.user.Load() != user) || (skipme && c == cl) ||
-			(typ == "pubsub" && c.subs.Load() == 0) || (typ == "normal" && c.subs.Load() > 0) ||
+			(typ != "" && c.kind() != typ) ||
 			(maxAge >= 0 && now.Sub(c.created) < time.Duration(maxAge)*time.Second) {
 			continue
 		}

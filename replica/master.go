@@ -683,12 +683,9 @@ func (m *Master) WaitAcks(ctx context.Context, index uint64, n int, fsynced bool
 // at host:port, or when host is empty any. It does not wait; RequestAcks
 // asks for fresh acknowledgements.
 func (m *Master) CaughtUp(index uint64, host string, port int) (PeerInfo, bool) {
-	for _, p := range m.snapshotPeers() {
-		if host != "" && (p.IP != host || p.Port != port) {
-			continue
-		}
-		if p.state.Load() == stateOnline && p.ack.Load() >= index {
-			return PeerInfo{IP: p.IP, Port: p.Port, State: stateNames[stateOnline], Offset: p.ack.Load()}, true
+	for _, p := range m.Peers() {
+		if (host == "" || p.IP == host && p.Port == port) && p.State == stateNames[stateOnline] && p.Offset >= index {
+			return p, true
 		}
 	}
 	return PeerInfo{}, false

@@ -186,27 +186,35 @@ func (s *Server) queuedWrite(cl *client) bool {
 	return false
 }
 
+// waitLift waits, if held still says so, until the pause in effect
+// weakens; the caller then asks again. It returns false if cancel closes
+// first or the server is stopping. The channel is taken before held is
+// asked, so a lift in between is not missed.
+func (p *pauser) waitLift(held func() bool, cancel <-chan struct{}) bool {
+	lifted := p.liftedCh()
+	if lifted == nil {
+		return false
+	}
+	if !held() {
+		return true
+	}
+	select {
+	case <-lifted:
+		return !p.stopping()
+	case <-cancel:
+		return false
+	}
+}
+
 // waitPause holds cl's command c until the pause in effect weakens, if
 // it still holds c. It returns false if the client went away or the
 // server is stopping.
 func (s *Server) waitPause(cl *client, c *command) bool {
-	lifted := s.pause.liftedCh() // before the check: a lift after it closes lifted
-	if lifted == nil {
-		return false
-	}
-	if !s.pauseHolds(cl, c) {
-		return true
-	}
 	cl.blocked.Store(true)
 	defer cl.blocked.Store(false)
 	gone, stopWatch := watchDisconnect(cl)
 	defer stopWatch()
-	select {
-	case <-lifted:
-		return !s.pause.stopping()
-	case <-gone:
-		return false
-	}
+	return s.pause.waitLift(func() bool { return s.pauseHolds(cl, c) }, gone)
 }
 
 // stopping reports whether the server is stopping (close).
@@ -220,18 +228,15 @@ func (p *pauser) stopping() bool {
 // is in effect, as Redis holds its master's client: the replica reads on
 // (slave_read_repl_offset grows) but applies nothing.
 func (s *Server) holdApply(ctx context.Context) error {
-	for pauseMode(s.pause.mode.Load()) != pauseOff {
-		lifted := s.pause.liftedCh()
-		if lifted == nil {
-			return errors.New("server stopping")
-		}
-		if pauseMode(s.pause.mode.Load()) == pauseOff {
-			return nil
-		}
-		select {
-		case <-lifted:
-		case <-ctx.Done():
-			return ctx.Err()
+	held := func() bool { return pauseMode(s.pause.mode.Load()) != pauseOff }
+	for held() {
+		if !s.pause.waitLift(held, ctx.Done()) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if held() {
+				return errors.New("server stopping")
+			}
 		}
 	}
 	return nil

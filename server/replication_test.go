@@ -11,7 +11,11 @@ import (
 // infoField reads one field of INFO from a raw connection.
 func infoField(t testing.TB, r *rawConn, section, field string) string {
 	t.Helper()
-	info := r.do("INFO", section)
+	return infoValue(r.do("INFO", section), field)
+}
+
+// infoValue finds one field in the text of an INFO reply; "" if absent.
+func infoValue(info, field string) string {
 	for _, line := range strings.Split(info, "\r\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			return v

@@ -399,14 +399,11 @@ func trafficScenario(t *testing.T, start startFunc) {
 	r := dialRaw(t, start("--replicaof", host, port))
 	waitFor(t, "the replica's copy", 20*time.Second, func() bool { return r.do("GET", "k") == "$v" })
 	field := func(info, name string) int {
-		for _, l := range strings.Split(info, "\r\n") {
-			if v, ok := strings.CutPrefix(l, name+":"); ok {
-				n, _ := strconv.Atoi(v)
-				return n
-			}
+		n, err := strconv.Atoi(infoValue(info, name))
+		if err != nil {
+			t.Fatalf("INFO's %s: %v", name, err)
 		}
-		t.Fatalf("INFO has no %s", name)
-		return 0
+		return n
 	}
 	info := m.do("INFO", "stats") // "$" and the bulk's text
 	m.expect("+OK", "SET", "k2", "v2")

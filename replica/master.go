@@ -51,9 +51,25 @@ type MasterOptions struct {
 	// (see recent): the replica replays those entries from the log like
 	// any others. Further behind, Pebble is flushed first. Default 8192.
 	CheckpointMaxLag uint64
+	// Gather is how long the master collects new entries for a replica
+	// after it last sent it some, so that under a steady stream of writes
+	// each send carries many. The first write after a quiet spell goes out
+	// at once, and a GETACK (WAIT, WAITAOF) or a PUBLISH cuts the wait
+	// short. Default DefaultGather; negative: send every commit as it
+	// comes.
+	Gather time.Duration
 	// Logger receives the replication milestones. Default slog.Default().
 	Logger *slog.Logger
 }
+
+// DefaultGather is MasterOptions.Gather's default. Sent one commit at a
+// time, a stream of small writes costs a replica on the same machine
+// almost half a CPU (a read, a hand-off to its committer and a Pebble
+// commit per few entries), which it takes from the master's clients: 4
+// closed-loop SET clients got 30,000 replies/s without a replica and
+// 16,000 with one. A millisecond is well under the replication lag a
+// network adds, and under a load it batches many commits per send.
+const DefaultGather = time.Millisecond
 
 // Master serves PSYNC: it hands each replica a checkpoint or a partial
 // resync, then feeds it the log.
@@ -99,6 +115,9 @@ func NewMaster(eng *engine.Engine, ids *IDs, opts MasterOptions) *Master {
 	}
 	if opts.CheckpointMaxLag == 0 {
 		opts.CheckpointMaxLag = 1 << 13
+	}
+	if opts.Gather == 0 {
+		opts.Gather = DefaultGather
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -454,6 +473,9 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 	nc := p.conn.NetConn()
 	ping := time.NewTimer(m.opts.PingPeriod)
 	defer ping.Stop()
+	gather := time.NewTimer(0)
+	defer gather.Stop()
+	var sent time.Time // when entries last went out
 	for {
 		if ctx.Err() != nil {
 			return errors.New("link closed")
@@ -483,6 +505,7 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 			return err
 		}
 		if len(ents) > 0 {
+			sent = time.Now()
 			continue
 		}
 		woke, err := m.waitLog(ctx, p, next-1, ping)
@@ -491,8 +514,30 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 		}
 		if !woke {
 			bw.WriteString("*1\r\n$4\r\nPING\r\n")
+			continue
+		}
+		if err := m.gather(ctx, p, sent, gather); err != nil {
+			return err
 		}
 	}
+}
+
+// gather lets new entries collect until Gather has passed since entries
+// were last sent (at sent), or the peer is woken (GETACK, PUBLISH).
+func (m *Master) gather(ctx context.Context, p *Peer, sent time.Time, t *time.Timer) error {
+	d := m.opts.Gather - time.Since(sent)
+	if d <= 0 {
+		return nil
+	}
+	t.Reset(d)
+	select {
+	case <-t.C:
+	case <-p.wake: // sendPending writes what it was woken for
+		t.Stop()
+	case <-ctx.Done():
+		return errors.New("link closed")
+	}
+	return nil
 }
 
 // deadlineWriter gives every write to a replica the replication timeout:

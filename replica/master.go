@@ -505,22 +505,33 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 			return err
 		}
 		if len(ents) > 0 {
+			// Caught up: what comes next is gathered from now on.
 			sent = time.Now()
-			continue
-		}
-		woke, err := m.waitLog(ctx, p, next-1, ping)
-		if err != nil {
-			return err
-		}
-		if !woke {
-			bw.WriteString("*1\r\n$4\r\nPING\r\n")
-			continue
+		} else {
+			why, err := m.waitLog(ctx, p, next-1, ping)
+			if err != nil {
+				return err
+			}
+			switch why {
+			case pingDue:
+				bw.WriteString("*1\r\n$4\r\nPING\r\n")
+				continue
+			case peerWoken:
+				continue // sendPending writes what it was woken for
+			}
 		}
 		if err := m.gather(ctx, p, sent, gather); err != nil {
 			return err
 		}
 	}
 }
+
+// What ended a waitLog.
+const (
+	logGrew   = iota // the log passed the index waited on
+	peerWoken        // a GETACK or a PUBLISH is waiting
+	pingDue          // the ping period passed
+)
 
 // gather lets new entries collect until Gather has passed since entries
 // were last sent (at sent), or the peer is woken (GETACK, PUBLISH).
@@ -565,25 +576,25 @@ func readFrom(l engine.Log, from uint64) ([][]byte, error) {
 }
 
 // waitLog blocks until the log passes after, the peer is woken (GETACK,
-// PUBLISH) or the ping period passes on ping (woke false). One wait costs
-// no goroutine and no timer: it runs for every write a caught-up replica
-// is sent.
-func (m *Master) waitLog(ctx context.Context, p *Peer, after uint64, ping *time.Timer) (woke bool, err error) {
+// PUBLISH) or the ping period passes on ping, and says which. One wait
+// costs no goroutine and no timer: it runs for every send to a caught-up
+// replica.
+func (m *Master) waitLog(ctx context.Context, p *Peer, after uint64, ping *time.Timer) (int, error) {
 	l, ok := m.eng.WAL().(interface{ Changed(uint64) <-chan struct{} })
 	if !ok {
-		return false, errors.New("log cannot be followed")
+		return 0, errors.New("log cannot be followed")
 	}
 	changed := l.Changed(after)
 	ping.Reset(m.opts.PingPeriod)
 	select {
 	case <-changed:
-		return true, nil
+		return logGrew, nil
 	case <-p.wake:
-		return true, nil
+		return peerWoken, nil
 	case <-ping.C:
-		return false, nil
+		return pingDue, nil
 	case <-ctx.Done():
-		return false, errors.New("link closed")
+		return 0, errors.New("link closed")
 	}
 }
 

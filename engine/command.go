@@ -61,6 +61,8 @@ type Spec struct {
 	NumKeysAt int
 	Group     string // COMMAND DOCS group: string, generic, hash, ...
 	Summary   string
+
+	id int // an engine command's place in the table (Command.ID)
 }
 
 // ArityOK reports whether n arguments (name included) fit the arity.
@@ -111,6 +113,13 @@ type Command struct {
 	run func(c *ctx, args [][]byte)
 }
 
+// ID numbers the engine's commands from 0 to NumCommands()-1, so a caller
+// can keep something per command in a slice.
+func (c *Command) ID() int { return c.Spec.id }
+
+// NumCommands is how many commands the engine has.
+func NumCommands() int { return len(commands) }
+
 var commands = map[string]*Command{}
 
 // register adds rows to the table; each types' file registers its own.
@@ -119,6 +128,7 @@ func register(cmds ...*Command) {
 		if _, dup := commands[c.Name]; dup {
 			panic("engine: command registered twice: " + c.Name)
 		}
+		c.Spec.id = len(commands)
 		commands[c.Name] = c
 	}
 }

@@ -473,8 +473,26 @@ func (c *ctx) run(cmd *Command, args [][]byte) {
 		c.replyArgsError(cmd.Name)
 		return
 	}
+	if c.e.opts.Observe != nil && !c.noStats {
+		defer c.observe(cmd, args, len(c.out), time.Now()) // after recoverStorage
+	}
 	defer c.recoverStorage()
 	cmd.run(c, args)
+}
+
+// observe tells Options.Observe of a command that ran from start and
+// appended its reply at out[mark:].
+func (c *ctx) observe(cmd *Command, args [][]byte, mark int, start time.Time) {
+	reply := c.out[mark:]
+	if cmd.Flags&Blocking != 0 && !c.txn && isNull(reply) {
+		return
+	}
+	c.e.opts.Observe(cmd, args, time.Since(start), reply)
+}
+
+func isNull(reply []byte) bool {
+	s := string(reply)
+	return s == "*-1\r\n" || s == "$-1\r\n"
 }
 
 // recoverStorage turns a storageError panic into an error reply; it must
@@ -506,6 +524,7 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 	}
 	e.watch.unwatchAll(s)
 	c := e.writeCtx(b, g, s, next, r.out)
+	c.txn = true
 	c.replyArray(len(r.cmds))
 	for _, args := range r.cmds {
 		if r.refuse != nil {

@@ -37,6 +37,7 @@ type ctx struct {
 	out  []byte // replies
 
 	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses
+	txn     bool // running a transaction's commands (EXEC)
 
 	// The entry this command (or transaction) produces.
 	effects [][]byte // encoded commands

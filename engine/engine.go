@@ -64,6 +64,14 @@ type Options struct {
 	// FlushInterval is how often Pebble is flushed so the log can be
 	// truncated. Default 10 s.
 	FlushInterval time.Duration
+	// Observe, if set, is told of every command the engine runs (a
+	// client's, a transaction's, a master's entry on a replica) once it
+	// has run: how long it took and the reply it appended (INFO
+	// commandstats and errorstats). A blocking command's null reply
+	// outside a transaction is not told: the server runs such a command
+	// again while its client waits, and tells of the wait's end itself.
+	// It runs on the committer for writes, so it must be quick.
+	Observe func(cmd *Command, args [][]byte, took time.Duration, reply []byte)
 	// Logger receives operator-facing messages. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (tests). Default time.Now.

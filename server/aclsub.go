@@ -24,6 +24,7 @@ type aclSub struct {
 	id    int    // its bit, after the rows' (numberSubcommands)
 	cats  aclCats
 	arity int
+	stat  cmdStat // INFO commandstats (cmdstats.go)
 }
 
 // redisContainer is a container command as Redis 7.0 has it (COMMAND

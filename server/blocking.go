@@ -61,6 +61,9 @@ type waiter struct {
 	state waiterState
 	poked bool   // a key became ready during its own attempt
 	reply []byte // when served
+	// unblocked: reply is CLIENT UNBLOCK's, not the engine's (which the
+	// engine's Observe counted in INFO commandstats)
+	unblocked bool
 	ch    chan struct{}
 }
 
@@ -177,9 +180,11 @@ func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 	defer stopWatch()
 	cl.blocked.Store(true)
 	defer cl.blocked.Store(false)
+	timedOut := false
 	select {
 	case <-w.ch:
 	case <-timer:
+		timedOut = true
 	case <-gone:
 	case <-quit:
 	}
@@ -189,11 +194,20 @@ func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 		b.removeLocked(w)
 	}
 	b.mu.Unlock()
+	// The engine counted the attempt that served the client; a reply
+	// made here counts here (INFO commandstats).
+	stat := statOf(s.engRows[engine.Lookup(args[0]).ID()], args)
 	if served {
 		cl.out = append(cl.out, w.reply...)
+		if w.unblocked {
+			s.countRun(stat, 0, w.reply)
+		}
 		return
 	}
 	cl.out = append(cl.out, "*-1\r\n"...)
+	if timedOut {
+		s.countRun(stat, 0, nil)
+	}
 }
 
 // removeLocked unregisters w; b.mu must be held.
@@ -233,6 +247,7 @@ func (b *blocking) unblock(id int64, reply string) bool {
 	}
 	b.removeLocked(w)
 	w.reply = []byte(reply)
+	w.unblocked = true
 	w.ch <- struct{}{}
 	return true
 }

@@ -528,7 +528,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		c := s.lookup(args[0])
 		saved := cl.out
 		cl.out = out
-		c.run(s, cl, args)
+		s.runCounted(c, cl, args)
 		out = cl.out
 		cl.out = saved
 		return out

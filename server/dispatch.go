@@ -17,6 +17,7 @@ type command struct {
 	id   int                // bit in an ACL user's command set (numberCommands)
 	cats aclCats            // ACL categories
 	subs map[string]*aclSub // a container's subcommands, for ACL rules (aclsub.go)
+	stat cmdStat            // INFO commandstats (cmdstats.go)
 }
 
 // buildTable merges the engine's commands with the server's and applies
@@ -42,6 +43,12 @@ func (s *Server) buildTable() error {
 	}
 	s.table = t
 	s.cmds = numberCommands(t)
+	s.engRows = make([]*command, engine.NumCommands())
+	for _, c := range s.cmds {
+		if c.eng != nil {
+			s.engRows[c.eng.ID()] = c
+		}
+	}
 	return nil
 }
 
@@ -132,7 +139,7 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 				s.eng.Unwatch(cl.sess)
 				errMsg = "EXECABORT Transaction discarded because of: " + errMsg
 			}
-			s.stats.errors.Add(1)
+			s.countRejected(args, errMsg)
 			out = appendError(out, errMsg)
 			continue
 		}
@@ -150,7 +157,7 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 		}
 		flush(i)
 		cl.out = out
-		c.run(s, cl, args)
+		s.runCounted(c, cl, args)
 		out = cl.out
 		if cl.detached {
 			return out

@@ -18,10 +18,11 @@ func cmdInfo(s *Server, cl *client, args [][]byte) {
 	for _, a := range args[1:] {
 		want[strings.ToLower(string(a))] = true
 	}
-	all := len(want) == 0 || want["all"] || want["everything"] || want["default"]
+	all := want["all"] || want["everything"]
+	def := len(want) == 0 || want["default"]
 	var b strings.Builder
 	for _, sec := range infoSections {
-		if !all && !want[sec.name] {
+		if !all && !want[sec.name] && (!def || notDefault[sec.name]) {
 			continue
 		}
 		if b.Len() > 0 {
@@ -43,6 +44,10 @@ type infoSection struct {
 	fields      func(s *Server) [][2]string
 }
 
+// notDefault are the sections only INFO all, INFO everything or their
+// own name show, as in Redis.
+var notDefault = map[string]bool{"commandstats": true}
+
 var infoSections = []infoSection{
 	{"server", "Server", (*Server).infoServer},
 	{"clients", "Clients", (*Server).infoClients},
@@ -51,6 +56,8 @@ var infoSections = []infoSection{
 	{"stats", "Stats", (*Server).infoStats},
 	{"replication", "Replication", func(s *Server) [][2]string { return s.repl.info() }},
 	{"cpu", "CPU", (*Server).infoCPU},
+	{"commandstats", "Commandstats", (*Server).infoCommandStats},
+	{"errorstats", "Errorstats", (*Server).infoErrorStats},
 	{"keyspace", "Keyspace", (*Server).infoKeyspace},
 }
 
@@ -222,7 +229,7 @@ func (s *Server) infoStats() [][2]string {
 		kv("keyspace_misses", misses),
 		kv("pubsub_channels", s.pubsubChannels()),
 		kv("pubsub_patterns", s.pubsubPatterns()),
-		kv("total_error_replies", s.stats.errors.Load()),
+		kv("total_error_replies", s.errs.total.Load()),
 	}
 	out = append(out, s.acl.denials.infoStats()...) // not reset by RESETSTAT, as in Redis
 	return append(out, s.repl.stats()...)
@@ -389,7 +396,7 @@ func cmdConfig(s *Server, cl *client, args [][]byte) {
 		s.stats.commands.Store(0)
 		s.stats.connections.Store(0)
 		s.stats.rejected.Store(0)
-		s.stats.errors.Store(0)
+		s.resetCommandStats()
 		s.eng.ResetKeyspaceStats()
 		s.traffic.reset()
 		s.repl.resetStats()

@@ -51,6 +51,7 @@ type guardConn struct {
 	net.Conn
 	lim  *limits
 	tr   *traffic
+	errs *errorStats // counts the protocol error it sends
 	repl atomic.Bool // a replica's stream since PSYNC: its bytes count as replication too
 
 	state    scanState
@@ -68,7 +69,11 @@ type guardConn struct {
 func (g *guardConn) Read(p []byte) (int, error) {
 	if g.pending != "" {
 		if g.pending != "close" {
-			g.Conn.Write([]byte("-ERR Protocol error: " + g.pending + "\r\n"))
+			msg := "ERR Protocol error: " + g.pending
+			g.Conn.Write([]byte("-" + msg + "\r\n"))
+			if g.errs != nil {
+				g.errs.count([]byte(msg))
+			}
 		}
 		return 0, errClosedByLimit
 	}
@@ -190,8 +195,9 @@ func (g *guardConn) scan(b []byte) (kept int, msg string) {
 // guardListener wraps accepted connections in guardConn.
 type guardListener struct {
 	net.Listener
-	lim *limits
-	tr  *traffic
+	lim  *limits
+	tr   *traffic
+	errs *errorStats
 }
 
 func (l guardListener) Accept() (net.Conn, error) {
@@ -199,7 +205,7 @@ func (l guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &guardConn{Conn: c, lim: l.lim, tr: l.tr}, nil
+	return &guardConn{Conn: c, lim: l.lim, tr: l.tr, errs: l.errs}, nil
 }
 
 // Write counts what the connection sends (INFO's net output bytes).

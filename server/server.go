@@ -32,6 +32,8 @@ type Server struct {
 	eng     *engine.Engine
 	lim     limits
 	table   map[string]*command // command name (after rename-command) -> row
+	engRows []*command          // rows of engine commands by engine.Command.ID; nil: renamed away
+	errs    errorStats          // error replies (INFO errorstats)
 	cmds    []*command          // rows by id (numberCommands)
 	acl     *aclTable           // users; the default one follows requirepass (acl.go)
 	renamed bool                // rename-command changed the table
@@ -72,7 +74,6 @@ type stats struct {
 	connections atomic.Int64
 	commands    atomic.Int64
 	rejected    atomic.Int64
-	errors      atomic.Int64
 }
 
 // New opens the dataset (recovering it), and listens. Serve then serves
@@ -117,6 +118,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		// client-output-buffer-limit replica <hard>: what a replica that
 		// stops reading may pin of the in-memory log.
 		ReplicaBufferBytes: cfg.OutputBufferLimits.Replica.Hard,
+		Observe:            s.observe,
 		Logger:             logger,
 	})
 	if err != nil {
@@ -203,7 +205,7 @@ func (s *Server) Engine() *engine.Engine { return s.eng }
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, len(s.servers))
 	for i, srv := range s.servers {
-		ln := guardListener{Listener: s.listeners[i], lim: &s.lim, tr: &s.traffic}
+		ln := guardListener{Listener: s.listeners[i], lim: &s.lim, tr: &s.traffic, errs: &s.errs}
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	s.repl.start()

@@ -31,8 +31,6 @@ var redisOnlyCommands = map[string][]string{
 		"set-config-epoch", "setslot", "shards", "slaves", "slots",
 	},
 	"function": {"delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats"},
-	"latency":  {"doctor", "graph", "help", "histogram", "history", "latest", "reset"},
-	"memory":   {"doctor", "help", "malloc-stats", "purge", "stats", "usage"},
 	"module":   {"help", "list", "load", "loadex", "unload"},
 	"script":   {"debug", "exists", "flush", "help", "kill", "load"},
 	"slowlog":  {"get", "help", "len", "reset"},

@@ -73,6 +73,15 @@ var redisContainers = map[string]redisContainer{
 		"getkeysandflags": {catConnSub, -4}, "help": {catConnSub, 2},
 		"info": {catConnSub, -2}, "list": {catConnSub, -2},
 	}},
+	"latency": {cats: catSlow, subs: map[string]redisSub{
+		"doctor": {catAdminSub, 2}, "graph": {catAdminSub, 3}, "help": {catSlow, 2},
+		"histogram": {catAdminSub, -2}, "history": {catAdminSub, 3}, "latest": {catAdminSub, 2},
+		"reset": {catAdminSub, -2},
+	}},
+	"memory": {cats: catSlow, subs: map[string]redisSub{
+		"doctor": {catSlow, 2}, "help": {catSlow, 2}, "malloc-stats": {catSlow, 2},
+		"purge": {catSlow, 2}, "stats": {catSlow, 2}, "usage": {catRead | catSlow, -3},
+	}},
 	"object": {cats: catSlow, subs: map[string]redisSub{
 		"encoding": {catKeyspace | catRead | catSlow, 3},
 		"freq":     {catKeyspace | catRead | catSlow, 3}, "help": {catKeyspace | catSlow, 2},

@@ -64,7 +64,7 @@ type waiter struct {
 	// unblocked: reply is CLIENT UNBLOCK's, not the engine's (which the
 	// engine's Observe counted in INFO commandstats)
 	unblocked bool
-	ch    chan struct{}
+	ch        chan struct{}
 }
 
 var blockingNames = []string{"blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop"}

@@ -27,6 +27,8 @@ import (
 // cmdStat is one line of INFO commandstats.
 type cmdStat struct {
 	calls, nanos, failed, rejected atomic.Int64
+	lat                            latencyHist // LATENCY HISTOGRAM, INFO latencystats (latency.go)
+	fast                           bool        // a fast command: the latency monitor's "fast-command" event
 }
 
 func (st *cmdStat) reset() {
@@ -34,6 +36,7 @@ func (st *cmdStat) reset() {
 	st.nanos.Store(0)
 	st.failed.Store(0)
 	st.rejected.Store(0)
+	st.lat.reset()
 }
 
 // statOf is the line a command with args counts on: its subcommand's for
@@ -57,6 +60,7 @@ func (s *Server) countRun(st *cmdStat, took time.Duration, reply []byte) {
 	if st != nil {
 		st.calls.Add(1)
 		st.nanos.Add(int64(took))
+		s.recordLatency(st, took)
 	}
 	if len(reply) > 0 && reply[0] == '-' {
 		if st != nil {

@@ -33,6 +33,8 @@ func serverCommands() []*command {
 		row("bgsave", -1, engine.Admin, "server", "Asynchronously save the dataset to disk", cmdSave),
 		row("shutdown", -1, engine.Admin|any|engine.NoMulti, "server", "Synchronously save the dataset to disk and then shut down the server", cmdShutdown),
 		row("debug", -2, engine.Admin|any, "server", "A container for debugging commands", cmdDebug),
+		memoryRow(row),
+		row("latency", -2, engine.Admin|any, "server", "A container for latency diagnostics commands", cmdLatency),
 		row("multi", 1, any|engine.Fast, "transactions", "Mark the start of a transaction block", cmdMulti),
 		row("exec", 1, any, "transactions", "Execute all commands issued after MULTI", cmdExec),
 		row("discard", 1, any|engine.Fast, "transactions", "Discard all commands issued after MULTI", cmdDiscard),

@@ -48,6 +48,7 @@ func (s *Server) buildTable() error {
 		if c.eng != nil {
 			s.engRows[c.eng.ID()] = c
 		}
+		c.stat.fast = c.Flags&engine.Fast != 0
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ type infoSection struct {
 
 // notDefault are the sections only INFO all, INFO everything or their
 // own name show, as in Redis.
-var notDefault = map[string]bool{"commandstats": true}
+var notDefault = map[string]bool{"commandstats": true, "latencystats": true}
 
 var infoSections = []infoSection{
 	{"server", "Server", (*Server).infoServer},
@@ -58,6 +58,7 @@ var infoSections = []infoSection{
 	{"cpu", "CPU", (*Server).infoCPU},
 	{"commandstats", "Commandstats", (*Server).infoCommandStats},
 	{"errorstats", "Errorstats", (*Server).infoErrorStats},
+	{"latencystats", "Latencystats", (*Server).infoLatencyStats},
 	{"keyspace", "Keyspace", (*Server).infoKeyspace},
 }
 

@@ -34,6 +34,8 @@ type Server struct {
 	table   map[string]*command // command name (after rename-command) -> row
 	engRows []*command          // rows of engine commands by engine.Command.ID; nil: renamed away
 	errs    errorStats          // error replies (INFO errorstats)
+	latency latencySettings     // latency-tracking and the latency monitor (latency.go)
+	monitor latencyMonitor      // the latency monitor's events
 	cmds    []*command          // rows by id (numberCommands)
 	acl     *aclTable           // users; the default one follows requirepass (acl.go)
 	renamed bool                // rename-command changed the table
@@ -97,6 +99,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if err := s.buildTable(); err != nil {
 		return nil, err
 	}
+	s.watchLatencySettings()
 	s.acl = newACL(s.cmds, s.table, cfg.RequirePass)
 	s.acl.watch(cfg)
 	if err := s.loadUsers(); err != nil { // `user` lines or the aclfile

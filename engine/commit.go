@@ -17,6 +17,7 @@ import (
 type Session struct {
 	DB        int    // selected logical database
 	LastWrite uint64 // log index of this session's last write (WAIT, WAITAOF)
+	Client    any    // the caller's handle on the connection, for Options.Observe
 
 	watching   map[watchKey]struct{} // keys under WATCH; committer and owner, see watch.go
 	watchDirty atomic.Bool           // a watched key changed since WATCH
@@ -487,7 +488,7 @@ func (c *ctx) observe(cmd *Command, args [][]byte, mark int, start time.Time) {
 	if cmd.Flags&Blocking != 0 && !c.txn && isNull(reply) {
 		return
 	}
-	c.e.opts.Observe(cmd, args, time.Since(start), reply)
+	c.e.opts.Observe(c.sess, cmd, args, time.Since(start), reply)
 }
 
 func isNull(reply []byte) bool {

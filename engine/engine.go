@@ -71,7 +71,8 @@ type Options struct {
 	// outside a transaction is not told: the server runs such a command
 	// again while its client waits, and tells of the wait's end itself.
 	// It runs on the committer for writes, so it must be quick.
-	Observe func(cmd *Command, args [][]byte, took time.Duration, reply []byte)
+	// The session is the client's, nil for a master's entry.
+	Observe func(s *Session, cmd *Command, args [][]byte, took time.Duration, reply []byte)
 	// Logger receives operator-facing messages. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (tests). Default time.Now.

@@ -33,7 +33,6 @@ var redisOnlyCommands = map[string][]string{
 	"function": {"delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats"},
 	"module":   {"help", "list", "load", "loadex", "unload"},
 	"script":   {"debug", "exists", "flush", "help", "kill", "load"},
-	"slowlog":  {"get", "help", "len", "reset"},
 	"xgroup":   {"create", "createconsumer", "delconsumer", "destroy", "help", "setid"},
 	"xinfo":    {"consumers", "groups", "help", "stream"},
 }

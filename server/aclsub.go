@@ -78,6 +78,9 @@ var redisContainers = map[string]redisContainer{
 		"histogram": {catAdminSub, -2}, "history": {catAdminSub, 3}, "latest": {catAdminSub, 2},
 		"reset": {catAdminSub, -2},
 	}},
+	"slowlog": {cats: catSlow, subs: map[string]redisSub{
+		"get": {catAdminSub, -2}, "help": {catSlow, 2}, "len": {catAdminSub, 2}, "reset": {catAdminSub, 2},
+	}},
 	"memory": {cats: catSlow, subs: map[string]redisSub{
 		"doctor": {catSlow, 2}, "help": {catSlow, 2}, "malloc-stats": {catSlow, 2},
 		"purge": {catSlow, 2}, "stats": {catSlow, 2}, "usage": {catRead | catSlow, -3},

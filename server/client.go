@@ -62,6 +62,7 @@ func newClient(s *Server, conn redcon.Conn) *client {
 		created: time.Now(),
 		sess:    engine.NewSession(),
 	}
+	cl.sess.Client = cl
 	if la := conn.NetConn().LocalAddr(); la != nil {
 		cl.laddr = la.String()
 	}

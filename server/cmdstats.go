@@ -87,20 +87,29 @@ func (s *Server) runCounted(c *command, cl *client, args [][]byte) {
 	if c.eng != nil && c.Flags&engine.Blocking != 0 {
 		return // a blocking pop counts itself (cmdBlockingPop)
 	}
+	took := time.Since(start)
 	var reply []byte
 	if len(cl.out) > mark { // a detached replica's handler may hand its buffer on
 		reply = cl.out[mark:]
 	}
-	s.countRun(statOf(c, args), time.Since(start), reply)
+	s.countRun(statOf(c, args), took, reply)
+	if c.Name != "exec" { // EXEC's commands are logged each on its own, as in Redis
+		s.slowlog.add(cl, args, took)
+	}
 }
 
 // observe is the engine's Options.Observe.
-func (s *Server) observe(cmd *engine.Command, args [][]byte, took time.Duration, reply []byte) {
+func (s *Server) observe(sess *engine.Session, cmd *engine.Command, args [][]byte, took time.Duration, reply []byte) {
 	var st *cmdStat
 	if c := s.engRows[cmd.ID()]; c != nil { // nil: renamed away
 		st = statOf(c, args)
 	}
 	s.countRun(st, took, reply)
+	if sess != nil {
+		if cl, ok := sess.Client.(*client); ok {
+			s.slowlog.add(cl, args, took)
+		}
+	}
 }
 
 // maxErrorCodes bounds errorstats: a client sending errors with ever new

@@ -35,6 +35,7 @@ func serverCommands() []*command {
 		row("debug", -2, engine.Admin|any, "server", "A container for debugging commands", cmdDebug),
 		memoryRow(row),
 		row("latency", -2, engine.Admin|any, "server", "A container for latency diagnostics commands", cmdLatency),
+		row("slowlog", -2, engine.Admin|any, "server", "A container for slow log commands", cmdSlowlog),
 		row("multi", 1, any|engine.Fast, "transactions", "Mark the start of a transaction block", cmdMulti),
 		row("exec", 1, any, "transactions", "Execute all commands issued after MULTI", cmdExec),
 		row("discard", 1, any|engine.Fast, "transactions", "Discard all commands issued after MULTI", cmdDiscard),

@@ -36,6 +36,7 @@ type Server struct {
 	errs    errorStats          // error replies (INFO errorstats)
 	latency latencySettings     // latency-tracking and the latency monitor (latency.go)
 	monitor latencyMonitor      // the latency monitor's events
+	slowlog slowLog             // SLOWLOG (slowlog.go)
 	cmds    []*command          // rows by id (numberCommands)
 	acl     *aclTable           // users; the default one follows requirepass (acl.go)
 	renamed bool                // rename-command changed the table
@@ -100,6 +101,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.watchLatencySettings()
+	s.watchSlowlogSettings()
 	s.acl = newACL(s.cmds, s.table, cfg.RequirePass)
 	s.acl.watch(cfg)
 	if err := s.loadUsers(); err != nil { // `user` lines or the aclfile

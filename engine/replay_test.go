@@ -20,7 +20,7 @@ var replayCommands = []string{
 	"HSET K f V", "HSET K g V h V", "HDEL K f", "HINCRBY K n N", "LPUSH K V V", "RPUSH K V",
 	"LPOP K", "RPOP K 2", "LTRIM K 0 2", "LSET K 0 V", "SADD K V", "SADD K a b c", "SREM K V",
 	"SPOP K", "ZADD K N V", "ZINCRBY K N V", "ZPOPMIN K", "ZREM K V", "SELECT 1", "SELECT 0",
-	"SWAPDB 0 1",
+	"SWAPDB 0 1", "SETBIT K N 1", "SETBIT K 13 0", "BITOP OR K K L", "BITOP NOT L K", "BITOP AND K L",
 }
 
 // A replica that applies the master's log ends with the master's rows,
@@ -70,7 +70,7 @@ func TestReplicaReplaysToTheMastersRows(t *testing.T) {
 		}
 	}
 	s := NewSession()
-	const steps = 6000
+	const steps = 8000
 	for i := 1; i <= steps; i++ {
 		switch {
 		case r.IntN(20) == 0:

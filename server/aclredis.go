@@ -8,17 +8,17 @@ package server
 // CONFIG REWRITE give back what was set. TestRedisOnlyCommandsAreRedisLessWalrus
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
-	"asking": nil, "bgrewriteaof": nil, "bitcount": nil, "bitfield": nil,
-	"bitfield_ro": nil, "bitop": nil, "bitpos": nil, "dump": nil, "eval": nil,
+	"asking": nil, "bgrewriteaof": nil, "bitfield": nil,
+	"bitfield_ro": nil, "dump": nil, "eval": nil,
 	"eval_ro": nil, "evalsha": nil, "evalsha_ro": nil,
 	"fcall": nil, "fcall_ro": nil, "geoadd": nil, "geodist": nil,
 	"geohash": nil, "geopos": nil, "georadius": nil, "georadius_ro": nil,
 	"georadiusbymember": nil, "georadiusbymember_ro": nil, "geosearch": nil,
-	"geosearchstore": nil, "getbit": nil, "lcs": nil, "lolwut": nil,
+	"geosearchstore": nil, "lcs": nil, "lolwut": nil,
 	"migrate": nil, "monitor": nil, "pfadd": nil, "pfcount": nil,
 	"pfdebug": nil, "pfmerge": nil, "pfselftest": nil, "readonly": nil,
 	"readwrite": nil, "reset": nil, "restore": nil, "restore-asking": nil,
-	"setbit": nil, "spublish": nil, "ssubscribe": nil, "sunsubscribe": nil,
+	"spublish": nil, "ssubscribe": nil, "sunsubscribe": nil,
 	"sync": nil, "touch": nil, "xack": nil, "xadd": nil, "xautoclaim": nil,
 	"xclaim": nil, "xdel": nil, "xlen": nil, "xpending": nil, "xrange": nil,
 	"xread": nil, "xreadgroup": nil, "xrevrange": nil, "xsetid": nil,

@@ -16,6 +16,9 @@ func init() {
 		&Command{Spec{Name: "del", Arity: -2, Flags: Write, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Delete a key"}, cmdDel},
 		&Command{Spec{Name: "unlink", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Delete a key (a collection in O(1))"}, cmdDel},
 		&Command{Spec{Name: "exists", Arity: -2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Determine if a key exists"}, cmdExists},
+		// TOUCH counts the keys that exist, as EXISTS does (a key named
+		// twice counts twice); walrus keeps no access times to update.
+		&Command{Spec{Name: "touch", Arity: -2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Alters the last access time of a key(s). Returns the number of existing keys specified."}, cmdExists},
 		k1("type", 2, ReadOnly|Fast, "Determine the type stored at key", cmdType),
 		&Command{Spec{Name: "keys", Arity: 2, Flags: ReadOnly, Group: "generic", Summary: "Find all keys matching the given pattern"}, cmdKeys},
 		&Command{Spec{Name: "scan", Arity: -2, Flags: ReadOnly, Group: "generic", Summary: "Incrementally iterate the keys space"}, cmdScan},

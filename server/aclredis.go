@@ -19,7 +19,7 @@ var redisOnlyCommands = map[string][]string{
 	"pfdebug": nil, "pfmerge": nil, "pfselftest": nil, "readonly": nil,
 	"readwrite": nil, "reset": nil, "restore": nil, "restore-asking": nil,
 	"spublish": nil, "ssubscribe": nil, "sunsubscribe": nil,
-	"sync": nil, "touch": nil, "xack": nil, "xadd": nil, "xautoclaim": nil,
+	"sync": nil, "xack": nil, "xadd": nil, "xautoclaim": nil,
 	"xclaim": nil, "xdel": nil, "xlen": nil, "xpending": nil, "xrange": nil,
 	"xread": nil, "xreadgroup": nil, "xrevrange": nil, "xsetid": nil,
 	"xtrim": nil,

@@ -238,6 +238,9 @@ var keysFamily = family{
 		case 21:
 			return []string{"SCAN", "0", "COUNT", "1000", "MATCH", "zz*"}
 		case 22:
+			if g.r.IntN(2) == 0 {
+				return []string{"TOUCH", k, g.key(), k}
+			}
 			return []string{"PTTL", "nokey"}
 		default:
 			return []string{"ECHO", g.val()}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tidwall/redcon"
 	"github.com/walrus-kv/walrus/engine"
-	"github.com/walrus-kv/walrus/wal"
 )
 
 // pipeConn is a replica's connection on the master's side, as Serve takes
@@ -27,18 +26,8 @@ func (c pipeConn) Close() error                         { return c.nc.Close() }
 // at once; writes that follow it wait for the gather window, which a
 // GETACK (what WAIT sends) cuts short.
 func TestFeedGathersEntries(t *testing.T) {
-	eng, err := engine.Open(engine.Options{Dir: t.TempDir(), Fsync: wal.SyncNo})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	ids, err := LoadIDs(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A window no test outlasts: what arrives before it ends was not held.
-	m := NewMaster(eng, ids, MasterOptions{Gather: time.Hour})
-	defer m.Close()
+	eng, ids, m := testMaster(t, MasterOptions{Gather: time.Hour})
 
 	set := func(key string) {
 		t.Helper()

@@ -46,17 +46,7 @@ func TestPsyncDecision(t *testing.T) {
 // the path of PUBLISH, of min-replicas-to-write checks and of INFO, so
 // those must not wait for it.
 func TestCheckpointIsTakenWithoutTheMastersLock(t *testing.T) {
-	eng, err := engine.Open(engine.Options{Dir: t.TempDir(), Fsync: wal.SyncNo})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	ids, err := LoadIDs(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := NewMaster(eng, ids, MasterOptions{})
-	defer m.Close()
+	_, _, m := testMaster(t, MasterOptions{})
 	var inside func()
 
 	served := make(chan struct{})
@@ -86,4 +76,22 @@ func TestCheckpointIsTakenWithoutTheMastersLock(t *testing.T) {
 	if got := m.Checkpoints(); got != 1 {
 		t.Errorf("Checkpoints() = %d after one acquire, want 1", got)
 	}
+}
+
+// testMaster opens an engine and a Master over it, closed when the test
+// ends.
+func testMaster(t *testing.T, opts MasterOptions) (*engine.Engine, *IDs, *Master) {
+	t.Helper()
+	eng, err := engine.Open(engine.Options{Dir: t.TempDir(), Fsync: wal.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	ids, err := LoadIDs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMaster(eng, ids, opts)
+	t.Cleanup(m.Close)
+	return eng, ids, m
 }

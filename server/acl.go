@@ -987,10 +987,7 @@ func cmdACL(s *Server, cl *client, args [][]byte) {
 			"GETUSER <username>", "LIST", "LOAD", "LOG [<count> | RESET]", "SAVE", "USERS", "SETUSER <username> <attribs> ...", "WHOAMI",
 			"GENPASS [<bits>]", "HELP",
 		}
-		cl.array(len(lines))
-		for _, l := range lines {
-			cl.status(l)
-		}
+		cl.statusLines(lines)
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try ACL HELP.")
 	}

@@ -171,12 +171,7 @@ func (s *Server) infoCommandStats() [][2]string {
 		out = append(out, [2]string{"cmdstat_" + name,
 			fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d", calls, usec, perCall, rejected, failed)})
 	}
-	for _, c := range s.cmds {
-		add(c.Name, &c.stat)
-		for _, sub := range c.subs {
-			add(sub.name, &sub.stat)
-		}
-	}
+	s.eachStat(add)
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
 }
@@ -195,11 +190,16 @@ func (s *Server) infoErrorStats() [][2]string {
 
 // resetCommandStats is CONFIG RESETSTAT's part here.
 func (s *Server) resetCommandStats() {
+	s.eachStat(func(_ string, st *cmdStat) { st.reset() })
+	s.errs.reset()
+}
+
+// eachStat calls fn with every command's line and every subcommand's.
+func (s *Server) eachStat(fn func(name string, st *cmdStat)) {
 	for _, c := range s.cmds {
-		c.stat.reset()
+		fn(c.Name, &c.stat)
 		for _, sub := range c.subs {
-			sub.stat.reset()
+			fn(sub.name, &sub.stat)
 		}
 	}
-	s.errs.reset()
 }

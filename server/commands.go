@@ -240,10 +240,7 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 		s.clientKill(cl, args[2:])
 	case sub == "help":
 		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL [ID <id>] [TYPE normal|master|replica|pubsub] [USER <name>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME yes|no] [MAXAGE <seconds>]", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "NO-EVICT (ON|OFF)", "HELP"}
-		cl.array(len(lines))
-		for _, l := range lines {
-			cl.status(l)
-		}
+		cl.statusLines(lines)
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLIENT HELP.")
 	}

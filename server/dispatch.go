@@ -261,3 +261,11 @@ func (cl *client) bulkString(s string) { cl.out = redcon.AppendBulkString(cl.out
 func (cl *client) integer(n int64)     { cl.out = redcon.AppendInt(cl.out, n) }
 func (cl *client) array(n int)         { cl.out = redcon.AppendArray(cl.out, n) }
 func (cl *client) null()               { cl.out = append(cl.out, "$-1\r\n"...) }
+
+// statusLines replies an array of status lines (a container's HELP).
+func (cl *client) statusLines(lines []string) {
+	cl.array(len(lines))
+	for _, l := range lines {
+		cl.status(l)
+	}
+}

@@ -215,10 +215,7 @@ func cmdLatency(s *Server, cl *client, args [][]byte) {
 	m := &s.monitor
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "help" && len(args) == 2:
-		cl.array(len(latencyHelp))
-		for _, l := range latencyHelp {
-			cl.status(l)
-		}
+		cl.statusLines(latencyHelp)
 	case sub == "histogram":
 		latencyHistogram(s, cl, args[2:])
 	case sub == "latest" && len(args) == 2:
@@ -291,12 +288,7 @@ func latencyHistogram(s *Server, cl *client, names [][]byte) {
 	}
 	var lines []line
 	byName := map[string]*cmdStat{}
-	for _, c := range s.cmds {
-		byName[c.Name] = &c.stat
-		for _, sub := range c.subs {
-			byName[sub.name] = &sub.stat
-		}
-	}
+	s.eachStat(func(name string, st *cmdStat) { byName[name] = st })
 	if len(names) == 0 {
 		for n, st := range byName {
 			lines = append(lines, line{n, st})
@@ -371,12 +363,7 @@ func (s *Server) infoLatencyStats() [][2]string {
 		}
 		out = append(out, [2]string{"latency_percentiles_usec_" + name, b.String()})
 	}
-	for _, c := range s.cmds {
-		add(c.Name, &c.stat)
-		for _, sub := range c.subs {
-			add(sub.name, &sub.stat)
-		}
-	}
+	s.eachStat(add)
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
 }

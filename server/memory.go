@@ -40,10 +40,7 @@ var memoryHelp = []string{
 func cmdMemory(s *Server, cl *client, args [][]byte) {
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "help" && len(args) == 2:
-		cl.array(len(memoryHelp))
-		for _, l := range memoryHelp {
-			cl.status(l)
-		}
+		cl.statusLines(memoryHelp)
 	case sub == "usage" && len(args) >= 3:
 		memoryUsage(s, cl, args)
 	case sub == "stats" && len(args) == 2:

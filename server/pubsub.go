@@ -333,10 +333,7 @@ func cmdPubSub(s *Server, cl *client, args [][]byte) {
 			"HELP",
 			"    Print this help.",
 		}
-		cl.array(len(lines))
-		for _, l := range lines {
-			cl.status(l)
-		}
+		cl.statusLines(lines)
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try PUBSUB HELP.")
 	}

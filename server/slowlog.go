@@ -165,10 +165,7 @@ func cmdSlowlog(s *Server, cl *client, args [][]byte) {
 	l := &s.slowlog
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "help" && len(args) == 2:
-		cl.array(len(slowlogHelp))
-		for _, line := range slowlogHelp {
-			cl.status(line)
-		}
+		cl.statusLines(slowlogHelp)
 	case sub == "len" && len(args) == 2:
 		l.mu.Lock()
 		n := len(l.entries)

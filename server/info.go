@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // INFO [section ...]: Redis's sections and field names, so tools that
@@ -131,24 +133,44 @@ func human(n uint64) string {
 	return fmt.Sprintf("%dB", n)
 }
 
-func (s *Server) infoMemory() [][2]string {
+// memoryFigures are the numbers INFO memory and MEMORY STATS report.
+type memoryFigures struct {
+	used    uint64 // Go's heap, Pebble's memtables and block cache
+	peak    uint64 // what the runtime has taken from the OS
+	rss     uint64
+	frag    float64 // rss / used
+	pebble  *pebble.Metrics
+	dataset uint64 // the memtables
+}
+
+func (s *Server) memoryFigures() memoryFigures {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	pm := s.eng.DB().Metrics()
-	used := ms.HeapAlloc + uint64(pm.MemTable.Size) + uint64(pm.BlockCache.Size)
-	rss := readRSS()
-	frag := 0.0
-	if used > 0 {
-		frag = float64(rss) / float64(used)
+	f := memoryFigures{
+		used:    ms.HeapAlloc + pm.MemTable.Size + uint64(pm.BlockCache.Size),
+		peak:    ms.Sys,
+		rss:     readRSS(),
+		pebble:  pm,
+		dataset: pm.MemTable.Size,
 	}
+	if f.used > 0 {
+		f.frag = float64(f.rss) / float64(f.used)
+	}
+	return f
+}
+
+func (s *Server) infoMemory() [][2]string {
+	f := s.memoryFigures()
+	used, rss, frag, pm := f.used, f.rss, f.frag, f.pebble
 	return [][2]string{
 		kv("used_memory", used),
 		kv("used_memory_human", human(used)),
 		kv("used_memory_rss", rss),
 		kv("used_memory_rss_human", human(rss)),
-		kv("used_memory_peak", ms.Sys),
-		kv("used_memory_peak_human", human(ms.Sys)),
-		kv("used_memory_dataset", pm.MemTable.Size),
+		kv("used_memory_peak", f.peak),
+		kv("used_memory_peak_human", human(f.peak)),
+		kv("used_memory_dataset", f.dataset),
 		kv("maxmemory", 0),
 		kv("maxmemory_human", "0B"),
 		kv("maxmemory_policy", "noeviction"),

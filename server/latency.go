@@ -84,22 +84,15 @@ type latencySettings struct {
 }
 
 func (l *latencySettings) load(c *config.Config) {
-	get := func(name string) string {
-		for _, kv := range c.Get(name) {
-			return kv[1]
-		}
-		return ""
-	}
-	l.tracking.Store(get("latency-tracking") == "yes")
+	l.tracking.Store(configValue(c, "latency-tracking") == "yes")
 	var ps []float64
-	for _, w := range strings.Fields(get("latency-tracking-info-percentiles")) {
+	for _, w := range strings.Fields(configValue(c, "latency-tracking-info-percentiles")) {
 		if p, err := strconv.ParseFloat(w, 64); err == nil {
 			ps = append(ps, p)
 		}
 	}
 	l.percentiles.Store(&ps)
-	n, _ := strconv.ParseInt(get("latency-monitor-threshold"), 10, 64)
-	l.thresholdMs.Store(n)
+	l.thresholdMs.Store(configInt(c, "latency-monitor-threshold"))
 }
 
 func (s *Server) watchLatencySettings() {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -92,24 +91,16 @@ func memoryUsage(s *Server, cl *client, args [][]byte) {
 // memoryStats is MEMORY STATS: Redis's fields that mean something here,
 // from the same figures as INFO memory.
 func memoryStats(s *Server, cl *client) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	pm := s.eng.DB().Metrics()
-	used := int64(ms.HeapAlloc + pm.MemTable.Size + uint64(pm.BlockCache.Size))
-	peak := max(int64(ms.Sys), used)
+	f := s.memoryFigures()
+	used, dataset, frag := int64(f.used), int64(f.dataset), f.frag
+	peak := max(int64(f.peak), used)
 	keys := int64(0)
 	for _, db := range s.eng.Keyspace() {
 		keys += db.Keys
 	}
-	dataset := int64(pm.MemTable.Size)
 	perKey := int64(0)
 	if keys > 0 {
 		perKey = used / keys
-	}
-	rss := int64(readRSS())
-	frag := 0.0
-	if used > 0 {
-		frag = float64(rss) / float64(used)
 	}
 	pct := func(part, whole int64) float64 {
 		if whole == 0 {

@@ -501,12 +501,21 @@ func (r *replication) deliverPublish(channel, message []byte) {
 	}
 }
 
+// configValue reads a directive that has no typed field ("" if unknown).
+func configValue(c *config.Config, name string) string {
+	for _, kv := range c.Get(name) {
+		return kv[1]
+	}
+	return ""
+}
+
+// configInt reads an integer directive that has no typed field.
+func configInt(c *config.Config, name string) int64 {
+	n, _ := strconv.ParseInt(configValue(c, name), 10, 64)
+	return n
+}
+
 // configSeconds reads a directive that has no typed field, in seconds.
 func configSeconds(c *config.Config, name string) time.Duration {
-	for _, kv := range c.Get(name) {
-		if n, err := strconv.Atoi(kv[1]); err == nil {
-			return time.Duration(n) * time.Second
-		}
-	}
-	return 0
+	return time.Duration(configInt(c, name)) * time.Second
 }

@@ -40,15 +40,8 @@ type slowLog struct {
 }
 
 func (l *slowLog) load(c *config.Config) {
-	get := func(name string) int64 {
-		for _, kv := range c.Get(name) {
-			n, _ := strconv.ParseInt(kv[1], 10, 64)
-			return n
-		}
-		return 0
-	}
-	l.slowerThan.Store(get("slowlog-log-slower-than"))
-	l.maxLen.Store(get("slowlog-max-len"))
+	l.slowerThan.Store(configInt(c, "slowlog-log-slower-than"))
+	l.maxLen.Store(configInt(c, "slowlog-max-len"))
 	l.mu.Lock()
 	l.trimLocked()
 	l.mu.Unlock()

@@ -14,6 +14,7 @@ require (
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/tidwall/redcon v1.6.4
 	github.com/tidwall/wal v1.2.1
+	github.com/yuin/gopher-lua v1.1.2
 	golang.org/x/sys v0.46.0
 	golang.org/x/time v0.16.0
 	gonum.org/v1/plot v0.15.2

@@ -30,19 +30,21 @@ func NewSession() *Session { return &Session{done: make(chan struct{}, 1)} }
 // request is one unit of work for the committer.
 type request struct {
 	sess    *Session
-	cmds    [][][]byte                             // a client pipeline, or a transaction's queued commands
-	multi   bool                                   // EXEC: the commands form one entry; the reply is an array
-	foreign func(args [][]byte, out []byte) []byte // non-engine commands in a transaction
-	refuse  func(args [][]byte) string             // a transaction's check of each command as it comes to run
+	cmds    [][][]byte                 // a client pipeline, or a transaction's queued commands
+	multi   bool                       // EXEC: the commands form one entry; the reply is an array
+	foreign Foreign                    // non-engine commands in a transaction
+	refuse  func(args [][]byte) string // a transaction's check of each command as it comes to run
 	exec    func(c *ctx)
+	atomic  func(run func(args [][]byte) []byte) // a script (Atomic)
 
 	// A replica applying its master's entries at their indexes.
 	first   uint64
 	entries [][]byte
 
-	out  []byte
-	err  error
-	done chan struct{}
+	out     []byte
+	err     error
+	failMsg string // the error reply failReplies gave, for Atomic
+	done    chan struct{}
 }
 
 // group is the committer's state for one group commit.
@@ -143,6 +145,11 @@ func (e *Engine) Exec(s *Session, cmds [][][]byte, out []byte) []byte {
 	return c.out
 }
 
+// Foreign answers a command the engine does not know inside a
+// transaction, appending its reply to out. run runs engine commands in
+// the transaction, as Atomic's does (a script queued in the transaction).
+type Foreign func(args [][]byte, out []byte, run func(args [][]byte) []byte) []byte
+
 // ExecMulti runs a transaction: all commands in one entry, applied
 // atomically, replies as one array. It returns a null array when a
 // watched key changed. Commands the engine does not know (PING, INFO, ...
@@ -150,8 +157,23 @@ func (e *Engine) Exec(s *Session, cmds [][][]byte, out []byte) []byte {
 // transaction. refuse, if set, is asked about each command in order just
 // before it would run, after the ones before it have run: a command it
 // returns an error for is not run, and that error is its reply.
-func (e *Engine) ExecMulti(s *Session, cmds [][][]byte, refuse func(args [][]byte) string, out []byte, foreign func(args [][]byte, out []byte) []byte) []byte {
+func (e *Engine) ExecMulti(s *Session, cmds [][][]byte, refuse func(args [][]byte) string, out []byte, foreign Foreign) []byte {
 	return e.submit(&request{sess: s, cmds: cmds, refuse: refuse, multi: true, out: out, foreign: foreign})
+}
+
+// Atomic runs fn in the committer, as Redis runs a script: every command
+// fn passes to run executes there and then, in one write context with
+// s's database; it sees what the commands before it wrote, no other
+// client's write runs until fn returns, and the effects of all of them
+// form one log entry (a MULTI/EXEC), applied atomically by every replica.
+// run takes engine commands only and returns the command's RESP reply,
+// valid until the next run. A SELECT inside fn changes fn's database,
+// not s's. Should the writes fail to reach the log, Atomic returns the
+// error reply to give instead of what fn made ("" when they did).
+func (e *Engine) Atomic(s *Session, fn func(run func(args [][]byte) []byte)) string {
+	r := &request{sess: s, atomic: fn}
+	e.submit(r)
+	return r.failMsg
 }
 
 // Apply appends a master's entries to the log at their indexes and applies
@@ -249,6 +271,7 @@ func (e *Engine) drain() {
 
 // failReplies gives every command of r the same error reply.
 func (e *Engine) failReplies(r *request, msg string) []byte {
+	r.failMsg = msg
 	r.out = r.out[:len(r.out):len(r.out)]
 	if r.multi {
 		return redcon.AppendError(r.out, "EXECABORT Transaction discarded because of: "+strings.TrimPrefix(msg, "ERR "))
@@ -289,6 +312,8 @@ func (e *Engine) commitGroup(reqs []*request) {
 			c.finishEntry()
 		case r.multi:
 			e.execMulti(b, g, next, r)
+		case r.atomic != nil:
+			e.execAtomic(b, g, next, r)
 		default:
 			c := e.writeCtx(b, g, r.sess, next, r.out)
 			for _, args := range r.cmds {
@@ -527,6 +552,7 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 	c := e.writeCtx(b, g, s, next, r.out)
 	c.txn = true
 	c.replyArray(len(r.cmds))
+	var run func(args [][]byte) []byte
 	for _, args := range r.cmds {
 		if r.refuse != nil {
 			if msg := r.refuse(args); msg != "" {
@@ -536,7 +562,10 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 		}
 		cmd := Lookup(args[0])
 		if cmd == nil && r.foreign != nil {
-			c.out = r.foreign(args, c.out)
+			if run == nil {
+				run = c.nested()
+			}
+			c.out = r.foreign(args, c.out, run)
 			continue
 		}
 		before := len(c.effects)
@@ -548,6 +577,33 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 	s.DB = c.db
 	r.out = c.out
 	c.finishEntry()
+}
+
+// execAtomic runs a script's commands (Atomic) into one entry.
+func (e *Engine) execAtomic(b *pebble.Batch, g *group, next uint64, r *request) {
+	c := e.writeCtx(b, g, r.sess, next, nil)
+	c.txn = true
+	r.atomic(c.nested())
+	c.finishEntry()
+}
+
+// nested returns a function that runs a command in c and returns its
+// reply alone, valid until the next call: Atomic's run.
+func (c *ctx) nested() func(args [][]byte) []byte {
+	var reply []byte
+	return func(args [][]byte) []byte {
+		cmd := Lookup(args[0])
+		saved := c.out
+		c.out = reply[:0]
+		before := len(c.effects)
+		c.run(cmd, args)
+		if len(c.effects) > before && cmd != nil {
+			c.e.watch.touch(c, cmd, args)
+		}
+		reply = c.out
+		c.out = saved
+		return reply
+	}
 }
 
 // replicatedError is the first error of a group's replicated requests.

@@ -9,8 +9,7 @@ package server
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
 	"asking": nil, "bgrewriteaof": nil, "bitfield": nil,
-	"bitfield_ro": nil, "dump": nil, "eval": nil,
-	"eval_ro": nil, "evalsha": nil, "evalsha_ro": nil,
+	"bitfield_ro": nil, "dump": nil,
 	"fcall": nil, "fcall_ro": nil, "geoadd": nil, "geodist": nil,
 	"geohash": nil, "geopos": nil, "georadius": nil, "georadius_ro": nil,
 	"georadiusbymember": nil, "georadiusbymember_ro": nil, "geosearch": nil,
@@ -32,7 +31,6 @@ var redisOnlyCommands = map[string][]string{
 	},
 	"function": {"delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats"},
 	"module":   {"help", "list", "load", "loadex", "unload"},
-	"script":   {"debug", "exists", "flush", "help", "kill", "load"},
 	"xgroup":   {"create", "createconsumer", "delconsumer", "destroy", "help", "setid"},
 	"xinfo":    {"consumers", "groups", "help", "stream"},
 }

@@ -91,6 +91,11 @@ var redisContainers = map[string]redisContainer{
 		"idletime": {catKeyspace | catRead | catSlow, 3},
 		"refcount": {catKeyspace | catRead | catSlow, 3},
 	}},
+	"script": {cats: catSlow, subs: map[string]redisSub{
+		"debug": {catSlow | catScripting, 3}, "exists": {catSlow | catScripting, -3},
+		"flush": {catSlow | catScripting, -2}, "help": {catSlow | catScripting, 2},
+		"kill": {catSlow | catScripting, 2}, "load": {catSlow | catScripting, 3},
+	}},
 	"pubsub": {cats: catSlow, subs: map[string]redisSub{
 		"channels": {catPubSub | catSlow, -2}, "help": {catSlow, 2},
 		"numpat": {catPubSub | catSlow, 2}, "numsub": {catPubSub | catSlow, -2},

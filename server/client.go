@@ -40,6 +40,7 @@ type client struct {
 	multiQueued atomic.Int64
 	multiErr    bool
 	queued      [][][]byte
+	txnRun      func([][]byte) []byte // EXEC's engine run while a queued script runs in it
 
 	lastActive atomic.Int64 // Unix ms
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)

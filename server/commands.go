@@ -52,6 +52,7 @@ func serverCommands() []*command {
 	rows = append(rows, pubsubCommands(row)...)
 	rows = append(rows, blockingCommands()...)
 	rows = append(rows, aclCommands(row)...)
+	rows = append(rows, scriptCommands(row)...)
 	return rows
 }
 
@@ -525,6 +526,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 	defer cl.endMulti()
 	recheck := func(args [][]byte) string { return s.aclRecheck(cl, args) }
 	runServer := func(args [][]byte, out []byte) []byte {
+		// (EVAL among them runs in the transaction: see foreign.)
 		c := s.lookup(args[0])
 		saved := cl.out
 		cl.out = out
@@ -535,7 +537,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 	}
 	engineCmds := 0
 	for _, a := range queued {
-		if c := s.lookup(a[0]); c != nil && c.eng != nil {
+		if c := s.lookup(a[0]); c != nil && (c.eng != nil || isScript(c)) {
 			engineCmds++
 		}
 	}
@@ -560,11 +562,14 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 	}
 	// Server commands among data commands run inside the committer, in
 	// order; those that block or change the role cannot.
-	foreign := func(args [][]byte, out []byte) []byte {
+	foreign := func(args [][]byte, out []byte, run func([][]byte) []byte) []byte {
 		c := s.lookup(args[0])
 		switch {
 		case c == nil || c.run == nil:
 			return appendError(out, "ERR unknown command '"+string(args[0])+"'")
+		case isScript(c):
+			cl.txnRun = run
+			defer func() { cl.txnRun = nil }()
 		case c.Flags&engine.Blocking != 0 || c.Name == "replicaof" || c.Name == "slaveof" || c.Name == "shutdown" || c.Name == "wait" || c.Name == "waitaof" || c.Name == "debug" || c.Name == "failover":
 			return appendError(out, "ERR '"+c.Name+"' cannot run in a transaction that also changes data")
 		}

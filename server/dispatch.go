@@ -231,6 +231,9 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if msg := s.repl.check(cl, c, args); msg != "" {
 		return nil, msg
 	}
+	if msg := s.busyError(c, args); msg != "" {
+		return nil, msg
+	}
 	return c, ""
 }
 

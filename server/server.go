@@ -37,6 +37,7 @@ type Server struct {
 	latency latencySettings     // latency-tracking and the latency monitor (latency.go)
 	monitor latencyMonitor      // the latency monitor's events
 	slowlog slowLog             // SLOWLOG (slowlog.go)
+	scripts scripts             // the Lua script cache and the running script (script.go)
 	cmds    []*command          // rows by id (numberCommands)
 	acl     *aclTable           // users; the default one follows requirepass (acl.go)
 	renamed bool                // rename-command changed the table
@@ -248,6 +249,7 @@ func (s *Server) stop() error {
 		cl.conn.NetConn().Close()
 	}
 	s.mu.Unlock()
+	s.scripts.stop()
 	s.stopBlocking()
 	s.stopFailover()
 	s.pause.close()

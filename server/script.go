@@ -1,0 +1,770 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+	"github.com/walrus-kv/walrus/engine"
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, as in
+// Redis 7.0. A script runs inside the engine's committer (engine.Atomic):
+// no other write runs while it does, the commands it calls see each
+// other's writes, and their effects are logged as one MULTI/EXEC entry,
+// so replicas apply the script's effects, never the script (Redis 7.0's
+// effects replication). The Lua is gopher-lua's Lua 5.1, Redis's
+// version, in a sandbox like Redis's: no os, io or file loading, and
+// globals can be neither created nor read when missing.
+
+// scripts is the script cache and the script running now.
+type scripts struct {
+	mu     sync.Mutex
+	protos map[string]*lua.FunctionProto // compiled scripts by lowercase SHA1 hex
+	shared *scriptVM                     // built at the first script
+
+	running atomic.Pointer[scriptRun]
+}
+
+// scriptRun is a script being run, for SCRIPT KILL and BUSY replies.
+type scriptRun struct {
+	start  time.Time
+	cancel context.CancelFunc
+	wrote  atomic.Bool // it called a write command: SCRIPT KILL refuses
+	killed atomic.Bool
+}
+
+func (sc *scripts) get(sha string) *lua.FunctionProto {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.protos[strings.ToLower(sha)]
+}
+
+// load compiles body and caches it; it returns the script's SHA1 hex.
+func (sc *scripts) load(body []byte) (string, *lua.FunctionProto, error) {
+	sum := sha1.Sum(body)
+	sha := hex.EncodeToString(sum[:])
+	if p := sc.get(sha); p != nil {
+		return sha, p, nil
+	}
+	chunk, err := parse.Parse(bytes.NewReader(body), scriptSource)
+	if err != nil {
+		return "", nil, err
+	}
+	p, err := lua.Compile(chunk, scriptSource)
+	if err != nil {
+		return "", nil, err
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.protos == nil {
+		sc.protos = map[string]*lua.FunctionProto{}
+	}
+	sc.protos[sha] = p
+	return sha, p, nil
+}
+
+// stop ends the running script, as SHUTDOWN NOSAVE does in Redis: what
+// it wrote before stays, as when a script fails.
+func (sc *scripts) stop() {
+	if sr := sc.running.Load(); sr != nil {
+		sr.cancel()
+	}
+}
+
+func (sc *scripts) flush() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.protos = nil
+}
+
+// scriptSource is the chunk name errors report, as Redis's.
+const scriptSource = "user_script"
+
+func scriptCommands(row rowFunc) []*command {
+	const flags = engine.Stale
+	rows := []*command{
+		row("eval", -3, flags, "scripting", "Execute a Lua script server side", cmdEval),
+		row("evalsha", -3, flags, "scripting", "Execute a Lua script server side", cmdEval),
+		row("eval_ro", -3, flags, "scripting", "Execute a read-only Lua script server side", cmdEval),
+		row("evalsha_ro", -3, flags, "scripting", "Execute a read-only Lua script server side", cmdEval),
+		row("script", -2, engine.Stale, "scripting", "A container for Lua scripts management commands", cmdScript),
+	}
+	for _, r := range rows[:4] {
+		r.NumKeysAt = 2
+	}
+	return rows
+}
+
+// EVAL script numkeys [key ...] [arg ...], and EVALSHA sha1 numkeys ...
+func cmdEval(s *Server, cl *client, args [][]byte) {
+	name := strings.ToLower(string(args[0]))
+	if c := s.lookup(args[0]); c != nil {
+		name = c.Name
+	}
+	numkeys, err := strconv.ParseInt(string(args[2]), 10, 64)
+	switch {
+	case err != nil:
+		cl.err("ERR value is not an integer or out of range")
+		return
+	case numkeys < 0:
+		cl.err("ERR Number of keys can't be negative")
+		return
+	case numkeys > int64(len(args)-3):
+		cl.err("ERR Number of keys can't be greater than number of args")
+		return
+	}
+	var sha string
+	var proto *lua.FunctionProto
+	if strings.HasPrefix(name, "evalsha") {
+		sha = strings.ToLower(string(args[1]))
+		if proto = s.scripts.get(sha); proto == nil {
+			cl.err("NOSCRIPT No matching script. Please use EVAL.")
+			return
+		}
+	} else if sha, proto, err = s.scripts.load(args[1]); err != nil {
+		cl.err("ERR Error compiling script (new function): " + err.Error())
+		return
+	}
+	keys := args[3 : 3+numkeys]
+	argv := args[3+numkeys:]
+	readOnly := strings.HasSuffix(name, "_ro")
+	if cl.txnRun != nil { // queued in a transaction: EXEC runs it in its own
+		cl.out = append(cl.out, s.runScript(cl, proto, sha, keys, argv, readOnly, cl.txnRun)...)
+		return
+	}
+	var reply []byte
+	fail := s.eng.Atomic(cl.sess, func(run func([][]byte) []byte) {
+		reply = s.runScript(cl, proto, sha, keys, argv, readOnly, run)
+	})
+	if fail != "" {
+		cl.err(fail)
+		return
+	}
+	cl.out = append(cl.out, reply...)
+}
+
+// runScript runs a compiled script in the committer and returns its
+// reply.
+func (s *Server) runScript(cl *client, proto *lua.FunctionProto, sha string, keys, argv [][]byte, readOnly bool, run func([][]byte) []byte) []byte {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sr := &scriptRun{start: time.Now(), cancel: cancel}
+	s.scripts.running.Store(sr)
+	defer s.scripts.running.Store(nil)
+
+	vm := s.scripts.vm(s.log)
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	defer vm.reset()
+	vm.cur = &scriptCall{s: s, cl: cl, sr: sr, run: run, readOnly: readOnly}
+	L := vm.L
+	vm.globals.RawSetString("KEYS", luaStrings(L, keys))
+	vm.globals.RawSetString("ARGV", luaStrings(L, argv))
+	L.SetContext(ctx)
+	L.Push(L.NewFunctionFromProto(proto))
+	if err := L.PCall(0, 1, vm.handler); err != nil {
+		return scriptFailure(err, sha, sr.killed.Load())
+	}
+	return appendLuaReply(nil, L.Get(-1), 0)
+}
+
+func luaStrings(L *lua.LState, items [][]byte) *lua.LTable {
+	t := L.CreateTable(len(items), 0)
+	for _, it := range items {
+		t.Append(lua.LString(it))
+	}
+	return t
+}
+
+// scriptVM is the Lua state scripts share. They run one at a time, in
+// the committer, so one state serves them all (building one costs some
+// 50 µs). What a script sees of the sandbox (the globals, the
+// libraries, the redis table) are read-only views, as Redis 7.0 makes
+// them read-only: empty tables that read through to the real ones and
+// refuse assignment, with their metatables locked. A script can only
+// put keys in a view itself (rawset), and reset empties the views, so
+// no script sees what another left.
+type scriptVM struct {
+	mu      sync.Mutex
+	L       *lua.LState
+	globals *lua.LTable // the real globals, where KEYS and ARGV go
+	views   []*lua.LTable
+	cur     *scriptCall // the running script's: the redis table's functions use it
+	handler *lua.LFunction
+}
+
+func (sc *scripts) vm(log *slog.Logger) *scriptVM {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.shared == nil {
+		sc.shared = newScriptVM(log)
+	}
+	return sc.shared
+}
+
+func newScriptVM(log *slog.Logger) *scriptVM {
+	L := newScriptState()
+	vm := &scriptVM{L: L, globals: L.G.Global}
+	vm.handler = L.NewFunction(scriptErrorHandler)
+	vm.globals.RawSetString("redis", redisTable(L, vm, log))
+	refuse := L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Attempt to modify a readonly table")
+		return 0
+	})
+	view := func(t *lua.LTable) *lua.LTable {
+		v, mt := L.NewTable(), L.NewTable()
+		mt.RawSetString("__index", t)
+		mt.RawSetString("__newindex", refuse)
+		mt.RawSetString("__metatable", lua.LFalse)
+		L.SetMetatable(v, mt)
+		vm.views = append(vm.views, v)
+		return v
+	}
+	strs := vm.globals.RawGetString(lua.StringLibName).(*lua.LTable)
+	for _, name := range []string{"redis", lua.TabLibName, lua.StringLibName, lua.MathLibName, lua.CoroutineLibName} {
+		vm.globals.RawSetString(name, view(vm.globals.RawGetString(name).(*lua.LTable)))
+	}
+	// Strings' methods read the real string table, out of scripts' reach.
+	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+		mt.RawSetString("__index", strs)
+		mt.RawSetString("__metatable", lua.LFalse)
+	}
+	// Reading a missing global is an error, as in Redis 7.0.
+	missing := L.NewTable()
+	missing.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Script attempted to access nonexistent global variable '%s'", L.ToStringMeta(L.Get(2)).String())
+		return 0
+	}))
+	L.SetMetatable(vm.globals, missing)
+	g := view(vm.globals)
+	vm.globals.RawSetString("_G", g)
+	L.G.Global, L.Env = g, g
+	return vm
+}
+
+// reset readies the state for the next script.
+func (vm *scriptVM) reset() {
+	L := vm.L
+	L.RemoveContext()
+	L.SetTop(0)
+	vm.cur = nil
+	for _, v := range vm.views {
+		for k, _ := v.Next(lua.LNil); k != lua.LNil; k, _ = v.Next(lua.LNil) {
+			v.RawSet(k, lua.LNil)
+		}
+	}
+}
+
+// scriptCall is what the redis table's functions need of the running
+// script.
+type scriptCall struct {
+	s        *Server
+	cl       *client
+	sr       *scriptRun
+	run      func([][]byte) []byte
+	readOnly bool
+}
+
+// redisTable builds the redis table; its functions act for vm.cur.
+func redisTable(L *lua.LState, vm *scriptVM, log *slog.Logger) *lua.LTable {
+	r := L.NewTable()
+	fns := map[string]lua.LGFunction{
+		"call":  func(L *lua.LState) int { return vm.cur.call(L, false) },
+		"pcall": func(L *lua.LState) int { return vm.cur.call(L, true) },
+		"error_reply": func(L *lua.LState) int {
+			msg := L.CheckString(1)
+			if !strings.HasPrefix(msg, "-") {
+				msg = "-" + msg
+			}
+			L.Push(errorTable(L, msg))
+			return 1
+		},
+		"status_reply": func(L *lua.LState) int {
+			t := L.NewTable()
+			t.RawSetString("ok", lua.LString(L.CheckString(1)))
+			L.Push(t)
+			return 1
+		},
+		"sha1hex": func(L *lua.LState) int {
+			sum := sha1.Sum([]byte(L.CheckString(1)))
+			L.Push(lua.LString(hex.EncodeToString(sum[:])))
+			return 1
+		},
+		"log": func(L *lua.LState) int {
+			if L.GetTop() < 2 {
+				L.RaiseError("redis.log() requires two arguments or more.")
+			}
+			var msg []string
+			for i := 2; i <= L.GetTop(); i++ {
+				msg = append(msg, L.ToStringMeta(L.Get(i)).String())
+			}
+			log.Info("script", "msg", strings.Join(msg, " "))
+			return 0
+		},
+		"setresp": func(L *lua.LState) int {
+			if L.CheckInt(1) != 2 {
+				L.RaiseError("RESP version must be 2 (walrus speaks RESP2 only).")
+			}
+			return 0
+		},
+		"set_repl":           func(L *lua.LState) int { return 0 }, // effects are always what replicates
+		"replicate_commands": func(L *lua.LState) int { L.Push(lua.LTrue); return 1 },
+		"breakpoint":         func(L *lua.LState) int { L.Push(lua.LFalse); return 1 },
+		"debug":              func(L *lua.LState) int { return 0 },
+		"acl_check_cmd":      func(L *lua.LState) int { return vm.cur.aclCheckCmd(L) },
+	}
+	for name, fn := range fns {
+		r.RawSetString(name, L.NewFunction(fn))
+	}
+	for name, v := range map[string]lua.LValue{
+		"REDIS_VERSION": lua.LString(Version), "REDIS_VERSION_NUM": lua.LNumber(versionNum()),
+		"LOG_DEBUG": lua.LNumber(0), "LOG_VERBOSE": lua.LNumber(1), "LOG_NOTICE": lua.LNumber(2), "LOG_WARNING": lua.LNumber(3),
+		"REPL_NONE": lua.LNumber(0), "REPL_AOF": lua.LNumber(1), "REPL_SLAVE": lua.LNumber(2), "REPL_REPLICA": lua.LNumber(2), "REPL_ALL": lua.LNumber(3),
+	} {
+		r.RawSetString(name, v)
+	}
+	return r
+}
+
+// versionNum is Version as Redis's REDIS_VERSION_NUM: 0x00MMmmpp.
+func isScript(c *command) bool {
+	switch c.Name {
+	case "eval", "evalsha", "eval_ro", "evalsha_ro":
+		return true
+	}
+	return false
+}
+
+func versionNum() int {
+	n := 0
+	for _, part := range strings.SplitN(Version, ".", 3) {
+		v, _ := strconv.Atoi(part)
+		n = n<<8 | v
+	}
+	return n
+}
+
+// call is redis.call (raise errors) and redis.pcall (return them).
+func (sc *scriptCall) call(L *lua.LState, protected bool) int {
+	fail := func(msg string) int {
+		t := errorTable(L, msg)
+		if protected {
+			L.Push(t)
+			return 1
+		}
+		sc.raise(L, t)
+		return 0
+	}
+	n := L.GetTop()
+	if n == 0 {
+		return fail("Please specify at least one argument for this redis lib call")
+	}
+	args := make([][]byte, n)
+	for i := range args {
+		switch v := L.Get(i + 1).(type) {
+		case lua.LString:
+			args[i] = []byte(v)
+		case lua.LNumber:
+			args[i] = strconv.AppendFloat(nil, float64(v), 'g', 17, 64)
+		default:
+			return fail("Lua redis lib command arguments must be strings or integers")
+		}
+	}
+	reply := sc.command(args)
+	v, _ := luaFromReply(L, reply)
+	if t, ok := v.(*lua.LTable); ok && len(reply) > 0 && reply[0] == '-' && !protected {
+		sc.raise(L, t)
+		return 0
+	}
+	L.Push(v)
+	return 1
+}
+
+// raise raises an error table, marked with the line of the script that
+// called redis.call, as Redis's error handler marks it.
+func (sc *scriptCall) raise(L *lua.LState, t *lua.LTable) {
+	if dbg, ok := L.GetStack(1); ok {
+		if _, err := L.GetInfo("l", dbg, lua.LNil); err == nil && dbg.CurrentLine > 0 {
+			t.RawSetString("line", lua.LNumber(dbg.CurrentLine))
+		}
+	}
+	L.Error(t, 1)
+}
+
+// command runs one command for a script and returns its RESP reply:
+// Redis's checks of a script's command (existence, arity, the commands
+// a script may not run, read-only scripts, ACL, the replica's and
+// min-replicas' rules), then the command itself in the script's
+// transaction.
+func (sc *scriptCall) command(args [][]byte) []byte {
+	s, cl := sc.s, sc.cl
+	c := s.lookup(args[0])
+	switch {
+	case c == nil:
+		return errReply("ERR Unknown Redis command called from script")
+	case !c.ArityOK(len(args)):
+		return errReply("ERR Wrong number of args calling Redis command from script")
+	case !scriptMayRun(c):
+		return errReply("ERR This Redis command is not allowed from script")
+	case sc.readOnly && c.Flags&engine.Write != 0:
+		return errReply("ERR Write commands are not allowed from read-only scripts.")
+	}
+	if sub, unknown := subcommand(c, args); unknown {
+		return errReply("ERR Unknown Redis command called from script")
+	} else if sub != nil {
+		if msg := sub.arityError(len(args)); msg != "" {
+			return errReply(msg)
+		}
+	}
+	if d, _ := s.aclCheck(cl, c, args); d != aclAllowed {
+		s.logACLDenial(cl, d, string(args[0]), "")
+		return errReply(scriptACLText(d))
+	}
+	if msg := s.repl.check(cl, c, args); msg != "" {
+		return errReply(msg)
+	}
+	if c.Flags&engine.Write != 0 {
+		sc.sr.wrote.Store(true)
+	}
+	if c.eng != nil {
+		if s.renamed {
+			args[0] = []byte(c.Name)
+		}
+		return sc.run(args)
+	}
+	saved := cl.out
+	cl.out = nil
+	s.runCounted(c, cl, args)
+	reply := cl.out
+	cl.out = saved
+	return reply
+}
+
+// scriptMayRun reports whether a script may call c: the engine's
+// commands that do not block, and the server's that neither block nor
+// touch the connection, the role or the server's life (Redis's noscript
+// commands are the rest).
+func scriptMayRun(c *command) bool {
+	if c.eng != nil {
+		return c.run == nil // blocking rows have both
+	}
+	switch c.Name {
+	case "ping", "echo", "time", "info", "lastsave", "publish", "pubsub", "command", "memory", "latency", "slowlog", "role":
+		return true
+	}
+	return false
+}
+
+func errReply(msg string) []byte { return appendError(nil, msg) }
+
+// scriptACLText is Redis's error for a script's command that the user
+// may not run.
+func scriptACLText(d aclDenial) string {
+	switch d {
+	case aclDeniedKey:
+		return "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
+	case aclDeniedChannel:
+		return "ERR The user executing the script can't publish to the channel mentioned in the command"
+	}
+	return "ERR The user executing the script can't run this command or subcommand"
+}
+
+// aclCheckCmd is redis.acl_check_cmd: whether the user may run a command.
+func (sc *scriptCall) aclCheckCmd(L *lua.LState) int {
+	n := L.GetTop()
+	if n == 0 {
+		L.RaiseError("Please specify at least one argument for this redis lib call")
+	}
+	args := make([][]byte, n)
+	for i := range args {
+		args[i] = []byte(L.ToStringMeta(L.Get(i + 1)).String())
+	}
+	c := sc.s.lookup(args[0])
+	if c == nil {
+		L.RaiseError("Invalid command passed to redis.acl_check_cmd()")
+	}
+	d, _ := sc.s.aclCheck(sc.cl, c, args)
+	L.Push(lua.LBool(d == aclAllowed))
+	return 1
+}
+
+// errorTable is Redis's error table for an error reply ("-CODE text":
+// the '-' is dropped, and a reply of one word gets the ERR code) or a
+// message (which gets the ERR code).
+func errorTable(L *lua.LState, msg string) *lua.LTable {
+	msg = strings.TrimRight(msg, "\r\n")
+	if rest, ok := strings.CutPrefix(msg, "-"); ok && strings.Contains(rest, " ") {
+		msg = rest
+	} else {
+		msg = "ERR " + rest
+	}
+	t := L.NewTable()
+	t.RawSetString("err", lua.LString(msg))
+	return t
+}
+
+// scriptErrorHandler turns what a script raised into an error table with
+// the line it was raised at, as Redis's error handler does: a message
+// becomes "ERR <message>".
+func scriptErrorHandler(L *lua.LState) int {
+	obj := L.Get(1)
+	t, ok := obj.(*lua.LTable)
+	if !ok {
+		t = L.NewTable()
+		t.RawSetString("err", lua.LString("ERR "+obj.String()))
+	}
+	if t.RawGetString("line") == lua.LNil {
+		for level := 1; ; level++ {
+			dbg, ok := L.GetStack(level)
+			if !ok {
+				break
+			}
+			if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.What != "G" && dbg.CurrentLine > 0 {
+				t.RawSetString("line", lua.LNumber(dbg.CurrentLine))
+				break
+			}
+		}
+	}
+	L.Push(t)
+	return 1
+}
+
+// scriptFailure is the reply to a script that raised an error or was
+// killed.
+func scriptFailure(err error, sha string, killed bool) []byte {
+	msg, line := "ERR "+err.Error(), "1"
+	if apiErr, ok := err.(*lua.ApiError); ok {
+		if t, ok := apiErr.Object.(*lua.LTable); ok {
+			if m, ok := t.RawGetString("err").(lua.LString); ok {
+				msg = string(m)
+			}
+			if n, ok := t.RawGetString("line").(lua.LNumber); ok {
+				line = strconv.Itoa(int(n))
+			}
+		} else if apiErr.Object != nil {
+			msg = "ERR " + apiErr.Object.String()
+		}
+	}
+	if killed {
+		msg = "ERR Script killed by user with SCRIPT KILL..."
+	}
+	return errReply(msg + " script: " + sha + ", on @" + scriptSource + ":" + line + ".")
+}
+
+// maxReplyDepth bounds the nesting of a script's reply: a table that
+// holds itself would otherwise recurse forever.
+const maxReplyDepth = 1000
+
+// appendLuaReply appends the RESP form of a script's value, by Redis's
+// rules: a number is an integer (truncated), a string a bulk string,
+// true 1 and false or nil a null; a table with an err field is an error,
+// one with an ok field a status, any other the array of its elements
+// from 1 to the first nil.
+func appendLuaReply(out []byte, v lua.LValue, depth int) []byte {
+	switch v := v.(type) {
+	case lua.LString:
+		return redcon.AppendBulkString(out, string(v))
+	case lua.LNumber:
+		return redcon.AppendInt(out, luaInteger(float64(v)))
+	case lua.LBool:
+		if v {
+			return redcon.AppendInt(out, 1)
+		}
+	case *lua.LTable:
+		if depth >= maxReplyDepth {
+			return appendError(out, "ERR reached lua stack limit")
+		}
+		if e, ok := v.RawGetString("err").(lua.LString); ok {
+			return appendError(out, string(e))
+		}
+		if st, ok := v.RawGetString("ok").(lua.LString); ok {
+			return redcon.AppendString(out, string(st))
+		}
+		n := 0
+		for v.RawGetInt(n+1) != lua.LNil {
+			n++
+		}
+		out = redcon.AppendArray(out, n)
+		for i := 1; i <= n; i++ {
+			out = appendLuaReply(out, v.RawGetInt(i), depth+1)
+		}
+		return out
+	}
+	return append(out, "$-1\r\n"...)
+}
+
+// luaInteger converts a Lua number as Redis's C cast does on amd64:
+// toward zero, and the minimum int64 for what does not fit.
+func luaInteger(f float64) int64 {
+	if f != f || f >= 1<<63 || f < -(1<<63) {
+		return -1 << 63
+	}
+	return int64(f)
+}
+
+// luaFromReply converts one RESP reply to Lua, by Redis's rules: an
+// integer is a number, a bulk string a string, a null false, an array a
+// table, a status a table with an ok field and an error one with an err
+// field. It returns the rest of b.
+func luaFromReply(L *lua.LState, b []byte) (lua.LValue, []byte) {
+	if len(b) < 3 {
+		return lua.LFalse, nil
+	}
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return lua.LFalse, nil
+	}
+	line, rest := string(b[1:i]), b[i+2:]
+	switch b[0] {
+	case '+':
+		t := L.NewTable()
+		t.RawSetString("ok", lua.LString(line))
+		return t, rest
+	case '-':
+		return errorTable(L, "-"+line), rest
+	case ':':
+		n, _ := strconv.ParseInt(line, 10, 64)
+		return lua.LNumber(n), rest
+	case '$':
+		n, _ := strconv.Atoi(line)
+		if n < 0 || n+2 > len(rest) {
+			return lua.LFalse, rest
+		}
+		return lua.LString(rest[:n]), rest[n+2:]
+	case '*':
+		n, _ := strconv.Atoi(line)
+		if n < 0 {
+			return lua.LFalse, rest
+		}
+		t := L.CreateTable(n, 0)
+		for range n {
+			var v lua.LValue
+			v, rest = luaFromReply(L, rest)
+			t.Append(v)
+		}
+		return t, rest
+	}
+	return lua.LFalse, nil
+}
+
+// SCRIPT LOAD|EXISTS|FLUSH|KILL|DEBUG|HELP
+func cmdScript(s *Server, cl *client, args [][]byte) {
+	switch strings.ToLower(string(args[1])) {
+	case "load":
+		sha, _, err := s.scripts.load(args[2])
+		if err != nil {
+			cl.err("ERR Error compiling script (new function): " + err.Error())
+			return
+		}
+		cl.bulkString(sha)
+	case "exists":
+		cl.array(len(args) - 2)
+		for _, sha := range args[2:] {
+			if s.scripts.get(string(sha)) != nil {
+				cl.integer(1)
+			} else {
+				cl.integer(0)
+			}
+		}
+	case "flush":
+		if len(args) == 3 && !strings.EqualFold(string(args[2]), "sync") && !strings.EqualFold(string(args[2]), "async") || len(args) > 3 {
+			cl.err("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+			return
+		}
+		s.scripts.flush()
+		cl.ok()
+	case "kill":
+		sr := s.scripts.running.Load()
+		switch {
+		case sr == nil:
+			cl.err("NOTBUSY No scripts in execution right now.")
+		case sr.wrote.Load():
+			cl.err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+		default:
+			sr.killed.Store(true)
+			sr.cancel()
+			cl.ok()
+		}
+	case "debug":
+		if strings.EqualFold(string(args[2]), "no") {
+			cl.ok()
+			return
+		}
+		cl.err("ERR walrus has no Lua debugger; SCRIPT DEBUG accepts only NO")
+	case "help":
+		cl.statusLines([]string{
+			"SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"DEBUG (YES|SYNC|NO)",
+			"    Set the debug mode for subsequent scripts executed.",
+			"EXISTS <sha1> [<sha1> ...]",
+			"    Return information about the existence of the scripts in the script cache.",
+			"FLUSH [ASYNC|SYNC]",
+			"    Flush the Lua scripts cache. Very dangerous on replicas.",
+			"    When called without the optional mode argument, the behavior is determined by the",
+			"    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+			"    * ASYNC: Asynchronously flush the scripts cache.",
+			"    * SYNC: Synchronously flush the scripts cache.",
+			"KILL",
+			"    Kill the currently executing Lua script.",
+			"LOAD <script>",
+			"    Load a script into the scripts cache without executing it.",
+			"HELP",
+			"    Prints this help.",
+		})
+	}
+}
+
+// busyError is the reply to a command that comes while a script has run
+// longer than busy-reply-threshold, as Redis gives it; "" otherwise or
+// for the commands Redis still serves then.
+func (s *Server) busyError(c *command, args [][]byte) string {
+	sr := s.scripts.running.Load()
+	if sr == nil {
+		return ""
+	}
+	limit := time.Duration(configInt(s.cfg, "busy-reply-threshold")) * time.Millisecond
+	if limit <= 0 || time.Since(sr.start) < limit {
+		return ""
+	}
+	switch c.Name {
+	case "shutdown", "auth", "hello", "quit":
+		return ""
+	case "script":
+		if len(args) > 1 && strings.EqualFold(string(args[1]), "kill") {
+			return ""
+		}
+	}
+	return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+}
+
+// newScriptState returns a Lua state with Redis's libraries and none of
+// the functions Redis's sandbox leaves out.
+func newScriptState() *lua.LState {
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 200, RegistrySize: 1024, RegistryMaxSize: 1 << 20})
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.BaseLibName, lua.OpenBase}, {lua.TabLibName, lua.OpenTable}, {lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath}, {lua.CoroutineLibName, lua.OpenCoroutine},
+	} {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	for _, name := range []string{"dofile", "loadfile", "print", "module", "require", "getfenv", "setfenv", "newproxy", "_printregs"} {
+		L.SetGlobal(name, lua.LNil)
+	}
+	return L
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,7 +174,7 @@ func (s *Server) runScript(cl *client, proto *lua.FunctionProto, sha string, key
 	vm.globals.RawSetString("ARGV", luaStrings(L, argv))
 	L.SetContext(ctx)
 	L.Push(L.NewFunctionFromProto(proto))
-	if err := L.PCall(0, 1, vm.handler); err != nil {
+	if err := L.PCall(0, 1, nil); err != nil {
 		return scriptFailure(err, sha, sr.killed.Load())
 	}
 	return appendLuaReply(nil, L.Get(-1), 0)
@@ -201,7 +202,6 @@ type scriptVM struct {
 	globals *lua.LTable // the real globals, where KEYS and ARGV go
 	views   []*lua.LTable
 	cur     *scriptCall // the running script's: the redis table's functions use it
-	handler *lua.LFunction
 }
 
 func (sc *scripts) vm(log *slog.Logger) *scriptVM {
@@ -216,7 +216,6 @@ func (sc *scripts) vm(log *slog.Logger) *scriptVM {
 func newScriptVM(log *slog.Logger) *scriptVM {
 	L := newScriptState()
 	vm := &scriptVM{L: L, globals: L.G.Global}
-	vm.handler = L.NewFunction(scriptErrorHandler)
 	vm.globals.RawSetString("redis", redisTable(L, vm, log))
 	refuse := L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("Attempt to modify a readonly table")
@@ -232,6 +231,7 @@ func newScriptVM(log *slog.Logger) *scriptVM {
 		return v
 	}
 	strs := vm.globals.RawGetString(lua.StringLibName).(*lua.LTable)
+	strs.RawSetString("rep", L.NewFunction(stringRep))
 	for _, name := range []string{"redis", lua.TabLibName, lua.StringLibName, lua.MathLibName, lua.CoroutineLibName} {
 		vm.globals.RawSetString(name, view(vm.globals.RawGetString(name).(*lua.LTable)))
 	}
@@ -514,46 +514,32 @@ func errorTable(L *lua.LState, msg string) *lua.LTable {
 	return t
 }
 
-// scriptErrorHandler turns what a script raised into an error table with
-// the line it was raised at, as Redis's error handler does: a message
-// becomes "ERR <message>".
-func scriptErrorHandler(L *lua.LState) int {
-	obj := L.Get(1)
-	t, ok := obj.(*lua.LTable)
-	if !ok {
-		t = L.NewTable()
-		t.RawSetString("err", lua.LString("ERR "+obj.String()))
-	}
-	if t.RawGetString("line") == lua.LNil {
-		for level := 1; ; level++ {
-			dbg, ok := L.GetStack(level)
-			if !ok {
-				break
-			}
-			if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.What != "G" && dbg.CurrentLine > 0 {
-				t.RawSetString("line", lua.LNumber(dbg.CurrentLine))
-				break
-			}
-		}
-	}
-	L.Push(t)
-	return 1
-}
-
 // scriptFailure is the reply to a script that raised an error or was
-// killed.
+// killed, as Redis gives it: the error with the script's SHA and the line
+// it was raised at. A message (Lua's own errors, error("...")) gets the
+// ERR code and keeps its "user_script:N:" prefix, which gives the line;
+// an error table (redis.call's, error({err=...})) gives its err field,
+// and redis.call marks its line.
+//
+// The line is not found with an error handler at PCall: gopher-lua
+// crashes the process when a handler runs with the value stack full.
 func scriptFailure(err error, sha string, killed bool) []byte {
 	msg, line := "ERR "+err.Error(), "1"
 	if apiErr, ok := err.(*lua.ApiError); ok {
-		if t, ok := apiErr.Object.(*lua.LTable); ok {
-			if m, ok := t.RawGetString("err").(lua.LString); ok {
+		switch obj := apiErr.Object.(type) {
+		case *lua.LTable:
+			if m, ok := obj.RawGetString("err").(lua.LString); ok {
 				msg = string(m)
 			}
-			if n, ok := t.RawGetString("line").(lua.LNumber); ok {
+			if n, ok := obj.RawGetString("line").(lua.LNumber); ok {
 				line = strconv.Itoa(int(n))
 			}
-		} else if apiErr.Object != nil {
-			msg = "ERR " + apiErr.Object.String()
+		case nil:
+		default:
+			msg = "ERR " + obj.String()
+			if m := scriptLine.FindStringSubmatch(msg); m != nil {
+				line = m[1]
+			}
 		}
 	}
 	if killed {
@@ -561,6 +547,8 @@ func scriptFailure(err error, sha string, killed bool) []byte {
 	}
 	return errReply(msg + " script: " + sha + ", on @" + scriptSource + ":" + line + ".")
 }
+
+var scriptLine = regexp.MustCompile(`^ERR ` + scriptSource + `:(\d+):`)
 
 // maxReplyDepth bounds the nesting of a script's reply: a table that
 // holds itself would otherwise recurse forever.
@@ -748,10 +736,32 @@ func (s *Server) busyError(c *command, args [][]byte) string {
 	return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 }
 
+// maxScriptString bounds string.rep's result as proto-max-bulk-len's
+// default bounds a string value: a script asking for more gets an error,
+// where an allocation that size would end the process.
+const maxScriptString = 512 << 20
+
+// stringRep is string.rep with its result bounded by maxScriptString.
+func stringRep(L *lua.LState) int {
+	s, n := L.CheckString(1), L.CheckInt(2)
+	if n <= 0 || s == "" {
+		L.Push(lua.LString(""))
+		return 1
+	}
+	if int64(len(s))*int64(n) > maxScriptString || int64(n) > maxScriptString {
+		L.RaiseError("resulting string too large")
+	}
+	L.Push(lua.LString(strings.Repeat(s, n)))
+	return 1
+}
+
 // newScriptState returns a Lua state with Redis's libraries and none of
-// the functions Redis's sandbox leaves out.
+// the functions Redis's sandbox leaves out. Its value stack is bounded
+// (a script that needs more gets "registry overflow") and grows in large
+// steps: gopher-lua copies it at each, and small steps up to a large
+// bound took it minutes to fail an unpack of a million values.
 func newScriptState() *lua.LState {
-	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 200, RegistrySize: 1024, RegistryMaxSize: 1 << 20})
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 200, RegistrySize: 1024, RegistryMaxSize: 1 << 18, RegistryGrowStep: 8192})
 	for _, lib := range []struct {
 		name string
 		open lua.LGFunction

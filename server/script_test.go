@@ -157,6 +157,28 @@ func scriptRepliesScenario(t *testing.T, addr string) {
 	c.expect("(nil)", "EVAL", "return redis.call('get', 'k1')", "0")
 }
 
+// TestScriptBadInputKeepsServerUp: scripts that would exhaust the
+// stack, the registry or the memory get an error, and the server serves
+// on (walrus only: redis-server may abort on some of these).
+func TestScriptBadInputKeepsServerUp(t *testing.T) {
+	c := dialRaw(t, startServer(t).Addr().String())
+	for body, want := range map[string]string{
+		"return string.rep('x', 1e12)":                                                      "resulting string too large",
+		"return ('xy'):rep(1e9)":                                                            "resulting string too large",
+		"local function f() return 1 + f() end return f()":                                  "stack overflow",
+		"return unpack({}, 1, 1e8)":                                                         "",
+		"return string.format('%099999999999d', 1) ~= nil":                                  "",
+		"local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x": "",
+	} {
+		got := c.do("EVAL", body, "0")
+		if !strings.HasPrefix(got, "-ERR ") && want != "" || !strings.Contains(got, want) {
+			t.Errorf("EVAL %q = %.200q, want an error containing %q", body, got, want)
+		}
+	}
+	c.expect("+PONG", "PING")
+	c.expect("$xyxyxy", "EVAL", "return ('xy'):rep(3)", "0")
+}
+
 // TestScriptIsAtomic runs a read-modify-write script from several
 // clients at once: no increment is lost, as none would be in Redis.
 func TestScriptIsAtomic(t *testing.T) { againstBoth(t, scriptAtomicScenario) }

@@ -217,6 +217,7 @@ func newScriptVM(log *slog.Logger) *scriptVM {
 	L := newScriptState()
 	vm := &scriptVM{L: L, globals: L.G.Global}
 	vm.globals.RawSetString("redis", redisTable(L, vm, log))
+	openScriptLibs(L, vm.globals)
 	refuse := L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("Attempt to modify a readonly table")
 		return 0
@@ -232,7 +233,7 @@ func newScriptVM(log *slog.Logger) *scriptVM {
 	}
 	strs := vm.globals.RawGetString(lua.StringLibName).(*lua.LTable)
 	strs.RawSetString("rep", L.NewFunction(stringRep))
-	for _, name := range []string{"redis", lua.TabLibName, lua.StringLibName, lua.MathLibName, lua.CoroutineLibName} {
+	for _, name := range []string{"redis", "cjson", "bit", lua.TabLibName, lua.StringLibName, lua.MathLibName, lua.CoroutineLibName} {
 		vm.globals.RawSetString(name, view(vm.globals.RawGetString(name).(*lua.LTable)))
 	}
 	// Strings' methods read the real string table, out of scripts' reach.

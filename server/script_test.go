@@ -66,6 +66,18 @@ func scriptRepliesScenario(t *testing.T, addr string) {
 		{"return redis.call('publish', 'ch', 'm')", ":0"},
 		{"return #redis.call('time')", ":2"},
 		{"return redis.REDIS_VERSION ~= nil", ":1"},
+		// cjson and bit, as Redis bundles them.
+		{"return cjson.encode({1, 2, 'a', {x = {}}})", `$[1,2,"a",{"x":{}}]`},
+		{"return cjson.encode('a/b\"c\\\\d\\1\\127\\n')", `$"a\/b\"c\\d\u0001\u007f\n"`},
+		{"return cjson.encode({0.1, 123456789012345, -0, true, cjson.null, nil, 3})", "$[0.1,1.2345678901234e+14,-0,true,null,null,3]"},
+		{"return cjson.encode({[1] = 1, [20] = 5})", raised("return cjson.encode({[1] = 1, [20] = 5})", "ERR user_script:1: Cannot serialise table: excessively sparse array", 1)},
+		{"return cjson.encode(0/0)", raised("return cjson.encode(0/0)", "ERR user_script:1: Cannot serialise number: must not be NaN or Inf", 1)},
+		{"local t = {} t[1] = t return cjson.encode(t)", raised("local t = {} t[1] = t return cjson.encode(t)", "ERR user_script:1: Cannot serialise, excessive nesting (1001)", 1)},
+		{`return cjson.decode('{"a":{"b":[true,false,null,"x\\u0041",1.5]}}').a.b`, "[:1 (nil) (nil) $xA :1]"},
+		{`return cjson.encode(cjson.decode('{"k":[1,2,{"x":"y"}]}'))`, `${"k":[1,2,{"x":"y"}]}`},
+		{"return cjson.decode('[1,')", raised("return cjson.decode('[1,')", "ERR user_script:1: Expected value but found T_END at character 4", 1)},
+		{"return {bit.band(0xff, 0x0f), bit.bor(1, 2, 4), bit.bxor(5, 3), bit.bnot(0), bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4)}", "[:15 :7 :6 :-1 :-2147483648 :15 :-16]"},
+		{"return {bit.tohex(255), bit.tohex(-1, -4), bit.tobit(0xffffffff + 1), bit.rol(0x12345678, 8), bit.bswap(0x12345678), bit.tobit(2.5)}", "[$000000ff $FFFF :0 :878082066 :2018915346 :2]"},
 		// Errors, each with the script's SHA and line.
 		{"return redis.call('incr', 'a')", raised("return redis.call('incr', 'a')", "ERR value is not an integer or out of range", 1)},
 		{"local x = 1\nlocal y = 2\nreturn redis.call('incr', 'a')", raised("local x = 1\nlocal y = 2\nreturn redis.call('incr', 'a')", "ERR value is not an integer or out of range", 3)},

@@ -163,6 +163,7 @@ func (s *Server) memoryFigures() memoryFigures {
 func (s *Server) infoMemory() [][2]string {
 	f := s.memoryFigures()
 	used, rss, frag, pm := f.used, f.rss, f.frag, f.pebble
+	scripts, scriptBytes := s.scripts.cached()
 	return [][2]string{
 		kv("used_memory", used),
 		kv("used_memory_human", human(used)),
@@ -176,6 +177,8 @@ func (s *Server) infoMemory() [][2]string {
 		kv("maxmemory_policy", "noeviction"),
 		kv("mem_fragmentation_ratio", fmt.Sprintf("%.2f", frag)),
 		kv("mem_allocator", "go"),
+		kv("used_memory_scripts_eval", scriptBytes),
+		kv("number_of_cached_scripts", scripts),
 		kv("walrus_pebble_memtable_bytes", pm.MemTable.Size),
 		kv("walrus_pebble_block_cache_bytes", pm.BlockCache.Size),
 		kv("walrus_pebble_disk_bytes", pm.DiskSpaceUsage()),

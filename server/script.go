@@ -33,6 +33,7 @@ type scripts struct {
 	mu     sync.Mutex
 	protos map[string]*lua.FunctionProto // compiled scripts by lowercase SHA1 hex
 	shared *scriptVM                     // built at the first script
+	bodies int64                         // bytes of the cached scripts' source
 
 	running atomic.Pointer[scriptRun]
 }
@@ -71,6 +72,9 @@ func (sc *scripts) load(body []byte) (string, *lua.FunctionProto, error) {
 	if sc.protos == nil {
 		sc.protos = map[string]*lua.FunctionProto{}
 	}
+	if _, ok := sc.protos[sha]; !ok {
+		sc.bodies += int64(len(body))
+	}
 	sc.protos[sha] = p
 	return sha, p, nil
 }
@@ -87,6 +91,15 @@ func (sc *scripts) flush() {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	sc.protos = nil
+	sc.bodies = 0
+}
+
+// cached returns the number of cached scripts and their source's bytes
+// (INFO memory).
+func (sc *scripts) cached() (n int, bytes int64) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return len(sc.protos), sc.bodies
 }
 
 // scriptSource is the chunk name errors report, as Redis's.

@@ -144,6 +144,9 @@ func scriptRepliesScenario(t *testing.T, addr string) {
 	c.expect("[:0]", "SCRIPT", "EXISTS", sha)
 	c.expect("$hiz", "EVAL", body, "0", "z") // EVAL caches it too
 	c.expect("[:1]", "SCRIPT", "EXISTS", sha)
+	if got := infoField(t, c, "memory", "number_of_cached_scripts"); got == "" || got == "0" {
+		t.Errorf("INFO memory number_of_cached_scripts = %q with scripts cached", got)
+	}
 	c.expect("-NOTBUSY No scripts in execution right now.", "SCRIPT", "KILL")
 	c.expect("-ERR unknown subcommand 'foo'. Try SCRIPT HELP.", "SCRIPT", "foo")
 

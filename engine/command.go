@@ -56,8 +56,9 @@ type Spec struct {
 	LastKey  int // position of the last key, negative counts from the end
 	Step     int
 	// NumKeysAt is the position of a numkeys argument (LMPOP, ZMPOP),
-	// for commands whose keys are the numkeys arguments after it; their
-	// FirstKey is 0 and COMMAND calls them movablekeys, as Redis does.
+	// for commands whose keys are the numkeys arguments after it, and
+	// those from FirstKey to LastKey before it, if any (ZUNIONSTORE's
+	// destination); COMMAND calls them movablekeys, as Redis does.
 	NumKeysAt int
 	Group     string // COMMAND DOCS group: string, generic, hash, ...
 	Summary   string
@@ -79,12 +80,16 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 		if s.NumKeysAt >= len(args) {
 			return nil
 		}
+		var keys [][]byte
+		if s.FirstKey > 0 {
+			keys = append(keys, args[s.FirstKey:s.LastKey+1]...)
+		}
 		n, err := parseInt(args[s.NumKeysAt])
 		first := s.NumKeysAt + 1
 		if err != nil || n <= 0 {
-			return nil
+			return keys
 		}
-		return append([][]byte(nil), args[first:first+int(min(n, int64(len(args)-first)))]...)
+		return append(keys, args[first:first+int(min(n, int64(len(args)-first)))]...)
 	}
 	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
 		return nil

@@ -40,7 +40,7 @@ func init() {
 		multi("sinterstore", -3, Write|DenyOOM, 1, "Intersect multiple sets and store the resulting set in a key", cmdSetOp),
 		multi("sunionstore", -3, Write|DenyOOM, 1, "Add multiple sets and store the resulting set in a key", cmdSetOp),
 		multi("sdiffstore", -3, Write|DenyOOM, 1, "Subtract multiple sets and store the resulting set in a key", cmdSetOp),
-		multi("sintercard", -3, ReadOnly, 2, "Intersect multiple sets and return the cardinality of the result", cmdSInterCard),
+		&Command{Spec{Name: "sintercard", Arity: -3, Flags: ReadOnly, NumKeysAt: 1, Group: "set", Summary: "Intersect multiple sets and return the cardinality of the result"}, cmdSInterCard},
 		s("sscan", -3, ReadOnly, "Incrementally iterate Set elements", cmdScanColl(typeSet, allElems, func(m, _ []byte) [][]byte { return [][]byte{clone(m)} })),
 	)
 }

@@ -37,8 +37,13 @@ func init() {
 	z := func(name string, arity int, flags Flags, summary string, run func(*ctx, [][]byte)) *Command {
 		return &Command{Spec{Name: name, Arity: arity, Flags: flags, FirstKey: 1, LastKey: 1, Step: 1, Group: "sorted-set", Summary: summary}, run}
 	}
-	nk := func(name string, arity int, flags Flags, first int, summary string, run func(*ctx, [][]byte)) *Command {
-		return &Command{Spec{Name: name, Arity: arity, Flags: flags, FirstKey: first, LastKey: -1, Step: 1, Group: "sorted-set", Summary: summary}, run}
+	// nk: numkeys keys at numkeysAt, after the destination if there is one.
+	nk := func(name string, arity int, flags Flags, numkeysAt int, summary string, run func(*ctx, [][]byte)) *Command {
+		spec := Spec{Name: name, Arity: arity, Flags: flags, NumKeysAt: numkeysAt, Group: "sorted-set", Summary: summary}
+		if numkeysAt == 2 {
+			spec.FirstKey, spec.LastKey, spec.Step = 1, 1, 1
+		}
+		return &Command{spec, run}
 	}
 	register(
 		z("zadd", -4, Write|DenyOOM|Fast, "Add one or more members to a sorted set, or update its score if it already exists", cmdZAdd),
@@ -65,12 +70,12 @@ func init() {
 		z("zremrangebyrank", 4, Write, "Remove all members in a sorted set within the given indexes", cmdZRemRange),
 		z("zremrangebyscore", 4, Write, "Remove all members in a sorted set within the given scores", cmdZRemRange),
 		z("zremrangebylex", 4, Write, "Remove all members in a sorted set between the given lexicographical range", cmdZRemRange),
-		nk("zunionstore", -4, Write|DenyOOM, 1, "Add multiple sorted sets and store the resulting sorted set in a new key", cmdZSetOp),
-		nk("zinterstore", -4, Write|DenyOOM, 1, "Intersect multiple sorted sets and store the resulting sorted set in a new key", cmdZSetOp),
-		nk("zdiffstore", -4, Write|DenyOOM, 1, "Subtract multiple sorted sets and store the resulting sorted set in a new key", cmdZSetOp),
-		nk("zunion", -3, ReadOnly, 2, "Add multiple sorted sets", cmdZSetOp),
-		nk("zinter", -3, ReadOnly, 2, "Intersect multiple sorted sets", cmdZSetOp),
-		nk("zdiff", -3, ReadOnly, 2, "Subtract multiple sorted sets", cmdZSetOp),
+		nk("zunionstore", -4, Write|DenyOOM, 2, "Add multiple sorted sets and store the resulting sorted set in a new key", cmdZSetOp),
+		nk("zinterstore", -4, Write|DenyOOM, 2, "Intersect multiple sorted sets and store the resulting sorted set in a new key", cmdZSetOp),
+		nk("zdiffstore", -4, Write|DenyOOM, 2, "Subtract multiple sorted sets and store the resulting sorted set in a new key", cmdZSetOp),
+		nk("zunion", -3, ReadOnly, 1, "Add multiple sorted sets", cmdZSetOp),
+		nk("zinter", -3, ReadOnly, 1, "Intersect multiple sorted sets", cmdZSetOp),
+		nk("zdiff", -3, ReadOnly, 1, "Subtract multiple sorted sets", cmdZSetOp),
 		&Command{Spec{Name: "zmpop", Arity: -4, Flags: Write, NumKeysAt: 1, Group: "sorted-set", Summary: "Remove and return members with scores in a sorted set"}, cmdZMPop},
 		&Command{Spec{Name: "bzmpop", Arity: -5, Flags: Write | Blocking, NumKeysAt: 2, Group: "sorted-set", Summary: "Remove and return members with scores in a sorted set or block until one is available"}, cmdZMPop},
 		nk("zintercard", -3, ReadOnly, 2, "Intersect multiple sorted sets and return the cardinality of the result", cmdZSetOp),

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -329,9 +330,48 @@ func cmdCommand(s *Server, cl *client, args [][]byte) {
 			cl.bulkString("group")
 			cl.bulkString(r.Group)
 		}
+	case "getkeys":
+		if len(args) < 4 {
+			cl.err("ERR wrong number of arguments for 'command|getkeys' command")
+			return
+		}
+		keys, msg := s.commandKeys(args[2:])
+		if msg != "" {
+			cl.err(msg)
+			return
+		}
+		cl.array(len(keys))
+		for _, k := range keys {
+			cl.bulk(k)
+		}
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try COMMAND HELP.")
 	}
+}
+
+// commandKeys is COMMAND GETKEYS: the keys cmd would touch, or Redis's
+// error text.
+func (s *Server) commandKeys(cmd [][]byte) ([][]byte, string) {
+	c := s.lookup(cmd[0])
+	if c == nil {
+		return nil, "ERR Invalid command specified"
+	}
+	if _, unknown := subcommand(c, cmd); unknown {
+		return nil, "ERR Invalid command specified"
+	}
+	if c.FirstKey <= 0 && c.NumKeysAt <= 0 {
+		return nil, "ERR The command has no key arguments"
+	}
+	if !c.ArityOK(len(cmd)) {
+		return nil, "ERR Invalid number of arguments specified for command"
+	}
+	if c.NumKeysAt > 0 {
+		// A numkeys past the arguments names no keys, as in Redis.
+		if n, err := strconv.Atoi(string(cmd[c.NumKeysAt])); err != nil || n > len(cmd)-c.NumKeysAt-1 {
+			return nil, ""
+		}
+	}
+	return c.Keys(cmd), ""
 }
 
 // rows returns the table's rows sorted by name, once each.

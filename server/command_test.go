@@ -1,0 +1,39 @@
+package server
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCommandGetKeys compares COMMAND GETKEYS with redis-server's,
+// movable keys (EVAL's, ZUNIONSTORE's) included.
+func TestCommandGetKeys(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		for cmd, want := range map[string]string{
+			"nosuch a":                        "-ERR Invalid command specified",
+			"object nosuch k":                 "-ERR Invalid command specified",
+			"get a b":                         "-ERR Invalid number of arguments specified for command",
+			"ping x":                          "-ERR The command has no key arguments",
+			"get a":                           "[$a]",
+			"mset a 1 b 2":                    "[$a $b]",
+			"eval x 0":                        "[]",
+			"eval x 2 a b c":                  "[$a $b]",
+			"eval x 5 a":                      "[]",
+			"zunionstore d 2 a b":             "[$d $a $b]",
+			"zinterstore d 2 a b weights 1 2": "[$d $a $b]",
+			"zunion 2 a b withscores":         "[$a $b]",
+			"sintercard 2 a b limit 1":        "[$a $b]",
+			"lmpop 2 a b left":                "[$a $b]",
+			"blmpop 0 2 a b left":             "[$a $b]",
+			"blpop a b 0":                     "[$a $b]",
+			"object encoding k":               "[$k]",
+			"sort l by w get x":               "[$l]",
+			"lmove a b left right":            "[$a $b]",
+		} {
+			if got := c.do(append([]string{"COMMAND", "GETKEYS"}, strings.Fields(cmd)...)...); got != want {
+				t.Errorf("COMMAND GETKEYS %s = %q, want %q", cmd, got, want)
+			}
+		}
+	})
+}

@@ -35,5 +35,12 @@ func TestCommandGetKeys(t *testing.T) {
 				t.Errorf("COMMAND GETKEYS %s = %q, want %q", cmd, got, want)
 			}
 		}
+		// ACL key patterns see the same keys: numkeys and WEIGHTS are not keys.
+		c.expect("+OK", "ACL", "SETUSER", "ku", "on", "nopass", "+@all", "~k*")
+		c.expect("+OK", "AUTH", "ku", "x")
+		c.expect(":0", "ZUNIONSTORE", "kd", "2", "ka", "kb", "WEIGHTS", "1", "2")
+		if got := c.do("ZUNIONSTORE", "kd", "2", "ka", "other"); !strings.HasPrefix(got, "-NOPERM") {
+			t.Errorf("ZUNIONSTORE of a key outside ~k* = %q, want NOPERM", got)
+		}
 	})
 }

@@ -513,7 +513,7 @@ func (c *ctx) observe(cmd *Command, args [][]byte, mark int, start time.Time) {
 	if cmd.Flags&Blocking != 0 && !c.txn && isNull(reply) {
 		return
 	}
-	c.e.opts.Observe(c.sess, cmd, args, time.Since(start), reply)
+	c.e.opts.Observe(c.sess, c.db, cmd, args, time.Since(start), reply)
 }
 
 func isNull(reply []byte) bool {

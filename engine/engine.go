@@ -72,7 +72,7 @@ type Options struct {
 	// again while its client waits, and tells of the wait's end itself.
 	// It runs on the committer for writes, so it must be quick.
 	// The session is the client's, nil for a master's entry.
-	Observe func(s *Session, cmd *Command, args [][]byte, took time.Duration, reply []byte)
+	Observe func(s *Session, db int, cmd *Command, args [][]byte, took time.Duration, reply []byte)
 	// Logger receives operator-facing messages. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (tests). Default time.Now.

@@ -41,6 +41,9 @@ type client struct {
 	multiErr    bool
 	queued      [][][]byte
 	txnRun      func([][]byte) []byte // EXEC's engine run while a queued script runs in it
+	inScript    bool                  // running a script's command (MONITOR shows "lua")
+
+	monitor atomic.Bool // MONITOR (monitor.go)
 
 	lastActive atomic.Int64 // Unix ms
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)

@@ -82,10 +82,19 @@ func (s *Server) countRejected(args [][]byte, msg string) {
 
 // runCounted runs a server command's handler and counts it.
 func (s *Server) runCounted(c *command, cl *client, args [][]byte) {
+	blocking := c.eng != nil && c.Flags&engine.Blocking != 0
+	if blocking || isScript(c) {
+		// MONITOR shows these as they start: a blocking pop may wait,
+		// and a script's commands come after it.
+		s.feedMonitors(cl, int(cl.db.Load()), c, args)
+	}
 	mark, start := len(cl.out), time.Now()
 	c.run(s, cl, args)
-	if c.eng != nil && c.Flags&engine.Blocking != 0 {
+	if blocking {
 		return // a blocking pop counts itself (cmdBlockingPop)
+	}
+	if !isScript(c) {
+		s.feedMonitors(cl, int(cl.db.Load()), c, args)
 	}
 	took := time.Since(start)
 	var reply []byte
@@ -99,15 +108,21 @@ func (s *Server) runCounted(c *command, cl *client, args [][]byte) {
 }
 
 // observe is the engine's Options.Observe.
-func (s *Server) observe(sess *engine.Session, cmd *engine.Command, args [][]byte, took time.Duration, reply []byte) {
+func (s *Server) observe(sess *engine.Session, db int, cmd *engine.Command, args [][]byte, took time.Duration, reply []byte) {
 	var st *cmdStat
-	if c := s.engRows[cmd.ID()]; c != nil { // nil: renamed away
+	c := s.engRows[cmd.ID()] // nil: renamed away
+	if c != nil {
 		st = statOf(c, args)
 	}
 	s.countRun(st, took, reply)
-	if sess != nil {
-		if cl, ok := sess.Client.(*client); ok {
-			s.slowlog.add(cl, args, took)
+	if sess == nil { // a replica applying its master's entries
+		s.feedMonitors(nil, db, c, args)
+		return
+	}
+	if cl, ok := sess.Client.(*client); ok {
+		s.slowlog.add(cl, args, took)
+		if cmd.Flags&engine.Blocking == 0 || cl.inMulti() || cl.inScript {
+			s.feedMonitors(cl, db, c, args) // runCounted shows a blocking row
 		}
 	}
 }

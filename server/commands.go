@@ -36,6 +36,8 @@ func serverCommands() []*command {
 		memoryRow(row),
 		row("latency", -2, engine.Admin|any, "server", "A container for latency diagnostics commands", cmdLatency),
 		row("slowlog", -2, engine.Admin|any, "server", "A container for slow log commands", cmdSlowlog),
+		row("monitor", 1, engine.Admin|any, "server", "Listen for all requests received by the server in real time", cmdMonitor),
+		row("reset", 1, engine.NoAuth|any|engine.Fast, "connection", "Reset the connection", cmdReset),
 		row("multi", 1, any|engine.Fast, "transactions", "Mark the start of a transaction block", cmdMulti),
 		row("exec", 1, any, "transactions", "Execute all commands issued after MULTI", cmdExec),
 		row("discard", 1, any|engine.Fast, "transactions", "Discard all commands issued after MULTI", cmdDiscard),

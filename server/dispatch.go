@@ -234,6 +234,9 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if msg := s.busyError(c, args); msg != "" {
 		return nil, msg
 	}
+	if cl.monitor.Load() && c.eng != nil {
+		return nil, "ERR Replica can't interact with the keyspace"
+	}
 	return c, ""
 }
 

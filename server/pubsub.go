@@ -35,6 +35,9 @@ type pubsub struct {
 	patterns map[string]map[*client]struct{}
 	subs     map[*client]*subscriber
 	wg       sync.WaitGroup // detached connection goroutines
+
+	monitors map[*client]*subscriber // MONITOR (monitor.go)
+	nmon     atomic.Int32            // len(monitors), read without the lock
 }
 
 // subscriber is a detached client's state.
@@ -62,6 +65,7 @@ func (ps *pubsub) init() {
 		ps.channels = map[string]map[*client]struct{}{}
 		ps.patterns = map[string]map[*client]struct{}{}
 		ps.subs = map[*client]*subscriber{}
+		ps.monitors = map[*client]*subscriber{}
 	}
 }
 
@@ -480,6 +484,7 @@ func (ps *pubsub) forget(cl *client) {
 	}
 	delete(ps.subs, cl)
 	cl.subs.Store(0)
+	ps.stopMonitorLocked(cl)
 }
 
 // closeNet closes the socket under a detached connection. (redcon's

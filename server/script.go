@@ -451,6 +451,8 @@ func (sc *scriptCall) command(args [][]byte) []byte {
 	if c.Flags&engine.Write != 0 {
 		sc.sr.wrote.Store(true)
 	}
+	cl.inScript = true
+	defer func() { cl.inScript = false }()
 	if c.eng != nil {
 		if s.renamed {
 			args[0] = []byte(c.Name)

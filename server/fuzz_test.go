@@ -12,12 +12,14 @@ import (
 
 // fuzzDisabled are commands FuzzDispatch renames away: valid Redis that
 // would stop the server, wait on purpose (blocking pops, WAIT with no
-// replicas), change who may connect, or touch the disk at length. What is
-// left is the whole data model and the connection commands.
+// replicas, a script's "while 1 do end"), change who may connect, or
+// touch the disk at length. What is left is the whole data model and the
+// connection commands.
 var fuzzDisabled = []string{
 	"shutdown", "debug", "config", "client", "save", "bgsave", "acl",
 	"replicaof", "slaveof", "psync", "sync", "replconf", "wait", "waitaof", "failover", "monitor",
 	"blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop", "xread", "xreadgroup",
+	"eval", "evalsha", "eval_ro", "evalsha_ro",
 }
 
 // fuzzMaxDigits bounds the numbers an input may hold: "SETRANGE k

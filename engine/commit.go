@@ -565,7 +565,9 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 			if run == nil {
 				run = c.nested()
 			}
+			db := c.db
 			c.out = r.foreign(args, c.out, run)
+			c.selectDB(db) // a script's SELECT is its own, as in Redis 7.0
 			continue
 		}
 		before := len(c.effects)

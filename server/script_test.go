@@ -161,6 +161,14 @@ func scriptRepliesScenario(t *testing.T, addr string) {
 	c.expect("+QUEUED", "EVAL", "return redis.call('incr', KEYS[1])", "1", "t")
 	c.expect("+QUEUED", "GET", "t")
 	c.expect("[+OK :2 $2]", "EXEC")
+	c.expect("+OK", "MULTI")
+	c.expect("+QUEUED", "EVAL", "return redis.call('select', '3')", "0")
+	c.expect("+QUEUED", "SET", "after", "1")
+	c.expect("[+OK +OK]", "EXEC")
+	c.expect("$1", "GET", "after") // the script's SELECT did not outlive it
+	c.expect("+OK", "SELECT", "3")
+	c.expect(":0", "EXISTS", "after")
+	c.expect("+OK", "SELECT", "0")
 
 	// ACL rules apply to the script's commands.
 	c.expect("+OK", "ACL", "SETUSER", "scripter", "on", "nopass", "+@all", "-set", "~k*", "&*")

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/tidwall/redcon"
 	"github.com/walrus-kv/walrus/engine"
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
 )
 
@@ -63,6 +66,9 @@ func (sc *scripts) load(body []byte) (string, *lua.FunctionProto, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	if syntaxTooDeep(chunk, maxSyntaxDepth) {
+		return "", nil, errors.New(scriptSource + ": chunk has too many syntax levels")
+	}
 	p, err := lua.Compile(chunk, scriptSource)
 	if err != nil {
 		return "", nil, err
@@ -100,6 +106,52 @@ func (sc *scripts) cached() (n int, bytes int64) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return len(sc.protos), sc.bodies
+}
+
+// maxSyntaxDepth bounds the depth of a script's syntax tree. gopher-lua
+// compiles the tree recursively, and a tree a few million levels deep
+// (a 10 MB chain of additions) overflows the goroutine's stack, which
+// ends the process. Lua's own parser refuses nesting past 200 levels;
+// this bound is looser, so that long chains of additions or
+// concatenations a few thousand terms long, which Lua's parser takes,
+// still compile.
+const maxSyntaxDepth = 20000
+
+// syntaxTooDeep reports whether the syntax tree of chunk is deeper than
+// limit. It walks the tree by reflection with a stack of its own: a
+// recursive walk would overflow where the compiler does.
+func syntaxTooDeep(chunk []ast.Stmt, limit int) bool {
+	type item struct {
+		v     reflect.Value
+		depth int
+	}
+	stack := []item{{reflect.ValueOf(chunk), 0}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if it.depth > limit {
+			return true
+		}
+		v := it.v
+		switch v.Kind() {
+		case reflect.Interface, reflect.Pointer:
+			if !v.IsNil() {
+				stack = append(stack, item{v.Elem(), it.depth})
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				stack = append(stack, item{v.Index(i), it.depth + 1})
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				switch v.Field(i).Kind() {
+				case reflect.Interface, reflect.Pointer, reflect.Slice, reflect.Struct:
+					stack = append(stack, item{v.Field(i), it.depth + 1})
+				}
+			}
+		}
+	}
+	return false
 }
 
 // scriptSource is the chunk name errors report, as Redis's.
@@ -215,6 +267,7 @@ type scriptVM struct {
 	globals *lua.LTable // the real globals, where KEYS and ARGV go
 	views   []*lua.LTable
 	cur     *scriptCall // the running script's: the redis table's functions use it
+	threads int         // coroutines the running script created
 }
 
 func (sc *scripts) vm(log *slog.Logger) *scriptVM {
@@ -246,6 +299,20 @@ func newScriptVM(log *slog.Logger) *scriptVM {
 	}
 	strs := vm.globals.RawGetString(lua.StringLibName).(*lua.LTable)
 	strs.RawSetString("rep", L.NewFunction(stringRep))
+	// Each coroutine is a Lua state of its own, and resuming one nests a
+	// Go call: a script that resumes a new coroutine from each one, on
+	// and on, grew the process until the kernel killed it. A script may
+	// create maxScriptThreads.
+	co := vm.globals.RawGetString(lua.CoroutineLibName).(*lua.LTable)
+	for _, name := range []string{"create", "wrap"} {
+		orig := co.RawGetString(name).(*lua.LFunction).GFunction
+		co.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			if vm.threads++; vm.threads > maxScriptThreads {
+				L.RaiseError("too many coroutines (a script may create %d)", maxScriptThreads)
+			}
+			return orig(L)
+		}))
+	}
 	for _, name := range []string{"redis", "cjson", "bit", lua.TabLibName, lua.StringLibName, lua.MathLibName, lua.CoroutineLibName} {
 		vm.globals.RawSetString(name, view(vm.globals.RawGetString(name).(*lua.LTable)))
 	}
@@ -273,6 +340,7 @@ func (vm *scriptVM) reset() {
 	L.RemoveContext()
 	L.SetTop(0)
 	vm.cur = nil
+	vm.threads = 0
 	for _, v := range vm.views {
 		for k, _ := v.Next(lua.LNil); k != lua.LNil; k, _ = v.Next(lua.LNil) {
 			v.RawSet(k, lua.LNil)
@@ -751,6 +819,9 @@ func (s *Server) busyError(c *command, args [][]byte) string {
 	}
 	return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 }
+
+// maxScriptThreads bounds the coroutines one script may create.
+const maxScriptThreads = 1000
 
 // maxScriptString bounds string.rep's result as proto-max-bulk-len's
 // default bounds a string value: a script asking for more gets an error,

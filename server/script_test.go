@@ -192,6 +192,10 @@ func TestScriptBadInputKeepsServerUp(t *testing.T) {
 		"return unpack({}, 1, 1e8)":                                                         "",
 		"return string.format('%099999999999d', 1) ~= nil":                                  "",
 		"local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x": "",
+		"local function f() local co = coroutine.wrap(f) co() end f()":                      "too many coroutines",
+		"return " + strings.Repeat("1+", 1e6) + "1":                                         "chunk has too many syntax levels",
+		"local function f() pcall(f) end f() return 1":                                      "",
+		"return select('#', coroutine.resume(coroutine.create(function() return 1 end)))":   "",
 	} {
 		got := c.do("EVAL", body, "0")
 		if !strings.HasPrefix(got, "-ERR ") && want != "" || !strings.Contains(got, want) {

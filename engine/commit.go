@@ -62,6 +62,8 @@ type group struct {
 	// ahead is the pops' read-ahead (see popElem). It outlives the group:
 	// reset keeps it, and only a group that fails to commit drops it.
 	ahead *popAhead
+	// functions: a function library changed (function.go).
+	functions bool
 }
 
 func newGroup() *group {
@@ -78,7 +80,7 @@ const maxReusedRows = 4096
 func (g *group) reset() {
 	clear(g.entries) // drop references to the entries' bytes
 	g.entries = g.entries[:0]
-	g.dbmap, g.clearRows = false, false
+	g.dbmap, g.clearRows, g.functions = false, false, false
 	clear(g.delta)
 	clear(g.pending)
 	if len(g.metas) > maxReusedRows {
@@ -415,6 +417,9 @@ func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
 		return fmt.Errorf("commit batch at index %d: %w", index, err)
 	}
 	if g != nil {
+		if g.functions {
+			e.fnVersion.n.Add(1)
+		}
 		for phys, d := range g.delta {
 			e.counts[phys].Add(d)
 		}

@@ -112,15 +112,16 @@ var ErrClosed = errors.New("engine: closed")
 // Engine is the state machine. All writes go through its committer
 // goroutine; reads go straight to Pebble.
 type Engine struct {
-	opts     Options
-	log      *slog.Logger
-	fs       vfs.FS
-	pacer    *flushPacer // Pebble's view of fs: flushes are paced
-	dbDir    string
-	installs atomic.Uint64 // checkpoints installed (DB() replaced)
-	db       *pebble.DB
-	cache    *pebble.Cache
-	wlog     Log
+	fnVersion functionVersion // function.go
+	opts      Options
+	log       *slog.Logger
+	fs        vfs.FS
+	pacer     *flushPacer // Pebble's view of fs: flushes are paced
+	dbDir     string
+	installs  atomic.Uint64 // checkpoints installed (DB() replaced)
+	db        *pebble.DB
+	cache     *pebble.Cache
+	wlog      Log
 
 	reqs chan *request // to the committer
 
@@ -175,6 +176,7 @@ func Open(opts Options) (*Engine, error) {
 		pins:   map[*Pin]struct{}{},
 	}
 	e.watch.init()
+	e.fnVersion.n.Store(1) // the server's registry starts empty, at 0: it reads the libraries first
 	e.rows = newRowCache(opts.RowCacheBytes)
 	e.grp = newGroup()
 	e.lastSave.Store(opts.Now().Unix())

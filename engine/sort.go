@@ -48,6 +48,16 @@ func (c *Command) WritesWith(args [][]byte) bool {
 		}
 		return false
 	}
+	if c.Name == "function" {
+		if len(args) < 2 {
+			return false
+		}
+		switch strings.ToLower(string(args[1])) {
+		case "load", "delete", "flush", "restore":
+			return true
+		}
+		return false
+	}
 	return c.Flags&Write != 0
 }
 

@@ -10,7 +10,7 @@ package server
 var redisOnlyCommands = map[string][]string{
 	"asking": nil, "bgrewriteaof": nil, "bitfield": nil,
 	"bitfield_ro": nil, "dump": nil,
-	"fcall": nil, "fcall_ro": nil, "geoadd": nil, "geodist": nil,
+	"geoadd": nil, "geodist": nil,
 	"geohash": nil, "geopos": nil, "georadius": nil, "georadius_ro": nil,
 	"georadiusbymember": nil, "georadiusbymember_ro": nil, "geosearch": nil,
 	"geosearchstore": nil, "lcs": nil, "lolwut": nil,
@@ -29,8 +29,7 @@ var redisOnlyCommands = map[string][]string{
 		"myid", "nodes", "replicas", "replicate", "reset", "saveconfig",
 		"set-config-epoch", "setslot", "shards", "slaves", "slots",
 	},
-	"function": {"delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats"},
-	"module":   {"help", "list", "load", "loadex", "unload"},
-	"xgroup":   {"create", "createconsumer", "delconsumer", "destroy", "help", "setid"},
-	"xinfo":    {"consumers", "groups", "help", "stream"},
+	"module": {"help", "list", "load", "loadex", "unload"},
+	"xgroup": {"create", "createconsumer", "delconsumer", "destroy", "help", "setid"},
+	"xinfo":  {"consumers", "groups", "help", "stream"},
 }

@@ -91,6 +91,13 @@ var redisContainers = map[string]redisContainer{
 		"idletime": {catKeyspace | catRead | catSlow, 3},
 		"refcount": {catKeyspace | catRead | catSlow, 3},
 	}},
+	"function": {cats: catSlow, subs: map[string]redisSub{
+		"delete": {catWrite | catSlow | catScripting, 3}, "dump": {catSlow | catScripting, 2},
+		"flush": {catWrite | catSlow | catScripting, -2}, "help": {catSlow | catScripting, 2},
+		"kill": {catSlow | catScripting, 2}, "list": {catSlow | catScripting, -2},
+		"load": {catWrite | catSlow | catScripting, -3}, "restore": {catWrite | catSlow | catScripting, -3},
+		"stats": {catSlow | catScripting, 2},
+	}},
 	"script": {cats: catSlow, subs: map[string]redisSub{
 		"debug": {catSlow | catScripting, 3}, "exists": {catSlow | catScripting, -3},
 		"flush": {catSlow | catScripting, -2}, "help": {catSlow | catScripting, 2},

@@ -270,7 +270,7 @@ func (s *Server) wakeBlocked(cmds [][][]byte) {
 			continue
 		}
 		switch c.Name {
-		case "exec", "eval", "evalsha", "swapdb", "move", "copy", "flushall", "flushdb", "select":
+		case "exec", "eval", "evalsha", "fcall", "swapdb", "move", "copy", "flushall", "flushdb", "select":
 			all = true
 			continue
 		}

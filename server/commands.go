@@ -55,6 +55,7 @@ func serverCommands() []*command {
 	rows = append(rows, blockingCommands()...)
 	rows = append(rows, aclCommands(row)...)
 	rows = append(rows, scriptCommands(row)...)
+	rows = append(rows, functionCommands(row)...)
 	return rows
 }
 
@@ -539,7 +540,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 	}
 	engineCmds := 0
 	for _, a := range queued {
-		if c := s.lookup(a[0]); c != nil && (c.eng != nil || isScript(c)) {
+		if c := s.lookup(a[0]); c != nil && (c.eng != nil || runsInCommitter(c)) {
 			engineCmds++
 		}
 	}
@@ -569,7 +570,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		switch {
 		case c == nil || c.run == nil:
 			return appendError(out, "ERR unknown command '"+string(args[0])+"'")
-		case isScript(c):
+		case runsInCommitter(c):
 			cl.txnRun = run
 			defer func() { cl.txnRun = nil }()
 		case c.Flags&engine.Blocking != 0 || c.Name == "replicaof" || c.Name == "slaveof" || c.Name == "shutdown" || c.Name == "wait" || c.Name == "waitaof" || c.Name == "debug" || c.Name == "failover":

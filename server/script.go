@@ -62,14 +62,7 @@ func (sc *scripts) load(body []byte) (string, *lua.FunctionProto, error) {
 	if p := sc.get(sha); p != nil {
 		return sha, p, nil
 	}
-	chunk, err := parse.Parse(bytes.NewReader(body), scriptSource)
-	if err != nil {
-		return "", nil, err
-	}
-	if syntaxTooDeep(chunk, maxSyntaxDepth) {
-		return "", nil, errors.New(scriptSource + ": chunk has too many syntax levels")
-	}
-	p, err := lua.Compile(chunk, scriptSource)
+	p, err := compileLua(body, scriptSource)
 	if err != nil {
 		return "", nil, err
 	}
@@ -106,6 +99,18 @@ func (sc *scripts) cached() (n int, bytes int64) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return len(sc.protos), sc.bodies
+}
+
+// compileLua compiles a chunk named source.
+func compileLua(body []byte, source string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(bytes.NewReader(body), source)
+	if err != nil {
+		return nil, err
+	}
+	if syntaxTooDeep(chunk, maxSyntaxDepth) {
+		return nil, errors.New(source + ": chunk has too many syntax levels")
+	}
+	return lua.Compile(chunk, source)
 }
 
 // maxSyntaxDepth bounds the depth of a script's syntax tree. gopher-lua
@@ -205,12 +210,8 @@ func cmdEval(s *Server, cl *client, args [][]byte) {
 	keys := args[3 : 3+numkeys]
 	argv := args[3+numkeys:]
 	readOnly := strings.HasSuffix(name, "_ro")
-	if cl.txnRun != nil { // queued in a transaction: EXEC runs it in its own
-		cl.out = append(cl.out, s.runScript(cl, proto, sha, keys, argv, readOnly, cl.txnRun)...)
-		return
-	}
 	var reply []byte
-	fail := s.eng.Atomic(cl.sess, func(run func([][]byte) []byte) {
+	fail := s.atomic(cl, func(run func([][]byte) []byte) {
 		reply = s.runScript(cl, proto, sha, keys, argv, readOnly, run)
 	})
 	if fail != "" {
@@ -223,24 +224,34 @@ func cmdEval(s *Server, cl *client, args [][]byte) {
 // runScript runs a compiled script in the committer and returns its
 // reply.
 func (s *Server) runScript(cl *client, proto *lua.FunctionProto, sha string, keys, argv [][]byte, readOnly bool, run func([][]byte) []byte) []byte {
+	vm := s.scripts.vm(s.log)
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return s.runLua(vm, cl, run, readOnly, sha, scriptSource, func(L *lua.LState) int {
+		vm.globals.RawSetString("KEYS", luaStrings(L, keys))
+		vm.globals.RawSetString("ARGV", luaStrings(L, argv))
+		L.Push(L.NewFunctionFromProto(proto))
+		return 0
+	})
+}
+
+// runLua runs what push pushes (a function, then its nargs arguments) in
+// the VM, whose lock the caller holds, and returns its reply; name and
+// source mark its errors.
+func (s *Server) runLua(vm *scriptVM, cl *client, run func([][]byte) []byte, readOnly bool, name, source string, push func(L *lua.LState) (nargs int)) []byte {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sr := &scriptRun{start: time.Now(), cancel: cancel}
 	s.scripts.running.Store(sr)
 	defer s.scripts.running.Store(nil)
 
-	vm := s.scripts.vm(s.log)
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
 	defer vm.reset()
 	vm.cur = &scriptCall{s: s, cl: cl, sr: sr, run: run, readOnly: readOnly}
 	L := vm.L
-	vm.globals.RawSetString("KEYS", luaStrings(L, keys))
-	vm.globals.RawSetString("ARGV", luaStrings(L, argv))
+	nargs := push(L)
 	L.SetContext(ctx)
-	L.Push(L.NewFunctionFromProto(proto))
-	if err := L.PCall(0, 1, nil); err != nil {
-		return scriptFailure(err, sha, sr.killed.Load())
+	if err := L.PCall(nargs, 1, nil); err != nil {
+		return scriptFailure(err, name, source, sr.killed.Load())
 	}
 	return appendLuaReply(nil, L.Get(-1), 0)
 }
@@ -268,6 +279,13 @@ type scriptVM struct {
 	views   []*lua.LTable
 	cur     *scriptCall // the running script's: the redis table's functions use it
 	threads int         // coroutines the running script created
+	redis   *lua.LTable // the real redis table
+
+	// Function libraries (function.go): the registry, and the engine's
+	// FunctionsVersion it was loaded at.
+	libs      map[string]*functionLib
+	fns       map[string]*luaFunction
+	fnVersion uint64
 }
 
 func (sc *scripts) vm(log *slog.Logger) *scriptVM {
@@ -282,7 +300,8 @@ func (sc *scripts) vm(log *slog.Logger) *scriptVM {
 func newScriptVM(log *slog.Logger) *scriptVM {
 	L := newScriptState()
 	vm := &scriptVM{L: L, globals: L.G.Global}
-	vm.globals.RawSetString("redis", redisTable(L, vm, log))
+	vm.redis = redisTable(L, vm, log)
+	vm.globals.RawSetString("redis", vm.redis)
 	openScriptLibs(L, vm.globals)
 	refuse := L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("Attempt to modify a readonly table")
@@ -420,13 +439,19 @@ func redisTable(L *lua.LState, vm *scriptVM, log *slog.Logger) *lua.LTable {
 }
 
 // versionNum is Version as Redis's REDIS_VERSION_NUM: 0x00MMmmpp.
+// isScript reports whether c runs Lua: its commands come after it (MONITOR)
+// and may fill lists (blocked clients).
 func isScript(c *command) bool {
 	switch c.Name {
-	case "eval", "evalsha", "eval_ro", "evalsha_ro":
+	case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro":
 		return true
 	}
 	return false
 }
+
+// runsInCommitter reports whether c does its work through engine.Atomic:
+// in a transaction, EXEC runs it in its own instead.
+func runsInCommitter(c *command) bool { return isScript(c) || c.Name == "function" }
 
 func versionNum() int {
 	n := 0
@@ -607,7 +632,7 @@ func errorTable(L *lua.LState, msg string) *lua.LTable {
 //
 // The line is not found with an error handler at PCall: gopher-lua
 // crashes the process when a handler runs with the value stack full.
-func scriptFailure(err error, sha string, killed bool) []byte {
+func scriptFailure(err error, name, source string, killed bool) []byte {
 	msg, line := "ERR "+err.Error(), "1"
 	if apiErr, ok := err.(*lua.ApiError); ok {
 		switch obj := apiErr.Object.(type) {
@@ -629,10 +654,10 @@ func scriptFailure(err error, sha string, killed bool) []byte {
 	if killed {
 		msg = "ERR Script killed by user with SCRIPT KILL..."
 	}
-	return errReply(msg + " script: " + sha + ", on @" + scriptSource + ":" + line + ".")
+	return errReply(msg + " script: " + name + ", on @" + source + ":" + line + ".")
 }
 
-var scriptLine = regexp.MustCompile(`^ERR ` + scriptSource + `:(\d+):`)
+var scriptLine = regexp.MustCompile(`^ERR user_(?:script|function):(\d+):`)
 
 // maxReplyDepth bounds the nesting of a script's reply: a table that
 // holds itself would otherwise recurse forever.

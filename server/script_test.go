@@ -19,6 +19,9 @@ func scriptSHA(body string) string {
 // with redis-server's.
 func TestScriptReplies(t *testing.T) { againstBoth(t, scriptRepliesScenario) }
 
+// mpHex defines hex(s) for a script: cmsgpack's output, readable.
+const mpHex = "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end "
+
 func scriptRepliesScenario(t *testing.T, addr string) {
 	c := dialRaw(t, addr)
 	// raised is the reply to a script that raised msg at line.
@@ -78,6 +81,17 @@ func scriptRepliesScenario(t *testing.T, addr string) {
 		{"return cjson.decode('[1,')", raised("return cjson.decode('[1,')", "ERR user_script:1: Expected value but found T_END at character 4", 1)},
 		{"return {bit.band(0xff, 0x0f), bit.bor(1, 2, 4), bit.bxor(5, 3), bit.bnot(0), bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4)}", "[:15 :7 :6 :-1 :-2147483648 :15 :-16]"},
 		{"return {bit.tohex(255), bit.tohex(-1, -4), bit.tobit(0xffffffff + 1), bit.rol(0x12345678, 8), bit.bswap(0x12345678), bit.tobit(2.5)}", "[$000000ff $FFFF :0 :878082066 :2018915346 :2]"},
+		// cmsgpack, byte for byte (hex).
+		{mpHex + "return hex(cmsgpack.pack(1, -1, 127, 128, -33, 255, 256, 65536, -129, -32769, 4294967296, -2147483649))", "$01ff7fcc80d0dfccffcd0100ce00010000d1ff7fd2ffff7fffcf0000000100000000d3ffffffff7fffffff"},
+		{mpHex + "return hex(cmsgpack.pack(1.5, 0.1, 3.0, -0.0, true, false, nil, 'a', {1,2,3}, {}, {a=1}, {1,nil,3}))", "$ca3fc00000cb3fb999999999999a0300c3c2c0a161930102039081a161018201010303"},
+		{mpHex + "return hex(cmsgpack.pack(string.rep('x', 40)):sub(1, 4))", "$d9287878"},
+		{mpHex + "local t = {} local c = t for i=1,20 do c[1] = {} c = c[1] end return hex(cmsgpack.pack(t))", "$91919191919191919191919191919191c0"},
+		{"return {cmsgpack.unpack(cmsgpack.pack(1, 'a', {1,2}, {k='v'}))}", "[:1 $a [:1 :2] []]"},
+		{"return cmsgpack.unpack(cmsgpack.pack({k={1,{x='y'}}})).k[2].x", "$y"},
+		{"return {cmsgpack.unpack_one(cmsgpack.pack(1,2,3), 2)}", "[:-1 :3]"},
+		{"return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2)}", "[:2 :1 :2]"},
+		{"return cmsgpack.unpack('\\193')", raised("return cmsgpack.unpack('\\193')", "ERR user_script:1: Bad data format in input.", 1)},
+		{"return cmsgpack.unpack('\\145')", raised("return cmsgpack.unpack('\\145')", "ERR user_script:1: Missing bytes in input.", 1)},
 		// Errors, each with the script's SHA and line.
 		{"return redis.call('incr', 'a')", raised("return redis.call('incr', 'a')", "ERR value is not an integer or out of range", 1)},
 		{"local x = 1\nlocal y = 2\nreturn redis.call('incr', 'a')", raised("local x = 1\nlocal y = 2\nreturn redis.call('incr', 'a')", "ERR value is not an integer or out of range", 3)},

@@ -209,6 +209,9 @@ func TestScriptBadInputKeepsServerUp(t *testing.T) {
 		"local function f() local co = coroutine.wrap(f) co() end f()":                      "too many coroutines",
 		"return " + strings.Repeat("1+", 1e6) + "1":                                         "chunk has too many syntax levels",
 		"local function f() pcall(f) end f() return 1":                                      "",
+		"return cmsgpack.unpack('\\221\\255\\255\\255\\255')":                               "Missing bytes in input.",
+		"return cmsgpack.unpack(string.rep('\\145', 100000) .. '\\192')":                    "Bad data format in input.",
+		"return cjson.decode(string.rep('[', 100000))":                                      "Found too many nested data structures",
 		"return select('#', coroutine.resume(coroutine.create(function() return 1 end)))":   "",
 	} {
 		got := c.do("EVAL", body, "0")

@@ -1,0 +1,62 @@
+package server
+
+import "strconv"
+
+func init() { families = append(families, hllFamily) }
+
+// hllFamily mixes PFADD, PFCOUNT and PFMERGE with GET, SET and the
+// other commands on the same keys: the values must be Redis's byte for
+// byte, sparse and dense, and so must the counts. PFCOUNT runs on two or
+// more keys only: on one key Redis stores the count in the value's
+// cache, which walrus does not (docs/architecture.md).
+var hllFamily = family{
+	name: "hll",
+	next: func(g *gen) []string {
+		k := g.key()
+		elem := func() string {
+			if g.r.IntN(3) == 0 {
+				return g.val()
+			}
+			return "e" + strconv.Itoa(g.r.IntN(20000))
+		}
+		switch g.r.IntN(16) {
+		case 0, 1, 2, 3:
+			cmd := []string{"PFADD", k}
+			for range g.r.IntN(5) {
+				cmd = append(cmd, elem())
+			}
+			return cmd
+		case 4:
+			cmd := []string{"PFADD", k} // enough at once to go dense
+			for range 100 + g.r.IntN(400) {
+				cmd = append(cmd, elem())
+			}
+			return cmd
+		case 5, 6:
+			cmd := []string{"PFCOUNT", k, g.key()}
+			for range g.r.IntN(2) {
+				cmd = append(cmd, g.key())
+			}
+			return cmd
+		case 7, 8:
+			cmd := []string{"PFMERGE", k}
+			for range g.r.IntN(3) {
+				cmd = append(cmd, g.key())
+			}
+			return cmd
+		case 9, 10:
+			return []string{"GET", k}
+		case 11:
+			return []string{"STRLEN", k}
+		case 12:
+			// Values that are not HyperLogLogs, or corrupt ones.
+			return []string{"SET", k, g.pick("", "abc", "HYLL", "HYLL\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x7f\xff",
+				"HYLL\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+				"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x7f\xff", g.val())}
+		case 13:
+			return []string{"PFADD", k}
+		default:
+			return g.commonKeyOp()
+		}
+	},
+}

@@ -21,6 +21,7 @@ var replayCommands = []string{
 	"LPOP K", "RPOP K 2", "LTRIM K 0 2", "LSET K 0 V", "SADD K V", "SADD K a b c", "SREM K V",
 	"SPOP K", "ZADD K N V", "ZINCRBY K N V", "ZPOPMIN K", "ZREM K V", "SELECT 1", "SELECT 0",
 	"SWAPDB 0 1", "SETBIT K N 1", "SETBIT K 13 0", "BITOP OR K K L", "BITOP NOT L K", "BITOP AND K L",
+	"PFADD K V N", "PFADD L N", "PFMERGE K L", "PFMERGE L K L",
 }
 
 // A replica that applies the master's log ends with the master's rows,

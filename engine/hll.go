@@ -441,11 +441,9 @@ func cmdPFAdd(c *ctx, args [][]byte) {
 	if done {
 		return
 	}
-	h, updated := m.value, false
+	h, updated := m.value, false // lookup's value is this command's own copy
 	if !ok {
 		h, updated = newHLL(), true
-	} else {
-		h = append([]byte(nil), h...)
 	}
 	for _, ele := range args[2:] {
 		var changed, valid bool
@@ -520,7 +518,7 @@ func cmdPFMerge(c *ctx, args [][]byte) {
 	}
 	h := newHLL()
 	if destOK {
-		h = append([]byte(nil), dest.value...)
+		h = dest.value // lookup's copy
 	}
 	if dense {
 		if h = hllToDense(h); h == nil {

@@ -166,6 +166,16 @@ func hllToDense(h []byte) []byte {
 	copy(d, h[:hllHdrSize])
 	d[4] = hllDense
 	regs := d[hllHdrSize:]
+	if !hllSparseRuns(h, func(idx int, v uint8) { hllDenseSetReg(regs, idx, v) }) {
+		return nil
+	}
+	return d
+}
+
+// hllSparseRuns calls set for every register a sparse value's VAL
+// opcodes give, in order; it reports whether the opcodes cover exactly
+// the registers, as a valid value's do.
+func hllSparseRuns(h []byte, set func(idx int, v uint8)) bool {
 	idx := 0
 	for p := hllHdrSize; p < len(h); {
 		switch b := h[p]; {
@@ -174,26 +184,23 @@ func hllToDense(h []byte) []byte {
 			p++
 		case isXZero(b):
 			if p+1 >= len(h) {
-				return nil
+				return false
 			}
 			idx += xzeroLen(h[p:])
 			p += 2
 		default:
 			n, v := valLen(b), valValue(b)
 			if idx+n > hllRegisters {
-				return nil
+				return false
 			}
 			for ; n > 0; n-- {
-				hllDenseSetReg(regs, idx, v)
+				set(idx, v)
 				idx++
 			}
 			p++
 		}
 	}
-	if idx != hllRegisters {
-		return nil
-	}
-	return d
+	return idx == hllRegisters
 }
 
 // hllSparseSet raises register index to count in a sparse value, as
@@ -344,33 +351,11 @@ func hllMergeInto(max []uint8, h []byte) bool {
 		}
 		return true
 	}
-	idx := 0
-	for p := hllHdrSize; p < len(h); {
-		switch b := h[p]; {
-		case isZero(b):
-			idx += zeroLen(b)
-			p++
-		case isXZero(b):
-			if p+1 >= len(h) {
-				return false
-			}
-			idx += xzeroLen(h[p:])
-			p += 2
-		default:
-			n, v := valLen(b), valValue(b)
-			if idx+n > hllRegisters {
-				return false
-			}
-			for ; n > 0; n-- {
-				if v > max[idx] {
-					max[idx] = v
-				}
-				idx++
-			}
-			p++
+	return hllSparseRuns(h, func(idx int, v uint8) {
+		if v > max[idx] {
+			max[idx] = v
 		}
-	}
-	return idx == hllRegisters
+	})
 }
 
 // hllCount estimates the cardinality of registers (Redis's hllCount).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -382,20 +381,11 @@ func listFunctions(vm *scriptVM, pattern string, withCode bool) []byte {
 
 // FCALL function numkeys [key ...] [arg ...], and FCALL_RO.
 func cmdFcall(s *Server, cl *client, args [][]byte) {
-	numkeys, err := strconv.ParseInt(string(args[2]), 10, 64)
-	switch {
-	case err != nil:
-		cl.err("ERR value is not an integer or out of range")
-		return
-	case numkeys < 0:
-		cl.err("ERR Number of keys can't be negative")
-		return
-	case numkeys > int64(len(args)-3):
-		cl.err("ERR Number of keys can't be greater than number of args")
+	keys, argv, ok := splitKeys(cl, args)
+	if !ok {
 		return
 	}
 	name := string(args[1])
-	keys, argv := args[3:3+numkeys], args[3+numkeys:]
 	ro := strings.EqualFold(string(args[0]), "fcall_ro")
 	var reply []byte
 	fail := s.withFunctions(cl, func(vm *scriptVM, run func([][]byte) []byte) {

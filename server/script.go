@@ -177,25 +177,35 @@ func scriptCommands(row rowFunc) []*command {
 	return rows
 }
 
+// splitKeys splits EVAL's and FCALL's arguments after numkeys (args[2])
+// into keys and the rest, or replies Redis's error.
+func splitKeys(cl *client, args [][]byte) (keys, argv [][]byte, ok bool) {
+	numkeys, err := strconv.ParseInt(string(args[2]), 10, 64)
+	switch {
+	case err != nil:
+		cl.err("ERR value is not an integer or out of range")
+	case numkeys < 0:
+		cl.err("ERR Number of keys can't be negative")
+	case numkeys > int64(len(args)-3):
+		cl.err("ERR Number of keys can't be greater than number of args")
+	default:
+		return args[3 : 3+numkeys], args[3+numkeys:], true
+	}
+	return nil, nil, false
+}
+
 // EVAL script numkeys [key ...] [arg ...], and EVALSHA sha1 numkeys ...
 func cmdEval(s *Server, cl *client, args [][]byte) {
 	name := strings.ToLower(string(args[0]))
 	if c := s.lookup(args[0]); c != nil {
 		name = c.Name
 	}
-	numkeys, err := strconv.ParseInt(string(args[2]), 10, 64)
-	switch {
-	case err != nil:
-		cl.err("ERR value is not an integer or out of range")
-		return
-	case numkeys < 0:
-		cl.err("ERR Number of keys can't be negative")
-		return
-	case numkeys > int64(len(args)-3):
-		cl.err("ERR Number of keys can't be greater than number of args")
+	keys, argv, ok := splitKeys(cl, args)
+	if !ok {
 		return
 	}
 	var sha string
+	var err error
 	var proto *lua.FunctionProto
 	if strings.HasPrefix(name, "evalsha") {
 		sha = strings.ToLower(string(args[1]))
@@ -207,8 +217,6 @@ func cmdEval(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR Error compiling script (new function): " + err.Error())
 		return
 	}
-	keys := args[3 : 3+numkeys]
-	argv := args[3+numkeys:]
 	readOnly := strings.HasSuffix(name, "_ro")
 	var reply []byte
 	fail := s.atomic(cl, func(run func([][]byte) []byte) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"math/bits"
 	"strings"
 )
@@ -22,6 +23,8 @@ func init() {
 		bit("bitcount", -2, ReadOnly, 1, 1, "Count set bits in a string", cmdBitCount),
 		bit("bitpos", -3, ReadOnly, 1, 1, "Find first bit set or clear in a string", cmdBitPos),
 		bit("bitop", -4, Write|DenyOOM, 2, -1, "Perform bitwise operations between strings", cmdBitOp),
+		bit("bitfield", -2, Write|DenyOOM, 1, 1, "Perform arbitrary bitfield integer operations on strings", cmdBitField),
+		bit("bitfield_ro", -2, ReadOnly|Fast, 1, 1, "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", cmdBitField),
 	)
 }
 
@@ -332,4 +335,255 @@ func cmdBitOp(c *ctx, args [][]byte) {
 	c.setString(dest, oldp, res, 0)
 	c.emit(bs("SET"), dest, res)
 	c.replyInt(int64(maxLen))
+}
+
+// BITFIELD key [GET type offset] [SET type offset value]
+// [INCRBY type offset increment] [OVERFLOW WRAP|SAT|FAIL] ..., and
+// BITFIELD_RO key [GET type offset] ..., as Redis's bitfieldGeneric:
+// every operation is parsed (and refused) before any runs, a write grows
+// the string to its highest bit first, GET reads past the end as zeros,
+// SET replies the old value and INCRBY the new one, and an overflow under
+// FAIL replies a null and writes nothing.
+func cmdBitField(c *ctx, args [][]byte) {
+	type op struct {
+		name     string // get, set, incrby
+		signed   bool
+		bits     int
+		offset   int64
+		value    int64
+		overflow string // wrap, sat, fail
+	}
+	var ops []op
+	overflow, writes, highest := "wrap", false, int64(-1)
+	for j := 2; j < len(args); j++ {
+		rem := len(args) - j - 1
+		name := strings.ToLower(string(args[j]))
+		switch {
+		case name == "get" && rem >= 2, (name == "set" || name == "incrby") && rem >= 3:
+		case name == "overflow" && rem >= 1:
+			j++
+			switch o := strings.ToLower(string(args[j])); o {
+			case "wrap", "sat", "fail":
+				overflow = o
+			default:
+				c.replyError("ERR Invalid OVERFLOW type specified")
+				return
+			}
+			continue
+		default:
+			c.replyError(errSyntax)
+			return
+		}
+		o := op{name: name, overflow: overflow}
+		var ok bool
+		if o.signed, o.bits, ok = bitfieldType(args[j+1]); !ok {
+			c.replyError("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.")
+			return
+		}
+		if o.offset, ok = bitfieldOffset(args[j+2], o.bits); !ok {
+			c.replyError(errBitOffset)
+			return
+		}
+		if name != "get" {
+			writes = true
+			highest = max(highest, o.offset+int64(o.bits)-1)
+			v, err := parseInt(args[j+3])
+			if err != nil {
+				c.replyError(errNotInt)
+				return
+			}
+			o.value = v
+			j++
+		}
+		j += 2
+		ops = append(ops, o)
+	}
+	m, exists, wrong := c.lookupString(args[1])
+	if wrong {
+		return
+	}
+	v := m.value // lookup's copy
+	if writes {
+		if strings.EqualFold(string(args[0]), "bitfield_ro") {
+			c.replyError("ERR BITFIELD_RO only supports the GET subcommand")
+			return
+		}
+		if need := int(highest>>3) + 1; need > len(v) {
+			v = append(v, make([]byte, need-len(v))...)
+		}
+	}
+	c.replyArray(len(ops))
+	for _, o := range ops {
+		if o.name == "get" {
+			u := getBitfield(v, o.offset, o.bits)
+			if o.signed {
+				c.replyInt(signExtend(u, o.bits))
+			} else {
+				c.replyInt(int64(u))
+			}
+			continue
+		}
+		old := getBitfield(v, o.offset, o.bits)
+		var next, reply uint64
+		var over bool
+		if o.signed {
+			oldv := signExtend(old, o.bits)
+			var n int64
+			if o.name == "incrby" {
+				n, over = signedOverflow(oldv, o.value, o.bits, o.overflow)
+				if !over {
+					n = oldv + o.value
+				}
+				reply = uint64(n)
+			} else {
+				if n, over = signedOverflow(o.value, 0, o.bits, o.overflow); !over {
+					n = o.value
+				}
+				reply = uint64(oldv)
+			}
+			next = uint64(n)
+		} else {
+			if o.name == "incrby" {
+				if next, over = unsignedOverflow(old, o.value, o.bits, o.overflow); !over {
+					next = old + uint64(o.value)
+				}
+				reply = next
+			} else {
+				if next, over = unsignedOverflow(uint64(o.value), 0, o.bits, o.overflow); !over {
+					next = uint64(o.value)
+				}
+				reply = old
+			}
+		}
+		if over && o.overflow == "fail" {
+			c.replyNull()
+			continue
+		}
+		c.replyInt(int64(reply))
+		setBitfield(v, o.offset, o.bits, next)
+	}
+	if writes {
+		var oldp *meta
+		if exists {
+			oldp = &m
+		}
+		c.setString(args[1], oldp, v, m.expireAt)
+		c.emit(args...) // deterministic from the value a replica holds
+	}
+}
+
+// bitfieldType parses i1..i64 or u1..u63.
+func bitfieldType(arg []byte) (signed bool, bits int, ok bool) {
+	if len(arg) < 2 || arg[0] != 'i' && arg[0] != 'u' {
+		return false, 0, false
+	}
+	n, err := parseInt(arg[1:])
+	signed = arg[0] == 'i'
+	if err != nil || n < 1 || signed && n > 64 || !signed && n > 63 {
+		return false, 0, false
+	}
+	return signed, int(n), true
+}
+
+// bitfieldOffset parses an offset in bits, or #n for n times bits.
+func bitfieldOffset(arg []byte, bits int) (int64, bool) {
+	hash := len(arg) > 0 && arg[0] == '#'
+	if hash {
+		arg = arg[1:]
+	}
+	n, err := parseInt(arg)
+	if err != nil {
+		return 0, false
+	}
+	if hash {
+		if n > math.MaxInt64/int64(bits) || n < math.MinInt64/int64(bits) {
+			return 0, false
+		}
+		n *= int64(bits)
+	}
+	if n < 0 || n>>3 >= maxStringSize {
+		return 0, false
+	}
+	return n, true
+}
+
+// getBitfield reads bits bits at offset, most significant first; bits
+// past the end of v read as zeros.
+func getBitfield(v []byte, offset int64, bits int) uint64 {
+	var u uint64
+	for i := range bits {
+		u = u<<1 | uint64(bitAt(v, offset+int64(i)))
+	}
+	return u
+}
+
+func setBitfield(v []byte, offset int64, bits int, u uint64) {
+	for i := range bits {
+		off := offset + int64(i)
+		mask := byte(1) << (7 - off&7)
+		if u>>(bits-1-i)&1 == 1 {
+			v[off>>3] |= mask
+		} else {
+			v[off>>3] &^= mask
+		}
+	}
+}
+
+func signExtend(u uint64, bits int) int64 {
+	if bits < 64 && u&(1<<(bits-1)) != 0 {
+		u |= ^uint64(0) << bits
+	}
+	return int64(u)
+}
+
+// signedOverflow is Redis's checkSignedBitfieldOverflow: whether value +
+// incr leaves a signed field of bits bits, and then the wrapped or
+// saturated result.
+func signedOverflow(value, incr int64, bits int, mode string) (int64, bool) {
+	maxv := int64(math.MaxInt64)
+	if bits < 64 {
+		maxv = 1<<(bits-1) - 1
+	}
+	minv := -maxv - 1
+	maxincr, minincr := maxv-value, minv-value
+	limit := func(sat int64) (int64, bool) {
+		if mode != "wrap" {
+			return sat, true
+		}
+		r := uint64(value) + uint64(incr)
+		if bits < 64 {
+			if r&(1<<(bits-1)) != 0 {
+				r |= ^uint64(0) << bits
+			} else {
+				r &^= ^uint64(0) << bits
+			}
+		}
+		return int64(r), true
+	}
+	switch {
+	case value > maxv || bits != 64 && incr > maxincr || value >= 0 && incr > 0 && incr > maxincr:
+		return limit(maxv)
+	case value < minv || bits != 64 && incr < minincr || value < 0 && incr < 0 && incr < minincr:
+		return limit(minv)
+	}
+	return 0, false
+}
+
+// unsignedOverflow is Redis's checkUnsignedBitfieldOverflow.
+func unsignedOverflow(value uint64, incr int64, bits int, mode string) (uint64, bool) {
+	maxv := uint64(1)<<bits - 1
+	maxincr, minincr := int64(maxv-value), -int64(value)
+	limit := func(sat uint64) (uint64, bool) {
+		if mode != "wrap" {
+			return sat, true
+		}
+		return (value + uint64(incr)) &^ (^uint64(0) << bits), true
+	}
+	switch {
+	case value > maxv || incr > 0 && incr > maxincr:
+		return limit(maxv)
+	case incr < 0 && incr < minincr:
+		return limit(0)
+	}
+	return 0, false
 }

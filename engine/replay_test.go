@@ -22,6 +22,7 @@ var replayCommands = []string{
 	"SPOP K", "ZADD K N V", "ZINCRBY K N V", "ZPOPMIN K", "ZREM K V", "SELECT 1", "SELECT 0",
 	"SWAPDB 0 1", "SETBIT K N 1", "SETBIT K 13 0", "BITOP OR K K L", "BITOP NOT L K", "BITOP AND K L",
 	"PFADD K V N", "PFADD L N", "PFMERGE K L", "PFMERGE L K L",
+	"BITFIELD K SET i8 N N", "BITFIELD K INCRBY u5 #3 N OVERFLOW FAIL INCRBY i4 40 N", "BITFIELD K OVERFLOW SAT SET u3 N N",
 }
 
 // A replica that applies the master's log ends with the master's rows,

@@ -8,8 +8,7 @@ package server
 // CONFIG REWRITE give back what was set. TestRedisOnlyCommandsAreRedisLessWalrus
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
-	"asking": nil, "bgrewriteaof": nil, "bitfield": nil,
-	"bitfield_ro": nil, "dump": nil,
+	"asking": nil, "bgrewriteaof": nil, "dump": nil,
 	"geoadd": nil, "geodist": nil,
 	"geohash": nil, "geopos": nil, "georadius": nil, "georadius_ro": nil,
 	"georadiusbymember": nil, "georadiusbymember_ro": nil, "geosearch": nil,

@@ -398,16 +398,16 @@ func cmdBitField(c *ctx, args [][]byte) {
 		j += 2
 		ops = append(ops, o)
 	}
+	if writes && strings.EqualFold(string(args[0]), "bitfield_ro") {
+		c.replyError("ERR BITFIELD_RO only supports the GET subcommand") // before the key's type, as in Redis
+		return
+	}
 	m, exists, wrong := c.lookupString(args[1])
 	if wrong {
 		return
 	}
 	v := m.value // lookup's copy
 	if writes {
-		if strings.EqualFold(string(args[0]), "bitfield_ro") {
-			c.replyError("ERR BITFIELD_RO only supports the GET subcommand")
-			return
-		}
 		if need := int(highest>>3) + 1; need > len(v) {
 			v = append(v, make([]byte, need-len(v))...)
 		}

@@ -508,6 +508,7 @@ func (c *ctx) run(cmd *Command, args [][]byte) {
 		defer c.observe(cmd, args, len(c.out), time.Now()) // after recoverStorage
 	}
 	defer c.recoverStorage()
+	c.readCmd = cmd.Flags&ReadOnly != 0
 	cmd.run(c, args)
 }
 

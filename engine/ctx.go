@@ -37,6 +37,7 @@ type ctx struct {
 	out  []byte // replies
 
 	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses
+	readCmd bool // running a read command: its lookups count, in the committer too
 	txn     bool // running a transaction's commands (EXEC)
 
 	// The entry this command (or transaction) produces.
@@ -137,9 +138,11 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 }
 
 // countLookup counts a read command's key lookup as a hit or a miss, as
-// Redis counts its reads' (not its writes').
+// Redis counts its reads' (not its writes'), wherever the read runs: on
+// the read path, or in the committer (a pipeline with a write, a
+// transaction, a script).
 func (c *ctx) countLookup(hit bool) {
-	if c.writable() || c.raw || c.noStats {
+	if c.raw || c.noStats || c.writable() && !c.readCmd {
 		return
 	}
 	if hit {

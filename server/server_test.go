@@ -351,8 +351,18 @@ func keyspaceStatsScenario(t *testing.T, addr string) {
 	if got := stats(); got != "5 3 0" {
 		t.Fatalf("hits misses expired = %s after 5 hits and 3 misses, want 5 3 0", got)
 	}
+	// Reads in a transaction and in a script count too; writes do not.
+	c.expect("+OK", "MULTI")
+	c.expect("+QUEUED", "GET", "a")
+	c.expect("+QUEUED", "GET", "nosuch")
+	c.expect("+QUEUED", "SET", "b", "1")
+	c.expect("[$2 (nil) +OK]", "EXEC")
+	c.expect(":1", "EVAL", "redis.call('get', 'a') redis.call('get', 'nosuch') redis.call('incr', 'b') return 1", "0")
+	if got := stats(); got != "7 5 0" {
+		t.Fatalf("hits misses expired = %s after reads in MULTI and EVAL, want 7 5 0", got)
+	}
 	c.do("SET", "e", "v", "PX", "1")
-	waitFor(t, "active expiry", 10*time.Second, func() bool { return stats() == "5 3 1" })
+	waitFor(t, "active expiry", 10*time.Second, func() bool { return stats() == "7 5 1" })
 	if got := c.do("CONFIG", "RESETSTAT"); got != "+OK" {
 		t.Fatal(got)
 	}

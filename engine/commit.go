@@ -418,7 +418,7 @@ func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
 	}
 	if g != nil {
 		if g.functions {
-			e.fnVersion.n.Add(1)
+			e.fnVersion.Add(1)
 		}
 		for phys, d := range g.delta {
 			e.counts[phys].Add(d)

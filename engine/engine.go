@@ -112,7 +112,7 @@ var ErrClosed = errors.New("engine: closed")
 // Engine is the state machine. All writes go through its committer
 // goroutine; reads go straight to Pebble.
 type Engine struct {
-	fnVersion functionVersion // function.go
+	fnVersion atomic.Uint64 // FunctionsVersion (function.go)
 	opts      Options
 	log       *slog.Logger
 	fs        vfs.FS
@@ -176,7 +176,7 @@ func Open(opts Options) (*Engine, error) {
 		pins:   map[*Pin]struct{}{},
 	}
 	e.watch.init()
-	e.fnVersion.n.Store(1) // the server's registry starts empty, at 0: it reads the libraries first
+	e.fnVersion.Store(1) // the server's registry starts empty, at 0: it reads the libraries first
 	e.rows = newRowCache(opts.RowCacheBytes)
 	e.grp = newGroup()
 	e.lastSave.Store(opts.Now().Unix())

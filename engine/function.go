@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"strings"
-	"sync/atomic"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // Function libraries (Redis 7.0's FUNCTION LOAD): the engine keeps each
@@ -27,13 +29,10 @@ func functionKey(name string) []byte {
 	return append(append([]byte(nil), keyFunctionPrefix...), name...)
 }
 
-// functionVersion changes whenever a committed group changed a library, or
-// a checkpoint was installed: the server reloads its libraries then.
-type functionVersion struct{ n atomic.Uint64 }
-
 // FunctionsVersion is the version of the function libraries: it changes
-// with every committed change to them.
-func (e *Engine) FunctionsVersion() uint64 { return e.fnVersion.n.Load() }
+// whenever a committed group changed a library, or a checkpoint was
+// installed; the server reloads its libraries then.
+func (e *Engine) FunctionsVersion() uint64 { return e.fnVersion.Load() }
 
 // LibraryName is the name a library's first line gives it
 // ("#!lua name=<name>"), or "" when that line is not there.
@@ -65,12 +64,14 @@ func cmdFunction(c *ctx, args [][]byte) {
 		c.replyBulkString(name)
 	case sub == "delete" && len(args) == 3:
 		k := functionKey(string(args[2]))
-		if _, closer, err := c.r.Get(k); err != nil {
+		_, closer, err := c.r.Get(k)
+		if errors.Is(err, pebble.ErrNotFound) {
 			c.replyInt(0)
 			return
-		} else {
-			closer.Close()
+		} else if err != nil {
+			panic(storageError{err})
 		}
+		closer.Close()
 		c.del(k)
 		c.g.functions = true
 		c.emit(args...)

@@ -40,7 +40,7 @@ func (e *Engine) Install(src string, index uint64, swapIn func(src, dst string) 
 	}
 	e.rows.clear()
 	e.grp.ahead = nil
-	e.fnVersion.n.Add(1) // the checkpoint's libraries
+	e.fnVersion.Add(1) // the checkpoint's libraries
 	if err := e.openDB(); err != nil {
 		return err
 	}

@@ -82,8 +82,8 @@ func (s *Server) countRejected(args [][]byte, msg string) {
 
 // runCounted runs a server command's handler and counts it.
 func (s *Server) runCounted(c *command, cl *client, args [][]byte) {
-	blocking := c.eng != nil && c.Flags&engine.Blocking != 0
-	if blocking || isScript(c) {
+	blocking, script := c.eng != nil && c.Flags&engine.Blocking != 0, isScript(c)
+	if blocking || script {
 		// MONITOR shows these as they start: a blocking pop may wait,
 		// and a script's commands come after it.
 		s.feedMonitors(cl, int(cl.db.Load()), c, args)
@@ -93,7 +93,7 @@ func (s *Server) runCounted(c *command, cl *client, args [][]byte) {
 	if blocking {
 		return // a blocking pop counts itself (cmdBlockingPop)
 	}
-	if !isScript(c) {
+	if !script {
 		s.feedMonitors(cl, int(cl.db.Load()), c, args)
 	}
 	took := time.Since(start)

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"strconv"
+	"fmt"
 	"time"
 
 	"github.com/walrus-kv/walrus/engine"
@@ -67,22 +67,7 @@ func (s *Server) feedMonitors(from *client, db int, c *command, args [][]byte) {
 		}
 	}
 	now := time.Now()
-	line := make([]byte, 0, 64)
-	line = append(line, '+')
-	line = strconv.AppendInt(line, now.Unix(), 10)
-	line = append(line, '.')
-	usec := now.Nanosecond() / 1000
-	for d := 100000; d > 1; d /= 10 {
-		if usec < d {
-			line = append(line, '0')
-		}
-	}
-	line = strconv.AppendInt(line, int64(usec), 10)
-	line = append(line, " ["...)
-	line = strconv.AppendInt(line, int64(db), 10)
-	line = append(line, ' ')
-	line = append(line, addr...)
-	line = append(line, ']')
+	line := fmt.Appendf(make([]byte, 0, 64), "+%d.%06d [%d %s]", now.Unix(), now.Nanosecond()/1000, db, addr)
 	redacted := redactedArgs(args)
 	for i, a := range args {
 		line = append(line, ' ')

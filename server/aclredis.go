@@ -9,10 +9,7 @@ package server
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
 	"asking": nil, "bgrewriteaof": nil, "dump": nil,
-	"geoadd": nil, "geodist": nil,
-	"geohash": nil, "geopos": nil, "georadius": nil, "georadius_ro": nil,
-	"georadiusbymember": nil, "georadiusbymember_ro": nil, "geosearch": nil,
-	"geosearchstore": nil, "lcs": nil, "lolwut": nil,
+	"lcs": nil, "lolwut": nil,
 	"migrate": nil,
 	"pfdebug": nil, "pfselftest": nil, "readonly": nil,
 	"readwrite": nil, "restore": nil, "restore-asking": nil,

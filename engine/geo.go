@@ -207,10 +207,10 @@ func geoAlign52(h geoBits) uint64 { return h.bits << (52 - h.step*2) }
 func geoDistance(lon1d, lat1d, lon2d, lat2d float64) float64 {
 	lat1r, lon1r := degRad(lat1d), degRad(lon1d)
 	lat2r, lon2r := degRad(lat2d), degRad(lon2d)
-	u := math.Sin((lat2r - lat1r) / 2)
-	v := math.Sin((lon2r - lon1r) / 2)
-	a := float64(u*u) + float64(float64(float64(math.Cos(lat1r)*math.Cos(lat2r))*v)*v)
-	return float64(2.0*geoEarthRadius) * math.Asin(math.Sqrt(a))
+	u := geoSin((lat2r - lat1r) / 2)
+	v := geoSin((lon2r - lon1r) / 2)
+	a := float64(u*u) + float64(float64(float64(geoCos(lat1r)*geoCos(lat2r))*v)*v)
+	return float64(2.0*geoEarthRadius) * geoAsin(math.Sqrt(a))
 }
 
 // geoMoveX and geoMoveY step a hash one box east/west or north/south.
@@ -306,8 +306,8 @@ func (s *geoShape) boundingBox() {
 		width = height
 	}
 	latDelta := radDeg(height / geoEarthRadius)
-	lonDeltaTop := radDeg(width / geoEarthRadius / math.Cos(degRad(s.lat+latDelta)))
-	lonDeltaBottom := radDeg(width / geoEarthRadius / math.Cos(degRad(s.lat-latDelta)))
+	lonDeltaTop := radDeg(width / geoEarthRadius / geoCos(degRad(s.lat+latDelta)))
+	lonDeltaBottom := radDeg(width / geoEarthRadius / geoCos(degRad(s.lat-latDelta)))
 	// The hemispheres bend the other way: pick the wider edge.
 	if s.lat < 0 {
 		s.bounds[0], s.bounds[2] = s.lon-lonDeltaBottom, s.lon+lonDeltaBottom

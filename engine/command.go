@@ -60,6 +60,10 @@ type Spec struct {
 	// those from FirstKey to LastKey before it, if any (ZUNIONSTORE's
 	// destination); COMMAND calls them movablekeys, as Redis does.
 	NumKeysAt int
+	// KeysAfter is a keyword (XREAD's and XREADGROUP's STREAMS) whose
+	// following arguments are keys then as many IDs; COMMAND calls them
+	// movablekeys too.
+	KeysAfter string
 	Group     string // COMMAND DOCS group: string, generic, hash, ...
 	Summary   string
 
@@ -76,6 +80,18 @@ func (s *Spec) ArityOK(n int) bool {
 
 // Keys returns the key arguments of args as the spec positions them.
 func (s *Spec) Keys(args [][]byte) [][]byte {
+	if s.KeysAfter != "" {
+		for i := 1; i < len(args); i++ {
+			if strings.EqualFold(string(args[i]), s.KeysAfter) {
+				n := len(args) - i - 1
+				if n%2 != 0 {
+					return nil
+				}
+				return args[i+1 : i+1+n/2]
+			}
+		}
+		return nil
+	}
 	if s.NumKeysAt > 0 {
 		if s.NumKeysAt >= len(args) {
 			return nil

@@ -106,6 +106,7 @@ const (
 	typeList   = 'l'
 	typeSet    = 'S'
 	typeZSet   = 'z'
+	typeStream = 't'
 )
 
 func typeName(t byte) string {
@@ -120,6 +121,8 @@ func typeName(t byte) string {
 		return "set"
 	case typeZSet:
 		return "zset"
+	case typeStream:
+		return "stream"
 	}
 	return "none"
 }

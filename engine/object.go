@@ -89,6 +89,8 @@ func encodingName(m *meta) string {
 			return "listpack"
 		}
 		return "skiplist"
+	case typeStream:
+		return "stream"
 	}
 	return "unknown"
 }

@@ -661,7 +661,7 @@ func (p *aclPerm) check(c *command, args [][]byte) (d aclDenial, arg []byte) {
 	if id, name := aclTarget(c, args); !p.canRun(id) {
 		return aclDeniedCommand, []byte(name)
 	}
-	if !p.allKeys && (c.FirstKey > 0 || c.NumKeysAt > 0 || c.Name == "sort" || c.Name == "sort_ro") {
+	if !p.allKeys && (c.FirstKey > 0 || c.NumKeysAt > 0 || c.KeysAfter != "" || c.Name == "sort" || c.Name == "sort_ro") {
 		if d, arg := p.checkKeys(c, args); d != aclAllowed {
 			return d, arg
 		}

@@ -14,10 +14,7 @@ var redisOnlyCommands = map[string][]string{
 	"pfdebug": nil, "pfselftest": nil, "readonly": nil,
 	"readwrite": nil, "restore": nil, "restore-asking": nil,
 	"spublish": nil, "ssubscribe": nil, "sunsubscribe": nil,
-	"sync": nil, "xack": nil, "xadd": nil, "xautoclaim": nil,
-	"xclaim": nil, "xdel": nil, "xlen": nil, "xpending": nil, "xrange": nil,
-	"xread": nil, "xreadgroup": nil, "xrevrange": nil, "xsetid": nil,
-	"xtrim": nil,
+	"sync": nil,
 	"cluster": {
 		"addslots", "addslotsrange", "bumpepoch", "count-failure-reports",
 		"countkeysinslot", "delslots", "delslotsrange", "failover", "flushslots",
@@ -26,6 +23,4 @@ var redisOnlyCommands = map[string][]string{
 		"set-config-epoch", "setslot", "shards", "slaves", "slots",
 	},
 	"module": {"help", "list", "load", "loadex", "unload"},
-	"xgroup": {"create", "createconsumer", "delconsumer", "destroy", "help", "setid"},
-	"xinfo":  {"consumers", "groups", "help", "stream"},
 }

@@ -103,6 +103,15 @@ var redisContainers = map[string]redisContainer{
 		"flush": {catSlow | catScripting, -2}, "help": {catSlow | catScripting, 2},
 		"kill": {catSlow | catScripting, 2}, "load": {catSlow | catScripting, 3},
 	}},
+	"xgroup": {cats: catSlow, subs: map[string]redisSub{
+		"create": {catStreamWrite, -5}, "createconsumer": {catStreamWrite, 5},
+		"delconsumer": {catStreamWrite, 5}, "destroy": {catStreamWrite, 4},
+		"help": {catStream | catSlow, 2}, "setid": {catStreamWrite, -5},
+	}},
+	"xinfo": {cats: catSlow, subs: map[string]redisSub{
+		"consumers": {catStreamRead, 4}, "groups": {catStreamRead, 3},
+		"help": {catStream | catSlow, 2}, "stream": {catStreamRead, -3},
+	}},
 	"pubsub": {cats: catSlow, subs: map[string]redisSub{
 		"channels": {catPubSub | catSlow, -2}, "help": {catSlow, 2},
 		"numpat": {catPubSub | catSlow, 2}, "numsub": {catPubSub | catSlow, -2},
@@ -114,6 +123,8 @@ const (
 	catAdminSub     = catAdmin | catSlow | catDangerous
 	catConnSub      = catSlow | catConnection
 	catConnAdminSub = catAdminSub | catConnection
+	catStreamWrite  = catWrite | catStream | catSlow
+	catStreamRead   = catRead | catStream | catSlow
 )
 
 // numberSubcommands gives the subcommands of the containers among rows

@@ -359,7 +359,7 @@ func (s *Server) commandKeys(cmd [][]byte) ([][]byte, string) {
 	if _, unknown := subcommand(c, cmd); unknown {
 		return nil, "ERR Invalid command specified"
 	}
-	if c.FirstKey <= 0 && c.NumKeysAt <= 0 {
+	if c.FirstKey <= 0 && c.NumKeysAt <= 0 && c.KeysAfter == "" {
 		return nil, "ERR The command has no key arguments"
 	}
 	if !c.ArityOK(len(cmd)) {
@@ -399,7 +399,7 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 		cl.bulkString(r.Name)
 		cl.integer(int64(r.Arity))
 		flags := r.Flags.Names()
-		if r.NumKeysAt > 0 {
+		if r.NumKeysAt > 0 || r.KeysAfter != "" {
 			flags = append(flags, "movablekeys")
 		}
 		cl.array(len(flags))

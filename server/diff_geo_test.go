@@ -13,7 +13,7 @@ func init() { families = append(families, geoFamily) }
 // the Mercator limit (where Redis widens its boxes).
 var geoCentres = [][2]float64{{13.361389, 38.115556}, {0, 0}, {179.8, -12.5}, {-70.2, 84.9}}
 
-// geoLon and geoLat draw coordinates: mostly near a centre, sometimes
+// geoLonLat draws a position: mostly near a centre, sometimes
 // anywhere, sometimes an edge or a value Redis refuses.
 func (g *gen) geoLonLat() (string, string) {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', g.r.IntN(7), 64) }

@@ -23,6 +23,14 @@ var replayCommands = []string{
 	"SWAPDB 0 1", "SETBIT K N 1", "SETBIT K 13 0", "BITOP OR K K L", "BITOP NOT L K", "BITOP AND K L",
 	"PFADD K V N", "PFADD L N", "PFMERGE K L", "PFMERGE L K L",
 	"BITFIELD K SET i8 N N", "BITFIELD K INCRBY u5 #3 N OVERFLOW FAIL INCRBY i4 40 N", "BITFIELD K OVERFLOW SAT SET u3 N N",
+	// Streams, with lowercase options (the placeholders are capitals).
+	"XADD K * f V", "XADD K * f V g V", "XADD K maxlen ~ N * f V", "XADD K minid ~ N * f V", "XADD K N-* f V",
+	"XADD K nomkstream maxlen N * f V", "XTRIM K maxlen N", "XTRIM K maxlen ~ N", "XDEL K N-0 N-1",
+	"XSETID K N-5", "XGROUP create K g $ mkstream", "XGROUP create K h 0 entriesread N", "XGROUP setid K g 0",
+	"XGROUP createconsumer K g c", "XGROUP delconsumer K g d", "XGROUP destroy K h",
+	"XREADGROUP group g c count N streams K >", "XREADGROUP group g d streams K 0", "XREADGROUP group h c noack streams K >",
+	"XREADGROUP group g c streams K L > >", "XAUTOCLAIM K g d 0 0 count N", "XAUTOCLAIM K g c 0 0 justid",
+	"XCLAIM K g d 0 N-0 N-1 force", "XCLAIM K h c 0 N-0 justid lastid N-9", "XACK K g N-0 N-1",
 }
 
 // A replica that applies the master's log ends with the master's rows,
@@ -72,7 +80,7 @@ func TestReplicaReplaysToTheMastersRows(t *testing.T) {
 		}
 	}
 	s := NewSession()
-	const steps = 8000
+	const steps = 12000
 	for i := 1; i <= steps; i++ {
 		switch {
 		case r.IntN(20) == 0:

@@ -665,6 +665,10 @@ func cmdXGroup(c *ctx, args [][]byte) {
 		c.emit(args...)
 		c.replyInt(1)
 	case sub == "createconsumer" && len(args) == 5:
+		if _, ok := c.getConsumer(&s, &g, args[4]); ok && seen < 0 {
+			c.replyInt(0) // as Redis: an existing consumer is left as it is
+			return
+		}
 		if seen < 0 {
 			seen = c.now
 		}

@@ -64,8 +64,12 @@ type Spec struct {
 	// following arguments are keys then as many IDs; COMMAND calls them
 	// movablekeys too.
 	KeysAfter string
-	Group     string // COMMAND DOCS group: string, generic, hash, ...
-	Summary   string
+	// KeysOf, when set, finds the keys itself, for a command whose
+	// options name a key (GEORADIUS's STORE); COMMAND calls them
+	// movablekeys too.
+	KeysOf  func(args [][]byte) [][]byte
+	Group   string // COMMAND DOCS group: string, generic, hash, ...
+	Summary string
 
 	id int // an engine command's place in the table (Command.ID)
 }
@@ -80,6 +84,9 @@ func (s *Spec) ArityOK(n int) bool {
 
 // Keys returns the key arguments of args as the spec positions them.
 func (s *Spec) Keys(args [][]byte) [][]byte {
+	if s.KeysOf != nil {
+		return s.KeysOf(args)
+	}
 	if s.KeysAfter != "" {
 		for i := 1; i < len(args); i++ {
 			if strings.EqualFold(string(args[i]), s.KeysAfter) {

@@ -44,11 +44,47 @@ func init() {
 		geo("geohash", -2, ReadOnly, 1, "Returns members of a geospatial index as standard geohash strings", cmdGeoHash),
 		geo("geosearch", -7, ReadOnly, 1, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", cmdGeoSearch),
 		geo("geosearchstore", -8, Write|DenyOOM, 2, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", cmdGeoSearch),
-		geo("georadius", -6, Write|DenyOOM, 1, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", cmdGeoSearch),
+		storing(geo("georadius", -6, Write|DenyOOM, 1, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", cmdGeoSearch), 6),
 		geo("georadius_ro", -6, ReadOnly, 1, "A read-only variant for GEORADIUS", cmdGeoSearch),
-		geo("georadiusbymember", -5, Write|DenyOOM, 1, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", cmdGeoSearch),
+		storing(geo("georadiusbymember", -5, Write|DenyOOM, 1, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", cmdGeoSearch), 5),
 		geo("georadiusbymember_ro", -5, ReadOnly, 1, "A read-only variant for GEORADIUSBYMEMBER", cmdGeoSearch),
 	)
+}
+
+// storing gives GEORADIUS and GEORADIUSBYMEMBER their keys: the source,
+// then, from argument from on, the key after the first STORE and after
+// the first STOREDIST (Redis's key specs, which COMMAND GETKEYS and ACL
+// use), then any other key after one of them (the command writes the
+// last), so ACL key rules and WATCH see every key it may write.
+func storing(cmd *Command, from int) *Command {
+	cmd.KeysOf = func(args [][]byte) [][]byte {
+		if len(args) < 2 {
+			return nil
+		}
+		keys := [][]byte{args[1]}
+		var first [2]int // argument after the first STORE, STOREDIST
+		var rest []int
+		for i := from; i+1 < len(args); i++ {
+			for j, kw := range []string{"store", "storedist"} {
+				if strings.EqualFold(string(args[i]), kw) {
+					if first[j] == 0 {
+						first[j] = i + 1
+					} else {
+						rest = append(rest, i+1)
+					}
+				}
+			}
+		}
+		seen := map[int]bool{}
+		for _, at := range append(first[:], rest...) {
+			if at > 0 && !seen[at] {
+				seen[at] = true
+				keys = append(keys, args[at])
+			}
+		}
+		return keys
+	}
+	return cmd
 }
 
 // Redis's constants (geohash.h, geohash_helper.c).

@@ -137,3 +137,18 @@ func TestGeoPartialSortOrdersTheRequestedRange(t *testing.T) {
 		}
 	}
 }
+
+// GEORADIUS's STORE key is one of its keys: a client watching it sees
+// the search change it.
+func TestGeoRadiusStoreTouchesWatchers(t *testing.T) {
+	e := testEngine(t, Options{})
+	s1, s2 := NewSession(), NewSession()
+	do(t, e, s2, "GEOADD src 13.361389 38.115556 Palermo")
+	e.Watch(s1, args("dst"))
+	do(t, e, s2, "GEORADIUS src 13 38 100 km COUNT 1 STORE dst")
+	out := e.ExecMulti(s1, [][][]byte{args("SET dst mine")}, nil, nil, nil)
+	if string(out) != "*-1\r\n" {
+		t.Fatalf("EXEC after GEORADIUS ... STORE of a watched key: %q, want null array", out)
+	}
+	runSteps(t, e, s1, []step{{"ZRANGE dst 0 -1", "[Palermo]"}})
+}

@@ -30,6 +30,10 @@ func TestCommandGetKeys(t *testing.T) {
 			"object encoding k":               "[$k]",
 			"sort l by w get x":               "[$l]",
 			"lmove a b left right":            "[$a $b]",
+			"georadius k 0 0 1 m store a storedist b":        "[$k $a $b]",
+			"georadiusbymember k m 1 km storedist d":         "[$k $d]",
+			"georadius_ro k 0 0 1 m":                         "[$k]",
+			"geosearchstore d s fromlonlat 0 0 byradius 1 m": "[$d $s]",
 		} {
 			if got := c.do(append([]string{"COMMAND", "GETKEYS"}, strings.Fields(cmd)...)...); got != want {
 				t.Errorf("COMMAND GETKEYS %s = %q, want %q", cmd, got, want)

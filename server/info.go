@@ -399,7 +399,7 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 		cl.bulkString(r.Name)
 		cl.integer(int64(r.Arity))
 		flags := r.Flags.Names()
-		if r.NumKeysAt > 0 || r.KeysAfter != "" {
+		if r.NumKeysAt > 0 || r.KeysAfter != "" || r.KeysOf != nil {
 			flags = append(flags, "movablekeys")
 		}
 		cl.array(len(flags))

@@ -10,7 +10,7 @@ import (
 )
 
 // Blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX
-// BLMPOP BZMPOP.
+// BLMPOP BZMPOP, and XREAD and XREADGROUP with BLOCK.
 //
 // The engine owns the pop (its rows run the non-blocking form: pop if
 // there is something, else a null reply; that is also what runs inside
@@ -34,6 +34,12 @@ import (
 // The engine's form also checks the arguments, in Redis's order (BLMPOP
 // checks numkeys, LEFT|RIGHT and COUNT before its timeout): a command
 // whose timeout does not parse gets the engine form's reply.
+//
+// Streams: XREAD and XREADGROUP block only with BLOCK <ms>; XREAD's "$"
+// is fixed to its stream's last ID when the wait starts. A stream waiter
+// that finds nothing does not stop the serving of the key's later
+// waiters (each waits for IDs of its own), and a woken XREADGROUP whose
+// group or key went answers as Redis does (NOGROUP, UNBLOCKED).
 
 // blocking is the table of waiting clients. mu guards keys, every
 // waiter's state, and serializes serving.
@@ -67,7 +73,7 @@ type waiter struct {
 	ch        chan struct{}
 }
 
-var blockingNames = []string{"blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop"}
+var blockingNames = []string{"blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop", "xread", "xreadgroup"}
 
 // blockingCommands are server rows that replace the engine's rows of the
 // blocking commands (same spec) outside MULTI.
@@ -101,7 +107,7 @@ func blockingKeys(spec *engine.Spec, args [][]byte) []string {
 	switch name := strings.ToLower(string(args[0])); {
 	case name == "blmove" || name == "brpoplpush":
 		keys = args[1:2]
-	case spec.NumKeysAt > 0: // BLMPOP, BZMPOP
+	case spec.NumKeysAt > 0 || spec.KeysAfter != "": // BLMPOP, BZMPOP, XREAD, XREADGROUP
 		keys = spec.Keys(args)
 	default:
 		keys = args[1 : len(args)-1]
@@ -129,10 +135,20 @@ func isNullReply(out []byte) bool {
 
 func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 	spec := &engine.Lookup(args[0]).Spec
-	timeout, err := engine.ParseBlockTimeout(blockTimeout(spec, args))
-	if err != nil {
-		cl.out = s.eng.Exec(cl.sess, [][][]byte{args}, cl.out)
-		return
+	var timeout time.Duration
+	if spec.KeysAfter != "" {
+		var blocks bool
+		if timeout, blocks = engine.StreamBlockTimeout(args); !blocks {
+			cl.out = s.eng.Exec(cl.sess, [][][]byte{args}, cl.out)
+			return
+		}
+		args = s.eng.ResolveStreamIDs(cl.sess, args)
+	} else {
+		var err error
+		if timeout, err = engine.ParseBlockTimeout(blockTimeout(spec, args)); err != nil {
+			cl.out = s.eng.Exec(cl.sess, [][][]byte{args}, cl.out)
+			return
+		}
 	}
 	b := &s.block
 	w := &waiter{cl: cl, args: args, keys: blockingKeys(spec, args), ch: make(chan struct{}, 1)}
@@ -306,8 +322,17 @@ func (s *Server) wakeBlocked(cmds [][][]byte) {
 				continue
 			}
 			out := s.eng.Exec(w.cl.sess, [][][]byte{w.args}, nil)
+			stream := len(w.args[0]) > 1 && (w.args[0][0]|0x20) == 'x'
 			if isNullReply(out) {
+				if stream {
+					continue // later waiters may wait for earlier IDs
+				}
 				break // the key is empty again: later waiters stay parked
+			}
+			if stream && out[0] == '-' {
+				if out = s.streamGoneReply(w, out); out == nil {
+					continue // XREAD waits on through a key of another type
+				}
 			}
 			b.removeLocked(w)
 			w.reply = out
@@ -318,6 +343,27 @@ func (s *Server) wakeBlocked(cmds [][][]byte) {
 			}
 		}
 	}
+}
+
+// streamGoneReply rewords the error a woken XREAD or XREADGROUP got
+// (out) as Redis answers a waiter: XREAD waits on through a key of
+// another type (nil), XREADGROUP is told its key or group is gone.
+func (s *Server) streamGoneReply(w *waiter, out []byte) []byte {
+	isWrongType := strings.HasPrefix(string(out), "-WRONGTYPE ")
+	switch {
+	case isWrongType && len(w.args[0]) == len("xread"):
+		return nil
+	case isWrongType:
+		return []byte("-UNBLOCKED the stream key no longer exists\r\n")
+	case !strings.HasPrefix(string(out), "-NOGROUP "):
+		return out
+	}
+	for _, k := range w.keys {
+		if _, ok, _ := s.eng.KeyUsage(w.cl.sess, []byte(k), 1); !ok {
+			return []byte("-UNBLOCKED the stream key no longer exists\r\n")
+		}
+	}
+	return []byte("-NOGROUP the consumer group this client was blocked on no longer exists\r\n")
 }
 
 // stopBlocking wakes every blocked client (server stop): each replies a

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -116,5 +117,63 @@ func TestStreamBlockingMatchesRedis(t *testing.T) {
 	}
 	if l := logged.String(); !strings.Contains(l, "XCLAIM") || strings.Contains(l, "XREADGROUP") {
 		t.Fatalf("log %q: want XCLAIM effects and no XREADGROUP", l)
+	}
+}
+
+// Stream commands on a master reach its replica with the same entries,
+// groups, pending entries, delivery times and counts and consumers' seen
+// times: XINFO STREAM FULL, which shows them all, answers the same on
+// both, as does DEBUG DIGEST.
+func TestStreamsReplicateExactly(t *testing.T) {
+	m, _, mc, rc := masterAndReplica(t)
+	blocked := dialRaw(t, m.Addr().String())
+	blocked.send("XREADGROUP", "GROUP", "g", "c0", "BLOCK", "0", "STREAMS", "s", ">")
+	for _, cmd := range [][]string{
+		{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"},
+		{"XADD", "s", "*", "f", "1"},
+	} {
+		if got := mc.do(cmd...); strings.HasPrefix(got, "-") {
+			t.Fatalf("%v: %s", cmd, got)
+		}
+	}
+	if got, err := blocked.read(); err != nil || !strings.HasPrefix(got, "[[$s [[$") {
+		t.Fatalf("woken XREADGROUP: %q (%v)", got, err)
+	}
+	for i := 0; i < 300; i++ {
+		mc.do("XADD", "s", "MAXLEN", "~", "150", "*", "f", strconv.Itoa(i))
+	}
+	for _, cmd := range [][]string{
+		{"XREADGROUP", "GROUP", "g", "c1", "COUNT", "20", "STREAMS", "s", ">"},
+		{"XREADGROUP", "GROUP", "g", "c2", "COUNT", "5", "NOACK", "STREAMS", "s", ">"},
+		{"XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"},
+		{"XAUTOCLAIM", "s", "g", "c3", "0", "0", "COUNT", "4"},
+		{"XCLAIM", "s", "g", "c4", "0", "0-1", "FORCE"},
+		{"XGROUP", "CREATE", "s", "h", "0", "ENTRIESREAD", "0"},
+		{"XREADGROUP", "GROUP", "h", "c1", "COUNT", "3", "STREAMS", "s", ">"},
+		{"XGROUP", "CREATECONSUMER", "s", "h", "idle"},
+		{"XTRIM", "s", "MINID", "~", "0-1"},
+		{"XADD", "t", "1-1", "a", "b"},
+		{"XDEL", "t", "1-1"},
+		{"XSETID", "t", "5-5", "ENTRIESADDED", "9", "MAXDELETEDID", "2-2"},
+	} {
+		if got := mc.do(cmd...); strings.HasPrefix(got, "-") {
+			t.Fatalf("%v: %s", cmd, got)
+		}
+	}
+	pending := mc.do("XPENDING", "s", "g", "-", "+", "1")
+	_, id, _ := strings.Cut(pending, "[[$")
+	id, _, _ = strings.Cut(id, " ")
+	if got := mc.do("XCLAIM", "s", "g", "c5", "0", id, "IDLE", "5000", "RETRYCOUNT", "7"); !strings.HasPrefix(got, "[[$") {
+		t.Fatalf("XCLAIM %s: %s", id, got)
+	}
+	waitConverged(t, mc, rc)
+	for _, key := range []string{"s", "t"} {
+		want := mc.do("XINFO", "STREAM", key, "FULL", "COUNT", "0")
+		if got := rc.do("XINFO", "STREAM", key, "FULL", "COUNT", "0"); got != want {
+			t.Fatalf("XINFO STREAM %s FULL\nreplica: %s\nmaster:  %s", key, got, want)
+		}
+	}
+	if got := rc.do("XINFO", "STREAM", "s"); !strings.Contains(got, "$groups :2") {
+		t.Fatalf("replica's stream: %s", got)
 	}
 }

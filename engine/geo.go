@@ -23,6 +23,8 @@ import (
 // scans the sorted-set ranges of the centre's geohash box and its 8
 // neighbours at a precision estimated from the radius, and keeps the
 // members whose haversine distance (Redis's earth radius) or box fits.
+// (A distance can still differ from Redis's in its last bit where glibc's
+// sin, cos or asin misround, about 0.3% of distances: see geomath.go.)
 // Products are wrapped in float64() where a fused multiply-add could
 // otherwise change a rounding (Go may fuse on some architectures; Redis
 // on x86-64 does not).

@@ -969,6 +969,14 @@ func cmdXInfo(c *ctx, args [][]byte) {
 		c.replyError("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try XINFO HELP.")
 		return
 	}
+	s, ok, wrong := c.lookupStream(args[2])
+	switch {
+	case wrong:
+		return
+	case !ok:
+		c.replyError(errNoSuchKey)
+		return
+	}
 	full, fullCount := false, int64(10)
 	if sub == "stream" && len(args) > 3 {
 		if len(args) != 4 && len(args) != 6 || !strings.EqualFold(string(args[3]), "full") {
@@ -988,14 +996,6 @@ func cmdXInfo(c *ctx, args [][]byte) {
 			}
 			fullCount = max(n, 0)
 		}
-	}
-	s, ok, wrong := c.lookupStream(args[2])
-	switch {
-	case wrong:
-		return
-	case !ok:
-		c.replyError(errNoSuchKey)
-		return
 	}
 	switch sub {
 	case "stream":

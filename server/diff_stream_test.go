@@ -3,6 +3,7 @@ package server
 import (
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 func init() { families = append(families, streamFamily) }
@@ -114,7 +115,38 @@ var (
 	raxNodes = regexp.MustCompile(`\$radix-tree-nodes :[0-9]+`)
 	// An ID made by "*" is the server's clock.
 	autoID = regexp.MustCompile(`\$[0-9]{13}-[0-9]+`)
+	// So are XINFO STREAM FULL's delivery and seen times.
+	unixMS = regexp.MustCompile(`:[0-9]{13}\b`)
 )
+
+// bigTicks is the clock of the one long stream, "sbig", whose XADDs
+// always succeed, so that trimming meets whole nodes of 100 entries.
+var bigTicks = map[*gen]int{}
+
+// bigStream draws a command on "sbig": mostly XADD, with trimming that
+// keeps it between one and a few hundred entries.
+func (g *gen) bigStream() []string {
+	switch g.r.IntN(40) {
+	case 0:
+		return []string{"XTRIM", "sbig", g.pick("MAXLEN", "MINID"), "=", strconv.Itoa(g.r.IntN(bigTicks[g] + 1))}
+	case 1, 2:
+		return []string{"XTRIM", "sbig", "MINID", "~", strconv.Itoa(g.r.IntN(bigTicks[g] + 1))}
+	case 3, 4:
+		return []string{"XTRIM", "sbig", "MAXLEN", "~", g.int(0, 300), "LIMIT", g.pick("0", "50", "100", "200")}
+	case 5, 6, 7:
+		return []string{"XINFO", "STREAM", "sbig"}
+	case 8, 9:
+		return []string{"XRANGE", "sbig", strconv.Itoa(g.r.IntN(bigTicks[g] + 1)), "+", "COUNT", "3"}
+	case 10, 11, 12:
+		return []string{"XDEL", "sbig", strconv.Itoa(g.r.IntN(bigTicks[g] + 1))}
+	}
+	bigTicks[g]++
+	c := []string{"XADD", "sbig"}
+	if g.r.IntN(8) == 0 {
+		c = append(c, "MAXLEN", "~", g.int(100, 400))
+	}
+	return append(c, strconv.Itoa(bigTicks[g]), "a", g.int(0, 9))
+}
 
 var streamFamily = family{
 	name: "streams",
@@ -122,11 +154,14 @@ var streamFamily = family{
 		reply = pendingIdle.ReplaceAllString(reply, "[$1 $2 :idle $3]")
 		reply = consumerIdle.ReplaceAllString(reply, "$$idle :N")
 		reply = raxNodes.ReplaceAllString(reply, "$$radix-tree-nodes :N")
+		if len(cmd) > 3 && strings.EqualFold(cmd[3], "full") {
+			reply = unixMS.ReplaceAllString(reply, ":T")
+		}
 		return autoID.ReplaceAllString(reply, "$$<auto>")
 	},
 	next: func(g *gen) []string {
 		k := g.streamKey()
-		switch g.r.IntN(46) {
+		switch g.r.IntN(52) {
 		case 0, 1, 2, 3, 4, 5, 6, 7:
 			c := []string{"XADD", k}
 			if g.r.IntN(20) == 0 {
@@ -192,6 +227,12 @@ var streamFamily = family{
 			}
 			return c
 		case 20:
+			switch g.r.IntN(3) {
+			case 0:
+				return []string{"XINFO", "STREAM", k, "FULL"}
+			case 1:
+				return []string{"XINFO", "STREAM", k, "FULL", "COUNT", g.pick("0", "1", "2", "x")}
+			}
 			return []string{"XINFO", "STREAM", k}
 		case 21, 22:
 			c := []string{"XGROUP", "CREATE", k, g.group(), g.pick("$", "0", g.streamAt())}
@@ -273,11 +314,16 @@ var streamFamily = family{
 			}
 			return []string{"EXISTS", k}
 		case 42:
-			return []string{"SET", "str", "x"}
+			if g.r.IntN(10) == 0 {
+				return []string{"SET", "str", "x"}
+			}
+			return g.bigStream()
 		case 43:
 			return []string{"OBJECT", "ENCODING", k}
 		case 44:
 			return []string{g.pick("XGROUP", "XINFO"), g.pick("HELP", "BOGUS", "STREAM", "CREATE")}
+		case 46, 47, 48, 49, 50:
+			return g.bigStream()
 		default:
 			if g.r.IntN(2) == 0 {
 				return []string{"RENAME", k, g.streamKey()}

@@ -49,7 +49,7 @@ func init() {
 	}
 	register(
 		s("xadd", -5, Write|DenyOOM|Fast, "Appends a new entry to a stream", cmdXAdd),
-		s("xlen", 2, ReadOnly|Fast, "Return the number of entries in a stream", cmdXLen),
+		s("xlen", 2, ReadOnly|Fast, "Return the number of entries in a stream", cmdCollLen(typeStream)),
 		s("xrange", -4, ReadOnly, "Return a range of elements in a stream, with IDs matching the specified IDs interval", cmdXRange),
 		s("xrevrange", -4, ReadOnly, "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", cmdXRange),
 		s("xdel", -3, Write|Fast, "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", cmdXDel),
@@ -768,8 +768,6 @@ func cmdXAdd(c *ctx, args [][]byte) {
 	c.emit(effect...)
 	c.replyBulk(id.bytes())
 }
-
-func cmdXLen(c *ctx, args [][]byte) { cmdCollLen(typeStream)(c, args) }
 
 // XRANGE key start end [COUNT n] / XREVRANGE key end start [COUNT n]
 func cmdXRange(c *ctx, args [][]byte) {

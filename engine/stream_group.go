@@ -1051,9 +1051,7 @@ func cmdXClaim(c *ctx, args [][]byte) {
 		if !touched {
 			touched = true
 			c.touchConsumer(&s, &g, cons, seen)
-			{
-				c.emit(bs("XGROUP"), bs("CREATECONSUMER"), key, name, cons, bs("SEEN"), []byte(strconv.FormatInt(seen, 10)))
-			}
+			c.emit(bs("XGROUP"), bs("CREATECONSUMER"), key, name, cons, bs("SEEN"), []byte(strconv.FormatInt(seen, 10)))
 		}
 		c.claimOne(&s, &g, key, cons, id, old, had, delivered, retry, justID)
 		c.replyClaimed(&s, id, justID)

@@ -520,13 +520,14 @@ type trimArgs struct {
 func (c *ctx) parseTrimArgs(args [][]byte, xadd bool) (t trimArgs, ok bool) {
 	limitGiven := false
 	i := 2
+parse:
 	for ; i < len(args); i++ {
 		more := len(args) - 1 - i
 		opt := strings.ToLower(string(args[i]))
 		switch {
 		case xadd && opt == "*":
 			t.idAt = i
-			goto done
+			break parse
 		case (opt == "maxlen" || opt == "minid") && more > 0:
 			if t.strategy != 0 {
 				c.replyError("ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
@@ -576,13 +577,12 @@ func (c *ctx) parseTrimArgs(args [][]byte, xadd bool) (t trimArgs, ok bool) {
 				return t, false
 			}
 			t.idAt = i
-			goto done
+			break parse
 		default:
 			c.replyError(errSyntax)
 			return t, false
 		}
 	}
-done:
 	if xadd && t.idAt == 0 {
 		t.idAt = i
 	}

@@ -126,15 +126,14 @@ func TestStreamBlockingMatchesRedis(t *testing.T) {
 // both, as does DEBUG DIGEST.
 func TestStreamsReplicateExactly(t *testing.T) {
 	m, _, mc, rc := masterAndReplica(t)
+	if got := mc.do("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"); got != "+OK" {
+		t.Fatalf("XGROUP CREATE: %s", got)
+	}
 	blocked := dialRaw(t, m.Addr().String())
 	blocked.send("XREADGROUP", "GROUP", "g", "c0", "BLOCK", "0", "STREAMS", "s", ">")
-	for _, cmd := range [][]string{
-		{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"},
-		{"XADD", "s", "*", "f", "1"},
-	} {
-		if got := mc.do(cmd...); strings.HasPrefix(got, "-") {
-			t.Fatalf("%v: %s", cmd, got)
-		}
+	mc.waitBlocked("1")
+	if got := mc.do("XADD", "s", "*", "f", "1"); strings.HasPrefix(got, "-") {
+		t.Fatalf("XADD: %s", got)
 	}
 	if got, err := blocked.read(); err != nil || !strings.HasPrefix(got, "[[$s [[$") {
 		t.Fatalf("woken XREADGROUP: %q (%v)", got, err)

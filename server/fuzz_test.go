@@ -56,6 +56,7 @@ func FuzzDispatch(f *testing.F) {
 		"MULTI\r\nSET t 1\r\nINCRBY t 5\r\nEXEC\r\n",
 		"HSET h f v g w\r\nHGETALL h\r\nLPUSH l a b c\r\nLRANGE l 0 -1\r\n",
 		"SADD s a b\r\nZADD z 1 a 2 b\r\nZRANGE z 0 -1 WITHSCORES\r\nSELECT 3\r\nSWAPDB 0 3\r\n",
+		"XADD x MAXLEN ~ 5 * f v\r\nXGROUP CREATE x g 0\r\nXREADGROUP GROUP g c COUNT 2 STREAMS x >\r\nXAUTOCLAIM x g d 0 0\r\nXRANGE x (0-1 + COUNT 1\r\n",
 		"SET \"unbalanced\r\n",
 		"*2\r\n$3\r\nGET\r\n$-1\r\n",
 		"*-1\r\n*0\r\n\r\n\n",

@@ -50,6 +50,9 @@ type LinkOptions struct {
 	// returns when the link may go on (a client pause holds a replica's
 	// apply, as in Redis), or with an error that drops the link.
 	Hold func(ctx context.Context) error
+	// OnApplied, when set, is called after the link applied entries, so
+	// that clients blocked on keys (XREAD BLOCK) see the master's writes.
+	OnApplied func()
 	// Failover, when set, makes the link's first PSYNC that gets an
 	// answer a PSYNC ... FAILOVER: it asks the master, this node's
 	// replica until then, to take over (the FAILOVER command). Failover
@@ -433,6 +436,9 @@ func (l *Link) stream(ctx context.Context, nc net.Conn, br *bufio.Reader, next u
 		next += uint64(len(entries))
 		l.readIdx.Store(next - 1)
 		entries = entries[:0]
+		if l.opts.OnApplied != nil {
+			l.opts.OnApplied()
+		}
 		return nil
 	}
 	for {

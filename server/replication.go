@@ -130,6 +130,7 @@ func (r *replication) becomeReplica(host string, port int, failover func(reply s
 		OnReset:   r.master.DisconnectAll,
 		OnPublish: r.deliverPublish,
 		Hold:      s.holdApply,
+		OnApplied: s.wakeAllBlocked,
 		Traffic: func(read, written int) {
 			s.traffic.read(int64(read), true)
 			s.traffic.wrote(int64(written), false) // acks: not the stream

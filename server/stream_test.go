@@ -176,3 +176,21 @@ func TestStreamsReplicateExactly(t *testing.T) {
 		t.Fatalf("replica's stream: %s", got)
 	}
 }
+
+// XREAD BLOCK on a replica is served by the master's XADD once the
+// replica applies it, as in Redis.
+func TestXReadBlockOnReplicaWakesOnTheMastersWrite(t *testing.T) {
+	_, r, mc, rc := masterAndReplica(t)
+	reader := dialRaw(t, r.Addr().String())
+	reader.send("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+	rc.waitBlocked("1")
+	if got := mc.do("XADD", "s", "1-1", "f", "v"); got != "$1-1" {
+		t.Fatalf("XADD on the master: %s", got)
+	}
+	if got, err := reader.read(); err != nil || got != "[[$s [[$1-1 [$f $v]]]]]" {
+		t.Fatalf("XREAD on the replica: %q (%v)", got, err)
+	}
+	if got := rc.do("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"); !strings.HasPrefix(got, "-READONLY") {
+		t.Fatalf("XREADGROUP on the replica: %s", got)
+	}
+}

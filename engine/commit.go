@@ -516,7 +516,7 @@ func (c *ctx) run(cmd *Command, args [][]byte) {
 // appended its reply at out[mark:].
 func (c *ctx) observe(cmd *Command, args [][]byte, mark int, start time.Time) {
 	reply := c.out[mark:]
-	if cmd.Flags&Blocking != 0 && !c.txn && isNull(reply) {
+	if cmd.Flags&Blocking != 0 && !c.txn && isNull(reply) && retried(cmd, args) {
 		return
 	}
 	c.e.opts.Observe(c.sess, c.db, cmd, args, time.Since(start), reply)

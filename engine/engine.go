@@ -68,7 +68,8 @@ type Options struct {
 	// client's, a transaction's, a master's entry on a replica) once it
 	// has run: how long it took and the reply it appended (INFO
 	// commandstats and errorstats). A blocking command's null reply
-	// outside a transaction is not told: the server runs such a command
+	// outside a transaction (XREAD's and XREADGROUP's only with BLOCK)
+	// is not told: the server runs such a command
 	// again while its client waits, and tells of the wait's end itself.
 	// It runs on the committer for writes, so it must be quick.
 	// The session is the client's, nil for a master's entry.

@@ -22,6 +22,17 @@ func StreamBlockTimeout(args [][]byte) (timeout time.Duration, ok bool) {
 	return time.Duration(r.block) * time.Millisecond, true
 }
 
+// retried reports whether the server runs a blocking command again while
+// its client waits (so its null reply is not a call of its own): every
+// one but XREAD and XREADGROUP without BLOCK.
+func retried(cmd *Command, args [][]byte) bool {
+	if cmd.KeysAfter == "" {
+		return true
+	}
+	_, blocks := StreamBlockTimeout(args)
+	return blocks
+}
+
 // ResolveStreamIDs returns XREAD's args with each "$" replaced by the
 // last ID of its stream (0-0 for a missing key), as Redis fixes them
 // when it blocks the client. Other commands, and a "$" whose key holds

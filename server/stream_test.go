@@ -194,3 +194,21 @@ func TestXReadBlockOnReplicaWakesOnTheMastersWrite(t *testing.T) {
 		t.Fatalf("XREADGROUP on the replica: %s", got)
 	}
 }
+
+// XREAD without BLOCK that finds nothing is a call in INFO commandstats
+// (only a blocking wait's retries are not).
+func TestXReadWithoutBlockCountsItsNullReply(t *testing.T) {
+	s := startServer(t)
+	c := dialRaw(t, s.Addr().String())
+	for i := 0; i < 3; i++ {
+		if got := c.do("XREAD", "STREAMS", "nokey", "0"); got != "(nil-array)" {
+			t.Fatalf("XREAD: %s", got)
+		}
+	}
+	if got := c.do("XREAD", "BLOCK", "10", "STREAMS", "nokey", "0"); got != "(nil-array)" {
+		t.Fatalf("XREAD BLOCK: %s", got)
+	}
+	if got := infoField(t, c, "commandstats", "cmdstat_xread"); !strings.HasPrefix(got, "calls=4,") {
+		t.Fatalf("cmdstat_xread: %s, want 4 calls", got)
+	}
+}

@@ -964,7 +964,7 @@ func cmdXInfo(c *ctx, args [][]byte) {
 	case sub == "groups" && len(args) == 3:
 	case sub == "consumers" && len(args) == 4:
 	default:
-		c.replyError("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try XINFO HELP.")
+		c.replyError(xinfoSyntax(args))
 		return
 	}
 	s, ok, wrong := c.lookupStream(args[2])
@@ -977,16 +977,13 @@ func cmdXInfo(c *ctx, args [][]byte) {
 	}
 	full, fullCount := false, int64(10)
 	if sub == "stream" && len(args) > 3 {
-		if len(args) != 4 && len(args) != 6 || !strings.EqualFold(string(args[3]), "full") {
-			c.replyError(errSyntax)
+		if len(args) != 4 && len(args) != 6 || !strings.EqualFold(string(args[3]), "full") ||
+			len(args) == 6 && !strings.EqualFold(string(args[4]), "count") {
+			c.replyError(xinfoSyntax(args))
 			return
 		}
 		full = true
 		if len(args) == 6 {
-			if !strings.EqualFold(string(args[4]), "count") {
-				c.replyError(errSyntax)
-				return
-			}
 			n, err := parseInt(args[5])
 			if err != nil {
 				c.replyError(errNotInt)
@@ -1007,6 +1004,10 @@ func cmdXInfo(c *ctx, args [][]byte) {
 	case "consumers":
 		c.xinfoConsumers(&s, args[2], args[3])
 	}
+}
+
+func xinfoSyntax(args [][]byte) string {
+	return "ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try XINFO HELP."
 }
 
 // radixTreeNodes stands for Redis's count of radix tree nodes, which

@@ -227,11 +227,15 @@ var streamFamily = family{
 			}
 			return c
 		case 20:
-			switch g.r.IntN(3) {
+			switch g.r.IntN(4) {
 			case 0:
 				return []string{"XINFO", "STREAM", k, "FULL"}
 			case 1:
-				return []string{"XINFO", "STREAM", k, "FULL", "COUNT", g.pick("0", "1", "2", "x")}
+				return []string{"XINFO", "STREAM", k, "FULL", "COUNT", g.pick("0", "1", "2", "-1", "x")}
+			case 2:
+				if g.r.IntN(4) == 0 {
+					return []string{"XINFO", "STREAM", k, g.pick("FULL", "BOGUS"), g.pick("COUNT", "X"), "1"}
+				}
 			}
 			return []string{"XINFO", "STREAM", k}
 		case 21, 22:

@@ -989,7 +989,9 @@ func cmdXInfo(c *ctx, args [][]byte) {
 				c.replyError(errNotInt)
 				return
 			}
-			fullCount = max(n, 0)
+			if fullCount = n; n < 0 {
+				fullCount = 10 // as Redis: a negative COUNT is the default
+			}
 		}
 	}
 	switch sub {

@@ -425,9 +425,9 @@ func cmdXRead(c *ctx, args [][]byte) {
 			} else {
 				c.replyRange(&t.s, start, maxStreamID, false, r.count)
 			}
-		}
-		if isGroup {
-			c.putGroup(&t.s, &t.g)
+			if isGroup {
+				c.putGroup(&t.s, &t.g)
+			}
 		}
 	}
 	body := c.out

@@ -340,7 +340,7 @@ func newScriptVM(log *slog.Logger) *scriptVM {
 			return orig(L)
 		}))
 	}
-	for _, name := range []string{"redis", "cjson", "bit", "cmsgpack", lua.TabLibName, lua.StringLibName, lua.MathLibName, lua.CoroutineLibName} {
+	for _, name := range []string{"redis", "cjson", "bit", "cmsgpack", "struct", lua.TabLibName, lua.StringLibName, lua.MathLibName, lua.CoroutineLibName} {
 		vm.globals.RawSetString(name, view(vm.globals.RawGetString(name).(*lua.LTable)))
 	}
 	// Strings' methods read the real string table, out of scripts' reach.

@@ -13,11 +13,11 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// The libraries Redis gives scripts beyond Lua's own: cjson, cmsgpack and
-// bit, as Redis bundles them (lua-cjson 2.1, lua-cmsgpack 0.4 and LuaBitOp
-// 1.0). struct is not here.
+// The libraries Redis gives scripts beyond Lua's own: cjson, cmsgpack,
+// bit and struct, as Redis bundles them (lua-cjson 2.1, lua-cmsgpack 0.4,
+// LuaBitOp 1.0 and struct 0.2, the last in scriptstruct.go).
 
-// openScriptLibs adds cjson, cmsgpack and bit to the globals of L.
+// openScriptLibs adds cjson, cmsgpack, bit and struct to the globals of L.
 func openScriptLibs(L *lua.LState, globals *lua.LTable) {
 	null := L.NewUserData() // cjson.null: JSON's null, a value that is not nil
 	cjson := L.NewTable()
@@ -105,6 +105,7 @@ func openScriptLibs(L *lua.LState, globals *lua.LTable) {
 	}))
 	globals.RawSetString("bit", bit)
 	openMsgpack(L, globals)
+	openStruct(L, globals)
 }
 
 // toBit is LuaBitOp's conversion of a number to 32 bits: rounded to the

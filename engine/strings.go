@@ -30,6 +30,7 @@ func init() {
 		&Command{Spec{Name: "incrby", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, Group: "string", Summary: "Increment the integer value of a key by the given amount"}, cmdIncr},
 		&Command{Spec{Name: "decrby", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, Group: "string", Summary: "Decrement the integer value of a key by the given number"}, cmdIncr},
 		&Command{Spec{Name: "incrbyfloat", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, Group: "string", Summary: "Increment the float value of a key by the given amount"}, cmdIncrByFloat},
+		&Command{Spec{Name: "lcs", Arity: -3, Flags: ReadOnly, FirstKey: 1, LastKey: 2, Step: 1, Group: "string", Summary: "Find longest common substring"}, cmdLCS},
 		&Command{Spec{Name: "getrange", Arity: 4, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: "string", Summary: "Get a substring of the string stored at a key"}, cmdGetRange},
 		&Command{Spec{Name: "substr", Arity: 4, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: "string", Summary: "Get a substring of the string stored at a key"}, cmdGetRange},
 		&Command{Spec{Name: "setrange", Arity: 4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, Group: "string", Summary: "Overwrite part of a string at key starting at the specified offset"}, cmdSetRange},
@@ -583,4 +584,131 @@ func cmdSetRange(c *ctx, args [][]byte) {
 	c.setString(args[1], oldp, v, m.expireAt)
 	c.emit(args...)
 	c.replyInt(int64(len(v)))
+}
+
+// cmdLCS is Redis 7.0's LCS: the longest common subsequence of two
+// strings by the textbook dynamic programme, its length (LEN), or the
+// matching ranges from the end backwards (IDX), as Redis walks them.
+func cmdLCS(c *ctx, args [][]byte) {
+	ma, okA := c.lookup(args[1])
+	mb, okB := c.lookup(args[2])
+	if okA && ma.typ != typeString || okB && mb.typ != typeString {
+		c.replyError("ERR The specified keys must contain string values")
+		return
+	}
+	a, b := ma.value, mb.value
+	var getLen, getIdx, withMatchLen bool
+	var minMatchLen int64
+	for i := 3; i < len(args); i++ {
+		switch opt := strings.ToUpper(string(args[i])); {
+		case opt == "IDX":
+			getIdx = true
+		case opt == "LEN":
+			getLen = true
+		case opt == "WITHMATCHLEN":
+			withMatchLen = true
+		case opt == "MINMATCHLEN" && i+1 < len(args):
+			n, err := parseInt(args[i+1])
+			if err != nil {
+				c.replyError(errNotInt)
+				return
+			}
+			minMatchLen = max(n, 0)
+			i++
+		default:
+			c.replyError(errSyntax)
+			return
+		}
+	}
+	if getLen && getIdx {
+		c.replyError("ERR If you want both the length and indexes, please just use IDX.")
+		return
+	}
+	// The table takes four bytes for each pair of prefixes; Redis bounds
+	// it by proto-max-bulk-len.
+	if (uint64(len(a))+1)*(uint64(len(b))+1)*4 > maxStringSize {
+		c.replyError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+		return
+	}
+	// lcs[i*w+j] is the length of the LCS of a[:i] and b[:j].
+	w := len(b) + 1
+	lcs := make([]uint32, (len(a)+1)*w)
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			if a[i-1] == b[j-1] {
+				lcs[i*w+j] = lcs[(i-1)*w+j-1] + 1
+			} else {
+				lcs[i*w+j] = max(lcs[(i-1)*w+j], lcs[i*w+j-1])
+			}
+		}
+	}
+	total := lcs[len(a)*w+len(b)]
+	if getLen {
+		c.replyInt(int64(total))
+		return
+	}
+	// Walk back from the end, collecting the string and the ranges of
+	// contiguous matches in both strings.
+	result := make([]byte, total)
+	idx := total
+	type span struct{ aStart, aEnd, bStart, bEnd int }
+	var matches []span
+	cur, open := span{}, false
+	for i, j := len(a), len(b); i > 0 && j > 0; {
+		emit := false
+		if a[i-1] == b[j-1] {
+			result[idx-1] = a[i-1]
+			switch {
+			case !open:
+				cur, open = span{i - 1, i - 1, j - 1, j - 1}, true
+			case cur.aStart == i && cur.bStart == j:
+				cur.aStart--
+				cur.bStart--
+			default:
+				emit = true
+			}
+			if cur.aStart == 0 || cur.bStart == 0 {
+				emit = true
+			}
+			idx, i, j = idx-1, i-1, j-1
+		} else {
+			if lcs[(i-1)*w+j] > lcs[i*w+j-1] {
+				i--
+			} else {
+				j--
+			}
+			emit = open
+		}
+		if emit {
+			if n := int64(cur.aEnd - cur.aStart + 1); minMatchLen == 0 || n >= minMatchLen {
+				matches = append(matches, cur)
+			}
+			open = false
+		}
+	}
+	if !getIdx {
+		c.replyBulk(result)
+		return
+	}
+	c.replyArray(4)
+	c.replyBulkString("matches")
+	c.replyArray(len(matches))
+	for _, m := range matches {
+		if withMatchLen {
+			c.replyArray(3)
+		} else {
+			c.replyArray(2)
+		}
+		c.replyArray(2)
+		c.replyInt(int64(m.aStart))
+		c.replyInt(int64(m.aEnd))
+		c.replyArray(2)
+		c.replyInt(int64(m.bStart))
+		c.replyInt(int64(m.bEnd))
+		if withMatchLen {
+			c.replyInt(int64(m.aEnd - m.aStart + 1))
+		}
+	}
+	c.replyBulkString("len")
+	c.replyInt(int64(total))
 }

@@ -129,7 +129,7 @@ var stringFamily = family{
 	name: "strings",
 	next: func(g *gen) []string {
 		k := g.key()
-		switch g.r.IntN(22) {
+		switch g.r.IntN(24) {
 		case 0:
 			return []string{"SET", k, g.val()}
 		case 1:
@@ -173,6 +173,12 @@ var stringFamily = family{
 			return []string{"PSETEX", k, g.ttl(1000), g.val()}
 		case 20:
 			return []string{"SUBSTR", k, g.int(0, 3), g.int(0, 5)}
+		case 21, 22:
+			c := []string{"LCS", k, g.key()}
+			for n := g.r.IntN(4); n > 0; n-- {
+				c = append(c, [][]string{{"LEN"}, {"IDX"}, {"WITHMATCHLEN"}, {"MINMATCHLEN", g.int(-1, 3)}, {"MINMATCHLEN", "x"}, {"MINMATCHLEN"}, {"BOGUS"}}[g.r.IntN(7)]...)
+			}
+			return c
 		default:
 			return []string{"GET", k, "extra"}
 		}

@@ -31,6 +31,16 @@ var replayCommands = []string{
 	"XREADGROUP group g c count N streams K >", "XREADGROUP group g d streams K 0", "XREADGROUP group h c noack streams K >",
 	"XREADGROUP group g c streams K L > >", "XAUTOCLAIM K g d 0 0 count N", "XAUTOCLAIM K g c 0 0 justid",
 	"XCLAIM K g d 0 N-0 N-1 force", "XCLAIM K h c 0 N-0 justid lastid N-9", "XACK K g N-0 N-1",
+	"RESTORE K 0 P REPLACE", "RESTORE K 40 P REPLACE", "RESTORE K 100000 P REPLACE", "RESTORE K 0 P",
+}
+
+// replayPayloads are DUMP payloads for RESTORE's P: one of each type.
+var replayPayloads = [][]byte{
+	sealDump(encodeDumpValue(dumpValue{typ: typeString, str: []byte("restored")})),
+	sealDump(encodeDumpValue(dumpValue{typ: typeList, elems: bs3("x", "7", "z")})),
+	sealDump(encodeDumpValue(dumpValue{typ: typeSet, elems: bs3("a", "b")})),
+	sealDump(encodeDumpValue(dumpValue{typ: typeHash, elems: bs3("f", "v", "n", "3")})),
+	sealDump(encodeDumpValue(dumpValue{typ: typeZSet, elems: bs3("x", "yy"), scores: []float64{1.5, -2}})),
 }
 
 // A replica that applies the master's log ends with the master's rows,
@@ -51,7 +61,13 @@ func TestReplicaReplaysToTheMastersRows(t *testing.T) {
 		line = strings.ReplaceAll(line, "L", pick([]string{"a", "b", "g"}))
 		line = strings.ReplaceAll(line, "V", pick([]string{"x", "yy", "7", "-3"}))
 		line = strings.ReplaceAll(line, "N", strconv.Itoa(r.IntN(9)-2))
-		return args(line)
+		a := args(line)
+		for i := range a {
+			if string(a[i]) == "P" {
+				a[i] = replayPayloads[r.IntN(len(replayPayloads))]
+			}
+		}
+		return a
 	}
 	sync := func(step int) {
 		t.Helper()

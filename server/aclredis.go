@@ -8,11 +8,11 @@ package server
 // CONFIG REWRITE give back what was set. TestRedisOnlyCommandsAreRedisLessWalrus
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
-	"asking": nil, "bgrewriteaof": nil, "dump": nil,
-	"lcs": nil, "lolwut": nil,
+	"asking": nil, "bgrewriteaof": nil,
+	"lolwut": nil,
 	"migrate": nil,
 	"pfdebug": nil, "pfselftest": nil, "readonly": nil,
-	"readwrite": nil, "restore": nil, "restore-asking": nil,
+	"readwrite": nil, "restore-asking": nil,
 	"spublish": nil, "ssubscribe": nil, "sunsubscribe": nil,
 	"sync": nil,
 	"cluster": {

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"strconv"
+	"strings"
+)
+
+// DUMP and RESTORE move a value between servers in Redis's payload
+// format (rdb.go): a value dumped by Redis restores here, and one dumped
+// here restores in Redis.
+
+func init() {
+	register(
+		&Command{Spec{Name: "dump", Arity: 2, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: "generic", Summary: "Return a serialized version of the value stored at the specified key."}, cmdDump},
+		&Command{Spec{Name: "restore", Arity: -4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, Group: "generic", Summary: "Create a key using the provided serialized value, previously obtained using DUMP."}, cmdRestore},
+	)
+}
+
+// DUMP key
+func cmdDump(c *ctx, args [][]byte) {
+	m, ok := c.lookup(args[1])
+	if !ok {
+		c.replyNull()
+		return
+	}
+	b, ok := c.dump(&m)
+	if !ok {
+		c.replyError("ERR DUMP of a value of type " + typeName(m.typ) + " is not supported")
+		return
+	}
+	c.replyBulk(b)
+}
+
+// dump serializes a value in the plain RDB encodings.
+func (c *ctx) dump(m *meta) ([]byte, bool) {
+	var b []byte
+	switch m.typ {
+	case typeString:
+		b = appendRDBString(append(b, rdbString), m.value)
+	case typeList:
+		b = appendRDBLen(append(b, rdbList), uint64(m.count))
+		c.listRange(m, 0, m.count, func(_ int64, v []byte) bool {
+			b = appendRDBString(b, v)
+			return true
+		})
+	case typeSet:
+		b = appendRDBLen(append(b, rdbSet), uint64(m.count))
+		c.forEachHashed(m, func(member, _ []byte) bool {
+			b = appendRDBString(b, member)
+			return true
+		})
+	case typeHash:
+		b = appendRDBLen(append(b, rdbHash), uint64(m.count))
+		c.forEachHashed(m, func(field, value []byte) bool {
+			b = appendRDBString(appendRDBString(b, field), value)
+			return true
+		})
+	case typeZSet:
+		b = appendRDBLen(append(b, rdbZSet2), uint64(m.count))
+		z := c.openZSet(*m)
+		c.forEachUnder(z.mp, func(member, score []byte) {
+			b = appendRDBString(b, member)
+			// The index keeps scores big-endian; RDB wants them little.
+			for i := len(score) - 1; i >= 0; i-- {
+				b = append(b, score[i])
+			}
+		})
+	default:
+		return nil, false
+	}
+	return sealDump(b), true
+}
+
+// forEachUnder calls fn for each member and value of a hash-ordered
+// index under prefix p (its keys are p, an 8-byte hash, the member).
+func (c *ctx) forEachUnder(p []byte, fn func(member, value []byte)) {
+	it := c.iter(p, prefixEnd(p))
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if k := it.Key()[len(p):]; len(k) >= 8 {
+			fn(k[8:], it.Value())
+		}
+	}
+}
+
+// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]
+// [FREQ frequency]: Redis's checks in Redis's order. The entry logged is
+// RESTORE with the absolute expiry, REPLACE and ABSTTL, so a replica
+// rebuilds the same value whenever it applies it; IDLETIME and FREQ are
+// checked and have no effect (there is no eviction here).
+func cmdRestore(c *ctx, args [][]byte) {
+	key := args[1]
+	var replace, absTTL bool
+	idle, freq := int64(-1), int64(-1)
+	for i := 4; i < len(args); i++ {
+		more := len(args) - i - 1
+		switch opt := strings.ToLower(string(args[i])); {
+		case opt == "replace":
+			replace = true
+		case opt == "absttl":
+			absTTL = true
+		case opt == "idletime" && more >= 1 && freq == -1:
+			n, err := parseInt(args[i+1])
+			if err != nil {
+				c.replyError(errNotInt)
+				return
+			}
+			if n < 0 {
+				c.replyError("ERR Invalid IDLETIME value, must be >= 0")
+				return
+			}
+			idle = n
+			i++
+		case opt == "freq" && more >= 1 && idle == -1:
+			n, err := parseInt(args[i+1])
+			if err != nil {
+				c.replyError(errNotInt)
+				return
+			}
+			if n < 0 || n > 255 {
+				c.replyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+				return
+			}
+			freq = n
+			i++
+		default:
+			c.replyError(errSyntax)
+			return
+		}
+	}
+	old, exists := c.lookup(key)
+	if exists && !replace {
+		c.replyError("BUSYKEY Target key name already exists.")
+		return
+	}
+	ttl, err := parseInt(args[2])
+	if err != nil {
+		c.replyError(errNotInt)
+		return
+	}
+	if ttl < 0 {
+		c.replyError("ERR Invalid TTL value, must be >= 0")
+		return
+	}
+	payload := args[3]
+	if !verifyDump(payload) {
+		c.replyError("ERR DUMP payload version or checksum are wrong")
+		return
+	}
+	v, err := decodeDump(payload)
+	if err != nil {
+		c.replyError("ERR Bad data format")
+		return
+	}
+	expireAt := ttl
+	if ttl != 0 && !absTTL {
+		expireAt = ttl + c.now
+		if expireAt < ttl { // past the clock's range: already expired
+			expireAt = 1
+		}
+	}
+	var oldp *meta
+	if exists {
+		oldp = &old
+	}
+	if expireAt != 0 && expireAt <= c.now && !c.raw {
+		if exists {
+			c.deleteKey(key, oldp)
+			c.emit(bs("DEL"), key)
+		}
+		c.replyOK()
+		return
+	}
+	c.restore(key, oldp, v, expireAt)
+	c.emit(bs("RESTORE"), key, strconv.AppendInt(nil, expireAt, 10), payload, bs("REPLACE"), bs("ABSTTL"))
+	c.replyOK()
+}
+
+// restore stores a decoded value under key in place of old (nil: none).
+func (c *ctx) restore(key []byte, old *meta, v dumpValue, expireAt int64) {
+	var m meta
+	switch v.typ {
+	case typeString:
+		m = meta{typ: typeString, value: v.str}
+	case typeList:
+		m = c.newList()
+		c.listPush(&m, false, v.elems...)
+	case typeSet:
+		m = c.newColl(typeSet)
+		p := elemPrefix(nil, c.phys, m.version)
+		for _, member := range v.elems {
+			c.set(hashedElem(p, member), nil)
+		}
+		m.count = int64(len(v.elems))
+	case typeHash:
+		m = c.newColl(typeHash)
+		p := elemPrefix(nil, c.phys, m.version)
+		for i := 0; i < len(v.elems); i += 2 {
+			c.set(hashedElem(p, v.elems[i]), v.elems[i+1])
+		}
+		m.count = int64(len(v.elems) / 2)
+	case typeZSet:
+		z := c.openZSet(c.newColl(typeZSet))
+		for i, member := range v.elems {
+			c.zput(z, member, v.scores[i], 0, false)
+		}
+		m = z.m
+	}
+	m.expireAt = expireAt
+	c.putMetaMoved(key, old, &m)
+}

@@ -601,3 +601,50 @@ func sealDump(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint16(b, rdbVersion)
 	return binary.LittleEndian.AppendUint64(b, redisCRC64(0, b))
 }
+
+// rdbOpFunction2 opens a library in an RDB file and in FUNCTION DUMP's
+// payload; rdbOpFunctionPreGA is the format of Redis 7.0's release
+// candidates, which Redis 7.0 refuses.
+const (
+	rdbOpFunction2     = 245
+	rdbOpFunctionPreGA = 246
+)
+
+// FunctionsPayload is FUNCTION DUMP's payload of the libraries whose
+// code is given: each as its opcode and its code, then the version and
+// CRC that close a DUMP payload.
+func FunctionsPayload(codes [][]byte) []byte {
+	var b []byte
+	for _, code := range codes {
+		b = appendRDBString(append(b, rdbOpFunction2), code)
+	}
+	return sealDump(b)
+}
+
+// ParseFunctionsPayload returns the code of each library in a FUNCTION
+// DUMP payload, or an error whose text is Redis's reply.
+func ParseFunctionsPayload(p []byte) (codes [][]byte, err error) {
+	if !verifyDump(p) {
+		return nil, errors.New("ERR DUMP payload version or checksum are wrong")
+	}
+	defer func() {
+		if e := recover(); e != nil {
+			if e != errBadDump {
+				panic(e)
+			}
+			codes, err = nil, errors.New("ERR failed loading the given functions payload")
+		}
+	}()
+	r := &rdbReader{b: p[:len(p)-10]}
+	for len(r.b) > 0 {
+		switch r.byte() {
+		case rdbOpFunction2:
+			codes = append(codes, r.string())
+		case rdbOpFunctionPreGA:
+			return nil, errors.New("ERR Pre-GA function format not supported")
+		default:
+			return nil, errors.New("ERR given type is not a function")
+		}
+	}
+	return codes, nil
+}

@@ -101,7 +101,7 @@ func TestDumpOldEncodings(t *testing.T) {
 			dumpValue{typ: typeHash, elems: bs3("f", "v")}},
 		{"zset ziplist", seal(append([]byte{rdbZSetZiplist}, blob(ziplist(str("m"), str("1.5"), str("n"), []byte{0xf1 + 2}))...)...),
 			dumpValue{typ: typeZSet, elems: bs3("m", "n"), scores: []float64{1.5, 2}}},
-		{"zset with text scores", seal(append([]byte{rdbZSet, 2, 1, 'a', 254, 1, 'b', 3, '0', '.', '5'})...),
+		{"zset with text scores", seal(rdbZSet, 2, 1, 'a', 254, 1, 'b', 3, '0', '.', '5'),
 			dumpValue{typ: typeZSet, elems: bs3("a", "b"), scores: []float64{math.Inf(1), 0.5}}},
 		{"lzf string", seal(0, 0xc3, 6, 10, 0, 'a', 0xc0, 0x00, 0x00, 'b'),
 			dumpValue{typ: typeString, str: []byte("aaaaaaaaab")}},

@@ -70,6 +70,13 @@ func TestDumpRestoreWithRedis(t *testing.T) {
 			t.Errorf("%s restored in redis from walrus: %.200q, want %.200q", k, got, want)
 		}
 	}
+	// Libraries too: Redis's payload compresses their code with LZF.
+	r.expect("$mylib", "FUNCTION", "LOAD", testLibrary)
+	w.expect("+OK", "FUNCTION", "RESTORE", bulk(t, r.do("FUNCTION", "DUMP")))
+	w.expect(":1", "FCALL", "f1", "1", "fk")
+	r.expect("+OK", "FUNCTION", "RESTORE", bulk(t, w.do("FUNCTION", "DUMP")), "FLUSH")
+	r.expect("$back", "FCALL", "ro1", "0", "back")
+
 	// A short string's payload is Redis's byte for byte (longer ones
 	// differ: Redis compresses them with LZF, walrus does not).
 	for _, k := range []string{"s:word", "s:int8", "s:int16", "s:int32", "s:int64", "s:zeros", "s:empty", "s:negzero"} {
@@ -187,4 +194,46 @@ func resealed(p string, edit func(body []byte)) string {
 	}
 	binary.LittleEndian.PutUint64(b[len(b)-8:], crc)
 	return string(b)
+}
+
+// TestFunctionDumpRestore checks FUNCTION DUMP and RESTORE with their
+// policies and errors, against both servers.
+func TestFunctionDumpRestore(t *testing.T) { againstBoth(t, functionDumpRestoreScenario) }
+
+func functionDumpRestoreScenario(t *testing.T, addr string) {
+	c := dialRaw(t, addr)
+	c.do("FUNCTION", "FLUSH")
+	empty := bulk(t, c.do("FUNCTION", "DUMP"))
+	c.expect("$mylib", "FUNCTION", "LOAD", testLibrary)
+	other := "#!lua name=other\nredis.register_function('g', function() return 'g' end)"
+	c.expect("$other", "FUNCTION", "LOAD", other)
+	p := bulk(t, c.do("FUNCTION", "DUMP"))
+
+	c.expect("-ERR Library mylib already exists", "FUNCTION", "RESTORE", p)
+	c.expect("-ERR Library mylib already exists", "FUNCTION", "RESTORE", p, "APPEND")
+	c.expect("+OK", "FUNCTION", "RESTORE", p, "REPLACE")
+	c.expect("+OK", "FUNCTION", "RESTORE", p, "FLUSH")
+	c.expect("+OK", "FUNCTION", "RESTORE", empty, "FLUSH")
+	c.expect("[]", "FUNCTION", "LIST")
+	c.expect("+OK", "FUNCTION", "RESTORE", p)
+	c.expect(":1", "FCALL", "f1", "1", "fk")
+	c.expect("$g", "FCALL", "g", "0")
+	c.expect("[$running_script (nil) $engines [$LUA [$libraries_count :2 $functions_count :3]]]", "FUNCTION", "STATS")
+
+	// A library of another name with a function already loaded.
+	c.expect("+OK", "FUNCTION", "DELETE", "other")
+	c.expect("$clash", "FUNCTION", "LOAD", "#!lua name=clash\nredis.register_function('g', function() return 'clash' end)")
+	c.expect("-ERR Function g already exists", "FUNCTION", "RESTORE", p, "REPLACE")
+	c.expect("$clash", "FCALL", "g", "0")
+	c.expect("+OK", "FUNCTION", "RESTORE", p, "FLUSH")
+	c.expect("$g", "FCALL", "g", "0")
+
+	c.expect("-ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.", "FUNCTION", "RESTORE", p, "BOGUS")
+	c.expect("-ERR unknown subcommand or wrong number of arguments for 'RESTORE'. Try FUNCTION HELP.", "FUNCTION", "RESTORE", p, "FLUSH", "extra")
+	c.expect("-ERR DUMP payload version or checksum are wrong", "FUNCTION", "RESTORE", "garbage")
+	c.expect("-ERR given type is not a function", "FUNCTION", "RESTORE", resealed(p, func(b []byte) { b[0] = 0 }))
+	// DUMP's payload of a value is not a function's.
+	c.do("SET", "s", "v")
+	c.expect("-ERR given type is not a function", "FUNCTION", "RESTORE", bulk(t, c.do("DUMP", "s")))
+	c.expect(":1", "FCALL", "f1", "1", "fk2")
 }

@@ -298,9 +298,51 @@ func cmdFunction(s *Server, cl *client, args [][]byte) {
 	case "kill":
 		cmdScript(s, cl, [][]byte{[]byte("SCRIPT"), []byte("KILL")})
 		return
-	case "dump", "restore":
-		cl.err("ERR FUNCTION " + strings.ToUpper(sub) + " is not supported: its payload is Redis's RDB format")
-		return
+	case "dump":
+		fail = s.withFunctions(cl, func(vm *scriptVM, run func([][]byte) []byte) {
+			names := make([]string, 0, len(vm.libs))
+			for name := range vm.libs {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			codes := make([][]byte, len(names))
+			for i, name := range names {
+				codes[i] = []byte(vm.libs[name].code)
+			}
+			reply = redcon.AppendBulk(nil, engine.FunctionsPayload(codes))
+		})
+	case "restore":
+		if len(args) > 4 {
+			cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try FUNCTION HELP.")
+			return
+		}
+		policy := "append"
+		if len(args) == 4 {
+			policy = strings.ToLower(string(args[3]))
+			if policy != "append" && policy != "replace" && policy != "flush" {
+				cl.err("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+				return
+			}
+		}
+		codes, err := engine.ParseFunctionsPayload(args[2])
+		if err != nil {
+			cl.err(err.Error())
+			return
+		}
+		fail = s.withFunctions(cl, func(vm *scriptVM, run func([][]byte) []byte) {
+			if msg := vm.checkRestore(codes, policy); msg != "" {
+				reply = errReply(msg)
+				return
+			}
+			if policy == "flush" {
+				run([][]byte{[]byte("FUNCTION"), []byte("FLUSH")})
+			}
+			for _, code := range codes {
+				run([][]byte{[]byte("FUNCTION"), []byte("LOAD"), []byte("REPLACE"), code})
+			}
+			vm.fnVersion = 0
+			reply = []byte("+OK\r\n")
+		})
 	case "help":
 		cl.statusLines([]string{
 			"FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -310,6 +352,8 @@ func cmdFunction(s *Server, cl *client, args [][]byte) {
 			"FLUSH [ASYNC|SYNC]",
 			"STATS",
 			"KILL",
+			"DUMP",
+			"RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
 			"HELP",
 		})
 		return
@@ -319,6 +363,50 @@ func cmdFunction(s *Server, cl *client, args [][]byte) {
 		return
 	}
 	cl.out = append(cl.out, reply...)
+}
+
+// checkRestore compiles the libraries of a FUNCTION RESTORE payload and
+// checks them against each other and, unless the policy is flush, against
+// the libraries loaded, as Redis does: it returns the error to reply, or
+// "" when the restore may go ahead.
+func (vm *scriptVM) checkRestore(codes [][]byte, policy string) string {
+	libs := map[string]bool{}
+	fns := map[string]bool{}
+	var restored []*functionLib
+	for _, code := range codes {
+		lib, err := vm.loadLibrary(string(code))
+		if err != nil {
+			return err.Error()
+		}
+		if libs[lib.name] {
+			return "ERR Library '" + lib.name + "' already exists"
+		}
+		libs[lib.name] = true
+		for _, f := range lib.fns {
+			if fns[f.name] {
+				return "ERR Function " + f.name + " already exists"
+			}
+			fns[f.name] = true
+		}
+		restored = append(restored, lib)
+	}
+	if policy == "flush" {
+		return ""
+	}
+	for _, lib := range restored {
+		if vm.libs[lib.name] != nil && policy == "append" {
+			return "ERR Library " + lib.name + " already exists"
+		}
+	}
+	for _, lib := range restored {
+		for _, f := range lib.fns {
+			// A function of a library the restore replaces goes with it.
+			if other := vm.fns[f.name]; other != nil && !libs[other.lib.name] {
+				return "ERR Function " + f.name + " already exists"
+			}
+		}
+	}
+	return ""
 }
 
 // withFunctions runs fn in the committer with the VM locked and the

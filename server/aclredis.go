@@ -10,7 +10,6 @@ package server
 var redisOnlyCommands = map[string][]string{
 	"asking": nil, "bgrewriteaof": nil,
 	"lolwut": nil,
-	"migrate": nil,
 	"pfdebug": nil, "pfselftest": nil, "readonly": nil,
 	"readwrite": nil, "restore-asking": nil,
 	"spublish": nil, "ssubscribe": nil, "sunsubscribe": nil,

@@ -50,6 +50,7 @@ func serverCommands() []*command {
 			r.FirstKey, r.LastKey, r.Step = 1, -1, 1
 		}
 	}
+	rows = append(rows, migrateRow(row))
 	rows = append(rows, replicationCommands(row)...)
 	rows = append(rows, pubsubCommands(row)...)
 	rows = append(rows, blockingCommands()...)

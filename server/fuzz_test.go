@@ -19,7 +19,7 @@ var fuzzDisabled = []string{
 	"shutdown", "debug", "config", "client", "save", "bgsave", "acl",
 	"replicaof", "slaveof", "psync", "sync", "replconf", "wait", "waitaof", "failover", "monitor",
 	"blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop", "xread", "xreadgroup",
-	"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro",
+	"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "migrate",
 }
 
 // fuzzMaxDigits bounds the numbers an input may hold: "SETRANGE k

@@ -8,18 +8,11 @@ package server
 // CONFIG REWRITE give back what was set. TestRedisOnlyCommandsAreRedisLessWalrus
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
-	"asking": nil, "bgrewriteaof": nil,
-	"lolwut": nil,
-	"pfdebug": nil, "pfselftest": nil, "readonly": nil,
-	"readwrite": nil, "restore-asking": nil,
-	"spublish": nil, "ssubscribe": nil, "sunsubscribe": nil,
-	"sync": nil,
-	"cluster": {
-		"addslots", "addslotsrange", "bumpepoch", "count-failure-reports",
-		"countkeysinslot", "delslots", "delslotsrange", "failover", "flushslots",
-		"forget", "getkeysinslot", "help", "info", "keyslot", "links", "meet",
-		"myid", "nodes", "replicas", "replicate", "reset", "saveconfig",
-		"set-config-epoch", "setslot", "shards", "slaves", "slots",
-	},
+	"bgrewriteaof": nil,
+	"lolwut":       nil,
+	"pfdebug":      nil, "pfselftest": nil,
+	"restore-asking": nil,
+	"spublish":       nil, "ssubscribe": nil, "sunsubscribe": nil,
+	"sync":   nil,
 	"module": {"help", "list", "load", "loadex", "unload"},
 }

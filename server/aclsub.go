@@ -112,6 +112,17 @@ var redisContainers = map[string]redisContainer{
 		"consumers": {catStreamRead, 4}, "groups": {catStreamRead, 3},
 		"help": {catStream | catSlow, 2}, "stream": {catStreamRead, -3},
 	}},
+	"cluster": {cats: catSlow, subs: map[string]redisSub{
+		"addslots": {catAdminSub, -3}, "addslotsrange": {catAdminSub, -4}, "bumpepoch": {catAdminSub, 2},
+		"count-failure-reports": {catAdminSub, 3}, "countkeysinslot": {catSlow, 3},
+		"delslots": {catAdminSub, -3}, "delslotsrange": {catAdminSub, -4}, "failover": {catAdminSub, -2},
+		"flushslots": {catAdminSub, 2}, "forget": {catAdminSub, 3}, "getkeysinslot": {catSlow, 4},
+		"help": {catSlow, 2}, "info": {catSlow, 2}, "keyslot": {catSlow, 3}, "links": {catSlow, 2},
+		"meet": {catAdminSub, -4}, "myid": {catSlow, 2}, "nodes": {catSlow, 2}, "replicas": {catAdminSub, 3},
+		"replicate": {catAdminSub, 3}, "reset": {catAdminSub, -2}, "saveconfig": {catAdminSub, 2},
+		"set-config-epoch": {catAdminSub, 3}, "setslot": {catAdminSub, -4}, "shards": {catSlow, 2},
+		"slaves": {catAdminSub, 3}, "slots": {catSlow, 2},
+	}},
 	"pubsub": {cats: catSlow, subs: map[string]redisSub{
 		"channels": {catPubSub | catSlow, -2}, "help": {catSlow, 2},
 		"numpat": {catPubSub | catSlow, 2}, "numsub": {catPubSub | catSlow, -2},

@@ -51,6 +51,7 @@ func serverCommands() []*command {
 		}
 	}
 	rows = append(rows, migrateRow(row))
+	rows = append(rows, clusterCommands(row)...)
 	rows = append(rows, replicationCommands(row)...)
 	rows = append(rows, pubsubCommands(row)...)
 	rows = append(rows, blockingCommands()...)

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/walrus-kv/walrus/engine"
+)
+
+// walrus has no cluster mode. CLUSTER, READONLY, READWRITE and ASKING
+// answer as a Redis started without cluster-enabled does, which is how
+// clients and tools find out that a server is not a cluster node.
+
+const errNoCluster = "ERR This instance has cluster support disabled"
+
+func clusterCommands(row func(string, int, engine.Flags, string, string, func(*Server, *client, [][]byte)) *command) []*command {
+	noCluster := func(_ *Server, cl *client, _ [][]byte) { cl.err(errNoCluster) }
+	const conn = engine.Fast | engine.Loading | engine.Stale
+	return []*command{
+		row("cluster", -2, 0, "cluster", "A container for cluster commands", cmdCluster),
+		row("readonly", 1, conn, "cluster", "Enables read queries for a connection to a cluster replica node", noCluster),
+		row("readwrite", 1, conn, "cluster", "Disables read queries for a connection to a cluster replica node", noCluster),
+		row("asking", 1, engine.Fast, "cluster", "Sent by cluster clients after an -ASK redirect", noCluster),
+	}
+}
+
+// CLUSTER <subcommand>: every subcommand Redis has answers that cluster
+// support is disabled; any other is unknown.
+func cmdCluster(_ *Server, cl *client, args [][]byte) {
+	sub := strings.ToLower(string(args[1]))
+	if _, ok := redisContainers["cluster"].subs[sub]; !ok {
+		cl.err("ERR unknown subcommand '" + string(args[1]) + "'. Try CLUSTER HELP.")
+		return
+	}
+	cl.err(errNoCluster)
+}

@@ -41,8 +41,9 @@ type LinkOptions struct {
 	// OnReset is called after a full sync replaced the data or the
 	// history changed: sub-replicas must resync.
 	OnReset func()
-	// OnPublish delivers a PUBLISH the master forwarded.
-	OnPublish func(channel, message []byte)
+	// OnPublish delivers a PUBLISH (or, shard set, an SPUBLISH) the
+	// master forwarded.
+	OnPublish func(channel, message []byte, shard bool)
 	// Traffic, when set, is told the bytes the link reads from and
 	// writes to its master (INFO's network counters).
 	Traffic func(read, written int)
@@ -471,12 +472,12 @@ func (l *Link) stream(ctx context.Context, nc net.Conn, br *bufio.Reader, next u
 						return err
 					}
 				}
-			case name == "PUBLISH" && len(c.Args) == 3:
+			case (name == "PUBLISH" || name == "SPUBLISH") && len(c.Args) == 3:
 				if err := apply(); err != nil {
 					return err
 				}
 				if l.opts.OnPublish != nil {
-					l.opts.OnPublish(c.Args[1], c.Args[2])
+					l.opts.OnPublish(c.Args[1], c.Args[2], name == "SPUBLISH")
 				}
 			default:
 				entries = append(entries, c.Raw)

@@ -772,11 +772,15 @@ func (m *Master) GoodReplicas(maxLag time.Duration) int {
 	return c
 }
 
-// Publish forwards a PUBLISH to every online replica (pub/sub is not a
-// data change: it consumes no log index).
-func (m *Master) Publish(channel, message []byte) {
+// Publish forwards a PUBLISH (an SPUBLISH when shard) to every online
+// replica (pub/sub is not a data change: it consumes no log index).
+func (m *Master) Publish(channel, message []byte, shard bool) {
+	name := "PUBLISH"
+	if shard {
+		name = "SPUBLISH"
+	}
 	cmd := redcon.AppendArray(nil, 3)
-	cmd = redcon.AppendBulkString(cmd, "PUBLISH")
+	cmd = redcon.AppendBulkString(cmd, name)
 	cmd = redcon.AppendBulk(cmd, channel)
 	cmd = redcon.AppendBulk(cmd, message)
 	for _, p := range m.snapshotPeers() {

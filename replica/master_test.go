@@ -57,7 +57,7 @@ func TestCheckpointIsTakenWithoutTheMastersLock(t *testing.T) {
 		go func() {
 			m.Peers()
 			m.GoodReplicas(time.Second)
-			m.Publish([]byte("ch"), []byte("msg"))
+			m.Publish([]byte("ch"), []byte("msg"), false)
 			m.Checkpoints()
 			close(served)
 		}()

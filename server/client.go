@@ -49,7 +49,8 @@ type client struct {
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)
 	blocked    atomic.Bool  // waiting in BLPOP & co or held by a pause
 	db         atomic.Int64
-	subs       atomic.Int64 // channels + patterns subscribed
+	subs       atomic.Int64    // channels + patterns + shard channels subscribed
+	subCounts  [3]atomic.Int32 // each kind's, by subKind (CLIENT LIST)
 
 	mu      sync.Mutex // guards name and lastCmd
 	name    string
@@ -125,10 +126,14 @@ func (cl *client) info() string {
 	if cl.blocked.Load() {
 		flags = "b"
 	}
+	if cl.subs.Load() > 0 {
+		flags = "P"
+	}
 	if cmd == "" {
 		cmd = "NULL"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2",
 		cl.id, cl.addr, cl.laddr, name, int(now.Sub(cl.created).Seconds()),
-		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(), cl.subs.Load(), multi, strings.ToLower(cmd), cl.user.Load().name)
+		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(),
+		cl.subCounts[subChannel].Load(), cl.subCounts[subPattern].Load(), cl.subCounts[subShard].Load(), multi, strings.ToLower(cmd), cl.user.Load().name)
 }

@@ -33,6 +33,7 @@ type pubsub struct {
 	mu       sync.RWMutex
 	channels map[string]map[*client]struct{}
 	patterns map[string]map[*client]struct{}
+	shards   map[string]map[*client]struct{} // shard channels (SSUBSCRIBE)
 	subs     map[*client]*subscriber
 	wg       sync.WaitGroup // detached connection goroutines
 
@@ -47,6 +48,7 @@ type subscriber struct {
 	q       outQueue
 	chans   map[string]struct{}
 	pats    map[string]struct{}
+	shards  map[string]struct{}
 	started atomic.Bool // serving goroutines started (handover done)
 }
 
@@ -64,6 +66,7 @@ func (ps *pubsub) init() {
 	if ps.channels == nil {
 		ps.channels = map[string]map[*client]struct{}{}
 		ps.patterns = map[string]map[*client]struct{}{}
+		ps.shards = map[string]map[*client]struct{}{}
 		ps.subs = map[*client]*subscriber{}
 		ps.monitors = map[*client]*subscriber{}
 	}
@@ -78,7 +81,70 @@ func pubsubCommands(row rowFunc) []*command {
 		row("punsubscribe", -1, flags, "pubsub", "Stop listening for messages posted to channels matching the given patterns", cmdUnsubscribe),
 		row("publish", 3, flags|engine.Fast, "pubsub", "Post a message to a channel", cmdPublish),
 		row("pubsub", -2, flags, "pubsub", "A container for Pub/Sub commands", cmdPubSub),
+		// Sharded pub/sub, as Redis has it without cluster mode: shard
+		// channels of their own, which patterns do not reach. Their
+		// channels sit where keys do, as in Redis, and ACL checks them as
+		// channels, not keys.
+		withKeys(row("ssubscribe", -2, flags, "pubsub", "Listen for messages published to the given shard channels", cmdSubscribe), 1, -1),
+		withKeys(row("sunsubscribe", -1, flags, "pubsub", "Stop listening for messages posted to the given shard channels", cmdUnsubscribe), 1, -1),
+		withKeys(row("spublish", 3, flags|engine.Fast, "pubsub", "Post a message to a shard channel", cmdPublish), 1, 1),
 	}
+}
+
+func withKeys(c *command, first, last int) *command {
+	c.FirstKey, c.LastKey, c.Step = first, last, 1
+	return c
+}
+
+// subKind is one of the three kinds of subscription.
+type subKind int
+
+const (
+	subChannel subKind = iota
+	subPattern
+	subShard
+)
+
+// subKindOf names a (un)subscribe command's kind and its reply's word.
+func subKindOf(cmd []byte) (subKind, string) {
+	name := strings.ToLower(string(cmd))
+	switch name {
+	case "psubscribe", "punsubscribe":
+		return subPattern, name
+	case "ssubscribe", "sunsubscribe":
+		return subShard, name
+	}
+	return subChannel, name
+}
+
+// sets returns the registry's and the subscriber's sets of a kind.
+func (ps *pubsub) sets(sub *subscriber, k subKind) (map[string]map[*client]struct{}, map[string]struct{}) {
+	switch k {
+	case subPattern:
+		return ps.patterns, sub.pats
+	case subShard:
+		return ps.shards, sub.shards
+	}
+	return ps.channels, sub.chans
+}
+
+// count is what a (un)subscribe reply counts: shard channels apart, as
+// Redis counts them, channels and patterns together.
+func (sub *subscriber) count(k subKind) int {
+	if k == subShard {
+		return len(sub.shards)
+	}
+	return len(sub.chans) + len(sub.pats)
+}
+
+// publishCounts stores sub's counts where other connections read them
+// (subscribe mode lasts while any; CLIENT LIST shows each); ps.mu is held.
+func (sub *subscriber) publishCounts() {
+	cl := sub.cl
+	cl.subs.Store(int64(len(sub.chans) + len(sub.pats) + len(sub.shards)))
+	cl.subCounts[subChannel].Store(int32(len(sub.chans)))
+	cl.subCounts[subPattern].Store(int32(len(sub.pats)))
+	cl.subCounts[subShard].Store(int32(len(sub.shards)))
 }
 
 // subscribeModeError is the error for a command a RESP2 client in
@@ -94,13 +160,10 @@ func (s *Server) subscribeModeError(cl *client, name string) string {
 	return "ERR Can't execute '" + name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
 }
 
-// SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...]
+// SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...] /
+// SSUBSCRIBE shardchannel [shardchannel ...]
 func cmdSubscribe(s *Server, cl *client, args [][]byte) {
-	pattern := strings.EqualFold(string(args[0]), "psubscribe")
-	kind := "subscribe"
-	if pattern {
-		kind = "psubscribe"
-	}
+	k, kind := subKindOf(args[0])
 	ps := &s.ps
 	ps.mu.Lock()
 	ps.init()
@@ -111,10 +174,7 @@ func cmdSubscribe(s *Server, cl *client, args [][]byte) {
 	counts := make([]int, len(args)-1)
 	for i, a := range args[1:] {
 		name := string(a)
-		set, own := ps.channels, sub.chans
-		if pattern {
-			set, own = ps.patterns, sub.pats
-		}
+		set, own := ps.sets(sub, k)
 		if _, dup := own[name]; !dup {
 			own[name] = struct{}{}
 			if set[name] == nil {
@@ -122,9 +182,9 @@ func cmdSubscribe(s *Server, cl *client, args [][]byte) {
 			}
 			set[name][cl] = struct{}{}
 		}
-		counts[i] = len(sub.chans) + len(sub.pats)
+		counts[i] = sub.count(k)
 	}
-	cl.subs.Store(int64(len(sub.chans) + len(sub.pats)))
+	sub.publishCounts()
 	ps.mu.Unlock()
 	for i, a := range args[1:] {
 		cl.array(3)
@@ -134,14 +194,10 @@ func cmdSubscribe(s *Server, cl *client, args [][]byte) {
 	}
 }
 
-// UNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...]; no argument
-// means every one.
+// UNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...] / SUNSUBSCRIBE
+// [shardchannel ...]; no argument means every one.
 func cmdUnsubscribe(s *Server, cl *client, args [][]byte) {
-	pattern := strings.EqualFold(string(args[0]), "punsubscribe")
-	kind := "unsubscribe"
-	if pattern {
-		kind = "punsubscribe"
-	}
+	k, kind := subKindOf(args[0])
 	ps := &s.ps
 	ps.mu.Lock()
 	ps.init()
@@ -152,10 +208,7 @@ func cmdUnsubscribe(s *Server, cl *client, args [][]byte) {
 			names = append(names, string(a))
 		}
 	} else if sub != nil {
-		own := sub.chans
-		if pattern {
-			own = sub.pats
-		}
+		_, own := ps.sets(sub, k)
 		for n := range own {
 			names = append(names, n)
 		}
@@ -167,20 +220,18 @@ func cmdUnsubscribe(s *Server, cl *client, args [][]byte) {
 	}
 	var reps []rep
 	for _, n := range names {
-		if sub != nil {
-			ps.removeLocked(sub, n, pattern)
-		}
 		left := 0
 		if sub != nil {
-			left = len(sub.chans) + len(sub.pats)
+			ps.removeLocked(sub, n, k)
+			left = sub.count(k)
 		}
 		reps = append(reps, rep{n, left})
 	}
 	left := 0
 	if sub != nil {
-		left = len(sub.chans) + len(sub.pats)
+		left = sub.count(k)
+		sub.publishCounts()
 	}
-	cl.subs.Store(int64(left))
 	ps.mu.Unlock()
 	if len(reps) == 0 {
 		cl.array(3)
@@ -198,11 +249,8 @@ func cmdUnsubscribe(s *Server, cl *client, args [][]byte) {
 }
 
 // removeLocked drops one subscription of sub; ps.mu must be held.
-func (ps *pubsub) removeLocked(sub *subscriber, name string, pattern bool) {
-	set, own := ps.channels, sub.chans
-	if pattern {
-		set, own = ps.patterns, sub.pats
-	}
+func (ps *pubsub) removeLocked(sub *subscriber, name string, k subKind) {
+	set, own := ps.sets(sub, k)
 	if _, ok := own[name]; !ok {
 		return
 	}
@@ -215,11 +263,37 @@ func (ps *pubsub) removeLocked(sub *subscriber, name string, pattern bool) {
 	}
 }
 
-// PUBLISH channel message
+// PUBLISH channel message / SPUBLISH shardchannel message
 func cmdPublish(s *Server, cl *client, args [][]byte) {
-	n := s.Publish(args[1], args[2])
-	s.repl.publish(args[1], args[2]) // master PUBLISHes reach replica subscribers
+	shard := strings.EqualFold(string(args[0]), "spublish")
+	var n int
+	if shard {
+		n = s.PublishShard(args[1], args[2])
+	} else {
+		n = s.Publish(args[1], args[2])
+	}
+	s.repl.publish(args[1], args[2], shard) // a master's messages reach its replicas' subscribers
 	cl.integer(int64(n))
+}
+
+// PublishShard delivers a message to this node's subscribers of a shard
+// channel and returns how many received it.
+func (s *Server) PublishShard(channel, message []byte) int {
+	ps := &s.ps
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	subs := ps.shards[string(channel)]
+	if len(subs) == 0 {
+		return 0
+	}
+	msg := redcon.AppendArray(nil, 3)
+	msg = redcon.AppendBulkString(msg, "smessage")
+	msg = redcon.AppendBulk(msg, channel)
+	msg = redcon.AppendBulk(msg, message)
+	for cl := range subs {
+		s.pushTo(ps.subs[cl], msg)
+	}
+	return len(subs)
 }
 
 // Publish delivers a message to this node's subscribers of channel and of
@@ -298,15 +372,20 @@ func (s *Server) pushTo(sub *subscriber, b []byte) {
 	}
 }
 
-// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | HELP
+// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT |
+// SHARDCHANNELS [pattern] | SHARDNUMSUB [shardchannel ...] | HELP
 func cmdPubSub(s *Server, cl *client, args [][]byte) {
 	ps := &s.ps
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
 	switch sub := strings.ToLower(string(args[1])); {
-	case sub == "channels" && len(args) <= 3:
+	case (sub == "channels" || sub == "shardchannels") && len(args) <= 3:
+		set := ps.channels
+		if sub == "shardchannels" {
+			set = ps.shards
+		}
 		var names []string
-		for ch := range ps.channels {
+		for ch := range set {
 			if len(args) == 2 || engine.GlobMatch(string(args[2]), ch) {
 				names = append(names, ch)
 			}
@@ -316,11 +395,15 @@ func cmdPubSub(s *Server, cl *client, args [][]byte) {
 		for _, n := range names {
 			cl.bulkString(n)
 		}
-	case sub == "numsub":
+	case sub == "numsub" || sub == "shardnumsub":
+		set := ps.channels
+		if sub == "shardnumsub" {
+			set = ps.shards
+		}
 		cl.array(2 * (len(args) - 2))
 		for _, ch := range args[2:] {
 			cl.bulk(ch)
-			cl.integer(int64(len(ps.channels[string(ch)])))
+			cl.integer(int64(len(set[string(ch)])))
 		}
 	case sub == "numpat" && len(args) == 2:
 		cl.integer(int64(len(ps.patterns)))
@@ -334,8 +417,12 @@ func cmdPubSub(s *Server, cl *client, args [][]byte) {
 			"NUMSUB [<channel> ...]",
 			"    Return the number of subscribers for the specified channels, excluding",
 			"    pattern subscriptions(default: no channels).",
+			"SHARDCHANNELS [<pattern>]",
+			"    Return the currently active shard level channels matching a <pattern> (default: '*').",
+			"SHARDNUMSUB [<shardchannel> ...]",
+			"    Return the number of subscribers for the specified shard level channel(s)",
 			"HELP",
-			"    Print this help.",
+			"    Prints this help.",
 		}
 		cl.statusLines(lines)
 	default:
@@ -348,7 +435,7 @@ func cmdPubSub(s *Server, cl *client, args [][]byte) {
 // once redcon's handler has queued its last replies.
 func (s *Server) detach(cl *client) *subscriber {
 	dc := cl.conn.Detach()
-	sub := &subscriber{cl: cl, dc: dc, chans: map[string]struct{}{}, pats: map[string]struct{}{}}
+	sub := &subscriber{cl: cl, dc: dc, chans: map[string]struct{}{}, pats: map[string]struct{}{}, shards: map[string]struct{}{}}
 	sub.q.wake = make(chan struct{}, 1)
 	s.ps.subs[cl] = sub
 	s.mu.Lock()
@@ -476,14 +563,14 @@ func (ps *pubsub) forget(cl *client) {
 	if sub == nil {
 		return
 	}
-	for n := range sub.chans {
-		ps.removeLocked(sub, n, false)
-	}
-	for n := range sub.pats {
-		ps.removeLocked(sub, n, true)
+	for _, k := range []subKind{subChannel, subPattern, subShard} {
+		_, own := ps.sets(sub, k)
+		for n := range own {
+			ps.removeLocked(sub, n, k)
+		}
 	}
 	delete(ps.subs, cl)
-	cl.subs.Store(0)
+	sub.publishCounts()
 	ps.stopMonitorLocked(cl)
 }
 

@@ -116,3 +116,54 @@ func TestSubscriberThatDoesNotReadIsDisconnectedPastTheLimit(t *testing.T) {
 		t.Fatalf("NUMSUB after the disconnect: %s", got)
 	}
 }
+
+// TestShardedPubSub: shard channels are a namespace of their own, with
+// their own counts and introspection, against both servers.
+func TestShardedPubSub(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		sub, pub := dialRaw(t, addr), dialRaw(t, addr)
+		id := strings.TrimPrefix(sub.do("CLIENT", "ID"), ":")
+		sub.send("SSUBSCRIBE", "a", "b")
+		sub.expectRead("[$ssubscribe $a :1]")
+		sub.expectRead("[$ssubscribe $b :2]")
+		sub.expect("[$subscribe $c :1]", "SUBSCRIBE", "c")
+		sub.expect("[$psubscribe $a* :2]", "PSUBSCRIBE", "a*")
+		sub.expect("[$ssubscribe $a :2]", "SSUBSCRIBE", "a")
+		line := pub.do("CLIENT", "LIST", "ID", id)
+		for _, want := range []string{" flags=P ", " sub=1 psub=1 ssub=2 "} {
+			if !strings.Contains(line, want) {
+				t.Errorf("CLIENT LIST of the subscriber = %q, without %q", line, want)
+			}
+		}
+
+		pub.expect(":1", "SPUBLISH", "a", "hi")
+		sub.expectRead("[$smessage $a $hi]")
+		pub.expect(":0", "SPUBLISH", "c", "x") // channels and patterns do not hear it
+		pub.expect(":1", "PUBLISH", "c", "x")
+		sub.expectRead("[$message $c $x]")
+		pub.expect(":0", "PUBLISH", "b", "y") // nor do shard subscribers hear PUBLISH
+		pub.expect(":1", "PUBLISH", "a", "z")
+		sub.expectRead("[$pmessage $a* $a $z]")
+
+		if got := sortedReply(pub.do("PUBSUB", "SHARDCHANNELS")); got != "[$a $b]" { // in no set order
+			t.Errorf("PUBSUB SHARDCHANNELS = %q", got)
+		}
+		pub.expect("[$b]", "PUBSUB", "SHARDCHANNELS", "b*")
+		pub.expect("[$a :1 $zz :0]", "PUBSUB", "SHARDNUMSUB", "a", "zz")
+		pub.expect("[$c]", "PUBSUB", "CHANNELS")
+		pub.expect("[$a :0]", "PUBSUB", "NUMSUB", "a")
+
+		sub.expect("[$sunsubscribe $a :1]", "SUNSUBSCRIBE", "a")
+		sub.expect("[$sunsubscribe $b :0]", "SUNSUBSCRIBE")
+		sub.expect("[$sunsubscribe (nil) :0]", "SUNSUBSCRIBE")
+		sub.expect("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", "GET", "x")
+		sub.send("UNSUBSCRIBE")
+		sub.expectRead("[$unsubscribe $c :1]")
+		sub.expect("[$punsubscribe $a* :0]", "PUNSUBSCRIBE")
+		sub.expect("[$ssubscribe $only :1]", "SSUBSCRIBE", "only")
+		sub.expect("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", "GET", "x")
+		sub.expect("[$sunsubscribe $only :0]", "SUNSUBSCRIBE", "only")
+		sub.expect("(nil)", "GET", "x")
+		pub.expect("[]", "PUBSUB", "SHARDCHANNELS")
+	})
+}

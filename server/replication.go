@@ -490,16 +490,18 @@ func cmdWaitAOF(s *Server, cl *client, args [][]byte) {
 }
 
 // propagate forwards a PUBLISH to replicas.
-func (r *replication) publish(channel, message []byte) { r.master.Publish(channel, message) }
+func (r *replication) publish(channel, message []byte, shard bool) {
+	r.master.Publish(channel, message, shard)
+}
 
-// deliverPublish hands a PUBLISH forwarded by the master to local
-// subscribers.
-func (r *replication) deliverPublish(channel, message []byte) {
-	if p, ok := any(r.s).(interface {
-		Publish(channel, message []byte) int
-	}); ok {
-		p.Publish(channel, message)
+// deliverPublish hands a PUBLISH or SPUBLISH forwarded by the master to
+// local subscribers.
+func (r *replication) deliverPublish(channel, message []byte, shard bool) {
+	if shard {
+		r.s.PublishShard(channel, message)
+		return
 	}
+	r.s.Publish(channel, message)
 }
 
 // configValue reads a directive that has no typed field ("" if unknown).

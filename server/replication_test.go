@@ -131,7 +131,8 @@ func TestEveryFamilyReplicatesToTheSameDigest(t *testing.T) {
 	}
 }
 
-// A PUBLISH on the master reaches subscribers connected to its replica.
+// A PUBLISH or SPUBLISH on the master reaches subscribers connected to
+// its replica.
 func TestPublishOnMasterReachesReplicaSubscribers(t *testing.T) {
 	_, rs, mc, _ := masterAndReplica(t)
 	sub := dialRaw(t, rs.Addr().String())
@@ -143,8 +144,20 @@ func TestPublishOnMasterReachesReplicaSubscribers(t *testing.T) {
 	if err != nil || got != "[$message $news $hello]" {
 		t.Fatalf("replica subscriber got %q, %v", got, err)
 	}
+	// SPUBLISH too, to the replica's shard channel subscribers only.
+	if got := sub.do("SSUBSCRIBE", "news"); got != "[$ssubscribe $news :1]" {
+		t.Fatalf("SSUBSCRIBE: %q", got)
+	}
+	mc.do("SPUBLISH", "news", "sharded")
+	if got, err := sub.read(); err != nil || got != "[$smessage $news $sharded]" {
+		t.Fatalf("replica shard subscriber got %q, %v", got, err)
+	}
+	mc.do("PUBLISH", "news", "plain")
+	if got, err := sub.read(); err != nil || got != "[$message $news $plain]" {
+		t.Fatalf("replica subscriber got %q, %v", got, err)
+	}
 	if n := infoField(t, mc, "replication", "master_repl_offset"); n != "0" {
-		t.Fatalf("PUBLISH consumed a log index: master_repl_offset %s", n)
+		t.Fatalf("PUBLISH or SPUBLISH consumed a log index: master_repl_offset %s", n)
 	}
 }
 

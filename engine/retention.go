@@ -303,6 +303,11 @@ func (e *Engine) flushAndTruncate() error {
 	return nil
 }
 
+// CompactLog flushes Pebble and drops every log entry that recovery, the
+// replicas' pins and the backlog no longer need: what BGREWRITEAOF asks
+// of Redis's append-only file, which this log never needs rewritten.
+func (e *Engine) CompactLog() error { return e.flushAndTruncate() }
+
 // Flush makes everything applied so far durable in Pebble (a checkpoint
 // taken afterwards is current) and returns the flushed index.
 func (e *Engine) Flush() (uint64, error) {

@@ -8,7 +8,7 @@ package server
 // CONFIG REWRITE give back what was set. TestRedisOnlyCommandsAreRedisLessWalrus
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
-	"bgrewriteaof": nil, "lolwut": nil, "pfdebug": nil, "pfselftest": nil,
+	"lolwut": nil, "pfdebug": nil, "pfselftest": nil,
 	"restore-asking": nil, "sync": nil,
 	"module": {"help", "list", "load", "loadex", "unload"},
 }

@@ -31,6 +31,7 @@ func serverCommands() []*command {
 		row("lastsave", 1, any|engine.Fast, "server", "Get the UNIX time stamp of the last successful save to disk", cmdLastSave),
 		row("save", 1, engine.Admin|engine.NoMulti, "server", "Synchronously save the dataset to disk", cmdSave),
 		row("bgsave", -1, engine.Admin, "server", "Asynchronously save the dataset to disk", cmdSave),
+		row("bgrewriteaof", 1, engine.Admin, "server", "Asynchronously rewrite the append-only file", cmdBgRewriteAOF),
 		row("shutdown", -1, engine.Admin|any|engine.NoMulti, "server", "Synchronously save the dataset to disk and then shut down the server", cmdShutdown),
 		row("debug", -2, engine.Admin|any, "server", "A container for debugging commands", cmdDebug),
 		memoryRow(row),
@@ -461,6 +462,19 @@ func cmdSave(s *Server, cl *client, args [][]byte) {
 		return
 	}
 	cl.ok()
+}
+
+// BGREWRITEAOF: the log is never rewritten, but it is made as small as
+// it may be: Pebble is flushed and the entries nobody needs are dropped.
+// It runs before the reply (a flush takes milliseconds), so the rewrite
+// Redis announces as started is already done.
+func cmdBgRewriteAOF(s *Server, cl *client, _ [][]byte) {
+	if err := s.eng.CompactLog(); err != nil {
+		s.log.Error("log compaction failed", "err", err)
+		cl.err("ERR " + err.Error())
+		return
+	}
+	cl.status("Background append only file rewriting started")
 }
 
 // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]

@@ -1,0 +1,31 @@
+package engine
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestCompactLogDropsWhatNobodyNeeds: BGREWRITEAOF's CompactLog flushes
+// Pebble and truncates the log down to the backlog, at once.
+func TestCompactLogDropsWhatNobodyNeeds(t *testing.T) {
+	e := testEngine(t, Options{BacklogBytes: 400 * 40, FlushInterval: time.Hour})
+	s := NewSession()
+	cmds := make([][][]byte, 0, 1000)
+	for i := 0; i < 30000; i++ {
+		cmds = append(cmds, args("SET k "+strconv.Itoa(i)))
+		if len(cmds) == cap(cmds) {
+			e.Exec(s, cmds, nil)
+			cmds = cmds[:0]
+		}
+	}
+	if err := e.CompactLog(); err != nil {
+		t.Fatal(err)
+	}
+	if e.FlushedIndex() != e.AppliedIndex() {
+		t.Fatalf("flushed %d, applied %d: CompactLog did not flush", e.FlushedIndex(), e.AppliedIndex())
+	}
+	if first, last := e.WAL().FirstIndex(), e.WAL().LastIndex(); first <= 1 || last-first+1 > 400 {
+		t.Fatalf("log holds %d..%d after CompactLog, want only the 400-entry backlog", first, last)
+	}
+}

@@ -57,6 +57,18 @@ type client struct {
 	lastCmd string
 
 	out []byte // reply buffer, reused
+
+	// CLIENT REPLY, as Redis keeps it: off, the reply of the command
+	// running is skipped, the next command's will be. Only the
+	// connection's own goroutine reads or writes them.
+	replyOff, replySkip, replySkipNext bool
+	replyAlone                         bool // dispatch runs one command whose reply it may drop
+}
+
+// nextReply moves CLIENT REPLY SKIP on once a command has run: the skip
+// asked for applies to the next one.
+func (cl *client) nextReply() {
+	cl.replySkip, cl.replySkipNext = cl.replySkipNext, false
 }
 
 func newClient(s *Server, conn redcon.Conn) *client {

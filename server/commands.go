@@ -233,6 +233,20 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 			}
 		}
 		cl.integer(int64(boolInt(s.block.unblock(id, reply))))
+	case sub == "reply" && len(args) == 3:
+		switch strings.ToLower(string(args[2])) {
+		case "on":
+			cl.replyOff, cl.replySkip = false, false
+			cl.ok()
+		case "off":
+			cl.replyOff = true
+		case "skip":
+			if !cl.replyOff {
+				cl.replySkipNext = true
+			}
+		default:
+			cl.err("ERR syntax error")
+		}
 	case sub == "no-evict" && len(args) == 3:
 		switch strings.ToLower(string(args[2])) {
 		case "on", "off": // walrus evicts nothing
@@ -246,7 +260,7 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 	case sub == "kill" && len(args) >= 3:
 		s.clientKill(cl, args[2:])
 	case sub == "help":
-		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL [ID <id>] [TYPE normal|master|replica|pubsub] [USER <name>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME yes|no] [MAXAGE <seconds>]", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "NO-EVICT (ON|OFF)", "HELP"}
+		lines := []string{"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST", "KILL <ip:port> | KILL [ID <id>] [TYPE normal|master|replica|pubsub] [USER <name>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME yes|no] [MAXAGE <seconds>]", "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "NO-EVICT (ON|OFF)", "REPLY (ON|OFF|SKIP)", "HELP"}
 		cl.statusLines(lines)
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLIENT HELP.")

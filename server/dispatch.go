@@ -121,6 +121,23 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 		if len(args) == 0 {
 			continue
 		}
+		if (cl.replyOff || cl.replySkip) && !cl.replyAlone {
+			// CLIENT REPLY OFF or SKIP: the command runs on its own and
+			// its reply is dropped, unless it was CLIENT REPLY ON.
+			flush(i)
+			mark := len(out)
+			cl.replyAlone = true
+			out = s.dispatch(cl, [][][]byte{args}, out)
+			cl.replyAlone = false
+			if cl.detached {
+				return out
+			}
+			if cl.replyOff || cl.replySkip {
+				out = out[:mark]
+			}
+			cl.nextReply()
+			continue
+		}
 		c, errMsg := s.check(cl, args)
 		for errMsg == "" && s.pauseHolds(cl, c) {
 			flush(i)
@@ -162,6 +179,9 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 		out = cl.out
 		if cl.detached {
 			return out
+		}
+		if !cl.replyAlone {
+			cl.nextReply()
 		}
 	}
 	flush(len(cmds))

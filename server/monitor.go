@@ -142,5 +142,6 @@ func cmdReset(s *Server, cl *client, args [][]byte) {
 	s.unsubscribeAll(cl) // and stops monitoring
 	cl.user.Store(s.acl.def)
 	cl.authed = s.acl.defaultOpen()
+	cl.replyOff, cl.replySkipNext = false, false // as Redis: a skip under way stays
 	cl.status("RESET")
 }

@@ -137,6 +137,11 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.watchConfig()
+	if _, err := s.importRDB(); err != nil {
+		s.repl.close()
+		eng.Close()
+		return nil, err
+	}
 	if err := s.listen(); err != nil {
 		s.repl.close()
 		eng.Close()

@@ -186,7 +186,7 @@ var directives = []*directive{
 	{name: "appendfsync", def: "everysec", flags: mutable, v: enumField(func(c *Config) *string { return &c.AppendFsync }, "everysec", "always", "no")},
 	{name: "appendfilename", def: "appendonly.aof", v: stringField(nil)},
 	{name: "appenddirname", def: "appendonlydir", v: stringField(nil)},
-	{name: "dbfilename", def: "dump.rdb", v: stringField(nil)},
+	{name: "dbfilename", def: "dump.rdb", v: stringField(func(c *Config) *string { return &c.DBFilename })},
 	{name: "stop-writes-on-bgsave-error", def: "yes", flags: mutable, v: boolField(nil)},
 	{name: "rdbcompression", def: "yes", flags: mutable, v: boolField(nil)},
 	{name: "rdbchecksum", def: "yes", flags: mutable, v: boolField(nil)},

@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
+
+// An RDB file, as Redis writes one (SAVE, BGSAVE, its dump.rdb): "REDIS"
+// and a 4-digit version, then opcodes (auxiliary fields, database
+// selection, sizes, expiry and eviction hints, function libraries) and
+// keys, each a type, a name and a value in DUMP's encodings, then an end
+// opcode and a CRC-64 of everything before it. ReadRDB reads one so
+// that a Redis user can start walrus on the dump.rdb of a Redis.
+
+// RDB opcodes (Redis's rdb.h).
+const (
+	rdbOpSlotInfo     = 244
+	rdbOpModuleAux    = 247
+	rdbOpIdle         = 248
+	rdbOpFreq         = 249
+	rdbOpAux          = 250
+	rdbOpResizeDB     = 251
+	rdbOpExpireTimeMS = 252
+	rdbOpExpireTime   = 253
+	rdbOpSelectDB     = 254
+	rdbOpEOF          = 255
+)
+
+// RDBItem is one key of an RDB file, or one function library.
+type RDBItem struct {
+	DB       int
+	Key      []byte
+	Payload  []byte // the value as a DUMP payload: RESTORE's argument
+	ExpireAt int64  // Unix ms; 0 for none
+	Library  []byte // a function library's code (Key is nil)
+}
+
+// ReadRDB calls fn for every key and library of an RDB file, in order,
+// once the file's CRC-64 (when it has one) is found right. A key of a
+// type walrus cannot hold (a module's; a stream, whose RDB encoding is
+// not read here) stops it with an error naming the key: nothing is
+// skipped silently.
+func ReadRDB(data []byte, fn func(RDBItem) error) (err error) {
+	if len(data) < 9 || string(data[:5]) != "REDIS" {
+		return fmt.Errorf("not an RDB file")
+	}
+	version, verr := strconv.Atoi(string(data[5:9]))
+	if verr != nil || version < 1 || version > rdbMaxVersion {
+		return fmt.Errorf("RDB version %q is not one walrus reads (1 to %d)", data[5:9], rdbMaxVersion)
+	}
+	r := &rdbReader{b: data[9:]}
+	at := func() int { return len(data) - len(r.b) }
+	var key []byte
+	defer func() {
+		if e := recover(); e != nil {
+			if e != errBadDump {
+				panic(e)
+			}
+			err = fmt.Errorf("RDB file is malformed at byte %d (key %q)", at(), key)
+		}
+	}()
+	db := 0
+	var expireAt int64
+	for {
+		op := r.byte()
+		switch op {
+		case rdbOpEOF:
+			end := at()
+			if version >= 5 {
+				sum := binary.LittleEndian.Uint64(r.take(8))
+				if sum != 0 && sum != redisCRC64(0, data[:end]) {
+					return fmt.Errorf("RDB file's checksum is wrong")
+				}
+			}
+			return nil
+		case rdbOpSelectDB:
+			n, enc := r.length()
+			if enc || n > 1<<16 {
+				bad()
+			}
+			db = int(n)
+		case rdbOpResizeDB:
+			r.length()
+			r.length()
+		case rdbOpAux:
+			r.string()
+			r.string()
+		case rdbOpExpireTimeMS:
+			expireAt = int64(binary.LittleEndian.Uint64(r.take(8)))
+		case rdbOpExpireTime:
+			expireAt = int64(binary.LittleEndian.Uint32(r.take(4))) * 1000
+		case rdbOpIdle:
+			r.length()
+		case rdbOpFreq:
+			r.byte()
+		case rdbOpSlotInfo:
+			r.length()
+			r.length()
+			r.length()
+		case rdbOpFunction2:
+			if err := fn(RDBItem{Library: r.string()}); err != nil {
+				return err
+			}
+		case rdbOpFunctionPreGA:
+			return fmt.Errorf("RDB file holds functions in the format of Redis 7.0's release candidates")
+		case rdbOpModuleAux:
+			return fmt.Errorf("RDB file holds a module's data, which walrus cannot read")
+		default:
+			key = r.string()
+			start := at()
+			switch op {
+			case rdbZSet, rdbZSet2, rdbHash, rdbList, rdbSet, rdbString,
+				rdbHashZipmap, rdbListZiplist, rdbSetIntset, rdbZSetZiplist, rdbHashZiplist,
+				rdbListQuicklist, rdbHashListpack, rdbZSetListpack, rdbListQuicklist2, rdbSetListpack:
+			default:
+				return fmt.Errorf("RDB key %q has a value of RDB type %d, which walrus cannot restore (a stream's, a module's or a hash's with field expiry)", key, op)
+			}
+			r.object(op)
+			body := append([]byte{op}, data[start:at()]...)
+			if err := fn(RDBItem{DB: db, Key: key, Payload: sealDump(body), ExpireAt: expireAt}); err != nil {
+				return err
+			}
+			key, expireAt = nil, 0
+		}
+	}
+}

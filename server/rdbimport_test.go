@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walrus-kv/walrus/server/config"
+)
+
+// TestImportRedisRDB: walrus started on an empty dataset with a Redis
+// dump.rdb in its dir holds what the Redis held: every type in every
+// encoding, several databases, TTLs, function libraries; keys that
+// expired since the save are left out.
+func TestImportRedisRDB(t *testing.T) {
+	rdir := t.TempDir()
+	r := dialRaw(t, redisServer(t, "--dir", rdir))
+	keys := fillEncodings(r)
+	r.do("SET", "ttl", "v", "PX", "100000")
+	r.do("SET", "soon", "v", "PX", "200")
+	r.expect("$mylib", "FUNCTION", "LOAD", testLibrary)
+	r.do("SELECT", "2")
+	r.do("RPUSH", "db2list", "a", "b")
+	r.do("SELECT", "0")
+	r.expect("+OK", "SAVE")
+	rdb, err := os.ReadFile(filepath.Join(rdir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "soon to expire", 5*time.Second, func() bool { return r.do("EXISTS", "soon") == ":0" })
+
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{
+		{"persistent", nil},
+		{"in memory", []string{"--save", "", "--appendonly", "no"}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			wdir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(wdir, "dump.rdb"), rdb, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w := dialRaw(t, startServer(t, append([]string{"--dir", wdir}, mode.args...)...).Addr().String())
+			for _, k := range keys {
+				if got, want := describe(t, w, k), describe(t, r, k); got != want {
+					t.Errorf("%s: %.200q, want %.200q", k, got, want)
+				}
+			}
+			w.expect(r.do("DBSIZE"), "DBSIZE")
+			w.expect(":0", "EXISTS", "soon")
+			if ttl, _ := strconv.Atoi(strings.TrimPrefix(w.do("PTTL", "ttl"), ":")); ttl <= 0 || ttl > 100000 {
+				t.Errorf("PTTL of an imported key = %d", ttl)
+			}
+			w.expect(":1", "FCALL", "f1", "1", "counter")
+			w.do("SELECT", "2")
+			w.expect("[$a $b]", "LRANGE", "db2list", "0", "-1")
+		})
+	}
+
+	// A restart does not load it again over what was written since.
+	wdir := t.TempDir()
+	os.WriteFile(filepath.Join(wdir, "dump.rdb"), rdb, 0o644)
+	args := []string{"--port", strconv.Itoa(freePort(t)), "--dir", wdir}
+	cfg, err := config.Load("", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, stop := runServer(t, cfg)
+	c := dialRaw(t, s.Addr().String())
+	c.do("SET", "s:word", "changed")
+	c.do("DEL", "l:small")
+	stop()
+	args[1] = strconv.Itoa(freePort(t))
+	if cfg, err = config.Load("", args); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = runServer(t, cfg)
+	c2 := dialRaw(t, s.Addr().String())
+	c2.expect("$changed", "GET", "s:word")
+	c2.expect(":0", "EXISTS", "l:small")
+}
+
+// TestImportRefusesWhatItCannotRead: a damaged RDB file, or one holding a
+// value walrus cannot restore, stops the start with an error naming it.
+func TestImportRefusesWhatItCannotRead(t *testing.T) {
+	rdir := t.TempDir()
+	r := dialRaw(t, redisServer(t, "--dir", rdir))
+	r.do("SET", "a", "1")
+	r.expect("+OK", "SAVE")
+	good, err := os.ReadFile(filepath.Join(rdir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.do("XADD", "stream", "*", "f", "v")
+	r.expect("+OK", "SAVE")
+	withStream, _ := os.ReadFile(filepath.Join(rdir, "dump.rdb"))
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)-12] ^= 1
+
+	for name, tc := range map[string]struct {
+		rdb  []byte
+		want string
+	}{
+		"checksum":  {flipped, "checksum is wrong"},
+		"truncated": {good[:len(good)-12], "malformed"},
+		"stream":    {withStream, `"stream"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "dump.rdb"), tc.rdb, 0o644)
+			cfg, err := config.Load("", []string{"--port", strconv.Itoa(freePort(t)), "--dir", dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := New(cfg, discardLogger())
+			if err == nil {
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				s.Serve(ctx)
+				t.Fatal("walrus started on an RDB file it cannot read")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not say %q", err, tc.want)
+			}
+		})
+	}
+}

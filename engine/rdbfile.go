@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -124,4 +126,80 @@ func ReadRDB(data []byte, fn func(RDBItem) error) (err error) {
 			key, expireAt = nil, 0
 		}
 	}
+}
+
+// WriteRDB writes the dataset as of one Pebble snapshot as a Redis RDB
+// file (version 10, Redis 7.0's): the auxiliary fields given, the
+// function libraries, then each database's keys with their expiry, in
+// the encodings DUMP writes, and the CRC-64. Keys already expired are
+// left out. A value Redis's RDB cannot take from walrus (a stream: its
+// RDB encoding is not written here) stops it with an error.
+func (e *Engine) WriteRDB(w io.Writer, aux [][2]string) (err error) {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	snap := e.db.NewSnapshot()
+	defer snap.Close()
+	c := &ctx{e: e, r: snap, now: e.opts.Now().UnixMilli(), noStats: true}
+	defer func() {
+		if r := recover(); r != nil {
+			se, ok := r.(storageError)
+			if !ok {
+				panic(r)
+			}
+			err = se.err
+		}
+	}()
+	out := &rdbWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	out.write([]byte("REDIS" + fmt.Sprintf("%04d", rdbVersion)))
+	for _, kv := range aux {
+		out.write(appendRDBString(appendRDBString([]byte{rdbOpAux}, []byte(kv[0])), []byte(kv[1])))
+	}
+	it := c.iter(keyFunctionPrefix, prefixEnd(keyFunctionPrefix))
+	for it.First(); it.Valid(); it.Next() {
+		out.write(appendRDBString([]byte{rdbOpFunction2}, it.Value()))
+	}
+	it.Close()
+	for db := 0; db < e.opts.Databases && out.err == nil; db++ {
+		c.selectDB(db)
+		selected := false
+		c.scanKeys(0, func(key []byte, _ uint64, m *meta) bool {
+			payload, ok := c.dump(m)
+			if !ok {
+				out.err = fmt.Errorf("key %q in database %d is a %s, which walrus does not write to an RDB file", key, db, typeName(m.typ))
+				return false
+			}
+			if !selected {
+				out.write(appendRDBLen([]byte{rdbOpSelectDB}, uint64(db)))
+				selected = true
+			}
+			if m.expireAt != 0 {
+				out.write(binary.LittleEndian.AppendUint64([]byte{rdbOpExpireTimeMS}, uint64(m.expireAt)))
+			}
+			body := payload[:len(payload)-10] // the type, then the value
+			out.write(appendRDBString(body[:1:1], key))
+			out.write(body[1:])
+			return out.err == nil
+		})
+	}
+	out.write([]byte{rdbOpEOF})
+	out.write(binary.LittleEndian.AppendUint64(nil, out.crc))
+	if out.err != nil {
+		return out.err
+	}
+	return out.w.Flush()
+}
+
+// rdbWriter writes an RDB file, keeping its CRC-64 and its first error.
+type rdbWriter struct {
+	w   *bufio.Writer
+	crc uint64
+	err error
+}
+
+func (r *rdbWriter) write(b []byte) {
+	if r.err != nil {
+		return
+	}
+	r.crc = redisCRC64(r.crc, b)
+	_, r.err = r.w.Write(b)
 }

@@ -9,6 +9,6 @@ package server
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
 	"lolwut": nil, "pfdebug": nil, "pfselftest": nil,
-	"restore-asking": nil, "sync": nil,
-	"module": {"help", "list", "load", "loadex", "unload"},
+	"restore-asking": nil,
+	"module":         {"help", "list", "load", "loadex", "unload"},
 }

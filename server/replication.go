@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -305,6 +308,7 @@ func replicationCommands(row rowFunc) []*command {
 		row("role", 1, anyState|engine.Fast, "server", "Return the role of the instance in the context of replication", cmdRole),
 		row("replconf", -1, engine.Admin|anyState|engine.NoMulti, "server", "An internal command for configuring the replication stream", cmdReplconf),
 		row("psync", -3, engine.Admin|engine.NoMulti, "server", "Internal command used for replication", cmdPsync),
+		row("sync", 1, engine.Admin|engine.NoMulti, "server", "Internal command used for replication", cmdSync),
 		row("failover", -1, engine.Admin|engine.Stale, "server", "Start a coordinated failover between this server and one of its replicas.", cmdFailover),
 		row("wait", 3, 0, "generic", "Wait for the synchronous replication of all the write commands sent in the context of the current connection", cmdWait),
 		row("waitaof", 4, engine.NoMulti, "generic", "Wait for all write commands sent by the client to be appended to the AOF of the local Redis and/or the replicas", cmdWaitAOF),
@@ -425,6 +429,37 @@ func cmdPsync(s *Server, cl *client, args [][]byte) {
 		g.repl.Store(true) // its bytes are replication traffic from now on
 	}
 	s.repl.master.Serve(dc, string(args[1]), string(args[2]), ip, port)
+}
+
+// SYNC, as `redis-cli --rdb` sends it: the dataset as a Redis RDB file
+// in the diskless framing ("$EOF:<mark>", the file, the mark), then the
+// connection closes. walrus's replicas use PSYNC and its checkpoint
+// stream; SYNC serves tools that want an RDB (a backup Redis can load).
+func cmdSync(s *Server, cl *client, _ [][]byte) {
+	if len(cl.out) > 0 {
+		cl.conn.WriteRaw(cl.out)
+		cl.out = cl.out[:0]
+	}
+	dc := cl.conn.Detach()
+	cl.detached = true
+	defer dc.Close()
+	if err := dc.Flush(); err != nil {
+		return
+	}
+	var mark [20]byte
+	rand.Read(mark[:])
+	eof := hex.EncodeToString(mark[:])
+	nc := dc.NetConn()
+	if _, err := io.WriteString(nc, "$EOF:"+eof+"\r\n"); err != nil {
+		return
+	}
+	aux := [][2]string{{"redis-ver", Version}, {"redis-bits", "64"}, {"ctime", strconv.FormatInt(time.Now().Unix(), 10)}}
+	if err := s.eng.WriteRDB(nc, aux); err != nil {
+		s.log.Warn("SYNC: RDB not sent", "client", cl.addr, "err", err)
+		return // the client sees the stream end without its mark
+	}
+	io.WriteString(nc, eof)
+	s.log.Info("SYNC: RDB sent", "client", cl.addr)
 }
 
 func hostOf(addr string) string {

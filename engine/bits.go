@@ -79,10 +79,16 @@ func cmdSetBit(c *ctx, args [][]byte) {
 		return
 	}
 	v := append([]byte(nil), m.value...)
+	grew := false
 	if need := int(off>>3) + 1; need > len(v) {
 		v = append(v, make([]byte, need-len(v))...)
+		grew = true
 	}
 	old := bitAt(v, off)
+	if exists && !grew && int64(old) == on {
+		c.replyInt(int64(old)) // nothing changes: nothing is written, as in Redis
+		return
+	}
 	mask := byte(1) << (7 - off&7)
 	if on == 1 {
 		v[off>>3] |= mask
@@ -94,6 +100,7 @@ func cmdSetBit(c *ctx, args [][]byte) {
 		oldp = &m
 	}
 	c.setString(args[1], oldp, v, m.expireAt)
+	c.notify(NotifyString, "setbit", args[1])
 	c.emit(args...)
 	c.replyInt(int64(old))
 }
@@ -300,6 +307,7 @@ func cmdBitOp(c *ctx, args [][]byte) {
 		if had {
 			c.deleteKey(dest, &old)
 			c.emit(bs("DEL"), dest)
+			c.notify(NotifyGeneric, "del", dest)
 		}
 		c.replyInt(0)
 		return
@@ -333,6 +341,7 @@ func cmdBitOp(c *ctx, args [][]byte) {
 		oldp = &old
 	}
 	c.setString(dest, oldp, res, 0)
+	c.notify(NotifyString, "set", dest)
 	c.emit(bs("SET"), dest, res)
 	c.replyInt(int64(maxLen))
 }
@@ -407,9 +416,14 @@ func cmdBitField(c *ctx, args [][]byte) {
 		return
 	}
 	v := m.value // lookup's copy
+	// As Redis 7.0: the key is written only if it is created, grown, or
+	// one of its fields changes, and its event is sent only if, besides,
+	// a SET or INCRBY ran (a FAIL overflow runs nothing).
+	dirty, ran := writes && !exists, false
 	if writes {
 		if need := int(highest>>3) + 1; need > len(v) {
 			v = append(v, make([]byte, need-len(v))...)
+			dirty = true
 		}
 	}
 	c.replyArray(len(ops))
@@ -461,13 +475,18 @@ func cmdBitField(c *ctx, args [][]byte) {
 		}
 		c.replyInt(int64(reply))
 		setBitfield(v, o.offset, o.bits, next)
+		dirty = dirty || getBitfield(v, o.offset, o.bits) != old
+		ran = true
 	}
-	if writes {
+	if dirty {
 		var oldp *meta
 		if exists {
 			oldp = &m
 		}
 		c.setString(args[1], oldp, v, m.expireAt)
+		if ran {
+			c.notify(NotifyString, "setbit", args[1])
+		}
 		c.emit(args...) // deterministic from the value a replica holds
 	}
 }

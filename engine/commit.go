@@ -64,6 +64,7 @@ type group struct {
 	ahead *popAhead
 	// functions: a function library changed (function.go).
 	functions bool
+	notes     []Note // keyspace events, handed over once committed (notify.go)
 }
 
 func newGroup() *group {
@@ -81,6 +82,8 @@ func (g *group) reset() {
 	clear(g.entries) // drop references to the entries' bytes
 	g.entries = g.entries[:0]
 	g.dbmap, g.clearRows, g.functions = false, false, false
+	clear(g.notes)
+	g.notes = g.notes[:0]
 	clear(g.delta)
 	clear(g.pending)
 	if len(g.metas) > maxReusedRows {
@@ -357,6 +360,9 @@ func (e *Engine) commitGroup(reqs []*request) {
 		}
 	}
 	if b.Empty() && len(g.entries) == 0 && len(g.pending) == 0 {
+		if len(g.notes) > 0 && e.opts.Notify != nil {
+			e.opts.Notify(g.notes) // events of writes that changed nothing (LTRIM of all)
+		}
 		b.Close()
 		return
 	}
@@ -376,6 +382,9 @@ func (e *Engine) commitGroup(reqs []*request) {
 	e.dirty.Add(int64(len(g.entries)))
 	e.wroteOK()
 	e.overrunPins()
+	if len(g.notes) > 0 && e.opts.Notify != nil {
+		e.opts.Notify(g.notes)
+	}
 	for i, r := range reqs {
 		if r.sess != nil && ends[i] > 0 && (i == 0 || ends[i] > ends[i-1]) {
 			r.sess.LastWrite = next + uint64(ends[i]) - 1

@@ -39,6 +39,9 @@ type ctx struct {
 	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses
 	readCmd bool // running a read command: its lookups count, in the committer too
 	txn     bool // running a transaction's commands (EXEC)
+	// quietNew: the key being written replaces one (putMetaStored), so
+	// it is not a "new" key to keyspace notifications.
+	quietNew bool
 
 	// The entry this command (or transaction) produces.
 	effects [][]byte // encoded commands
@@ -129,6 +132,7 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 			c.deleteKey(key, &m)
 			c.emit(bs("DEL"), key)
 			c.e.expired.Add(1)
+			c.notify(NotifyExpired, "expired", key)
 		}
 		c.countLookup(false)
 		return meta{}, false
@@ -207,6 +211,9 @@ func (c *ctx) putMeta(key []byte, old *meta, m *meta) {
 	c.set(mk, m.encode(nil))
 	if old == nil {
 		c.g.addCount(c.phys, 1)
+		if !c.quietNew {
+			c.notify(NotifyNew, "new", key)
+		}
 	} else {
 		if old.isCollection() && (!m.isCollection() || m.version != old.version) {
 			c.dropElements(c.phys, old.version)

@@ -167,11 +167,13 @@ func cmdRestore(c *ctx, args [][]byte) {
 		if exists {
 			c.deleteKey(key, oldp)
 			c.emit(bs("DEL"), key)
+			c.notify(NotifyGeneric, "del", key)
 		}
 		c.replyOK()
 		return
 	}
 	c.restore(key, oldp, v, expireAt)
+	c.notify(NotifyGeneric, "restore", key)
 	c.emit(bs("RESTORE"), key, strconv.AppendInt(nil, expireAt, 10), payload, bs("REPLACE"), bs("ABSTTL"))
 	c.replyOK()
 }

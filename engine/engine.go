@@ -74,6 +74,10 @@ type Options struct {
 	// It runs on the committer for writes, so it must be quick.
 	// The session is the client's, nil for a master's entry.
 	Observe func(s *Session, db int, cmd *Command, args [][]byte, took time.Duration, reply []byte)
+	// Notify, if set, is handed the keyspace events of each committed
+	// group of writes, in order, from the committer (see SetNotify); the
+	// slice is reused after it returns.
+	Notify func(notes []Note)
 	// Logger receives operator-facing messages. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (tests). Default time.Now.
@@ -114,6 +118,7 @@ var ErrClosed = errors.New("engine: closed")
 // goroutine; reads go straight to Pebble.
 type Engine struct {
 	fnVersion atomic.Uint64 // FunctionsVersion (function.go)
+	notes     notifyMask    // keyspace event classes (notify.go)
 	opts      Options
 	log       *slog.Logger
 	fs        vfs.FS

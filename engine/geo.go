@@ -815,7 +815,7 @@ func cmdGeoSearch(c *ctx, args [][]byte) {
 	}
 	if !exists {
 		if storeKey != nil {
-			c.geoStore(storeKey, nil, false)
+			c.geoStore(storeKey, nil, false, form.search)
 			c.replyInt(0)
 		} else {
 			c.replyArray(0)
@@ -861,7 +861,7 @@ func cmdGeoSearch(c *ctx, args [][]byte) {
 		pts[i].dist /= shape.conv
 	}
 	if storeKey != nil {
-		c.geoStore(storeKey, pts, storeDist)
+		c.geoStore(storeKey, pts, storeDist, form.search)
 		c.replyInt(int64(n))
 		return
 	}
@@ -944,8 +944,9 @@ func (c *ctx) geoBoxArgs(args [][]byte, s *geoShape) bool {
 
 // geoStore replaces key with the points found (their distances or their
 // scores), deleting it when there are none, and logs the result itself:
-// a DEL of what was there, then a ZADD of every member.
-func (c *ctx) geoStore(key []byte, pts []geoPoint, dist bool) {
+// a DEL of what was there, then a ZADD of every member. search says
+// GEOSEARCHSTORE stores, not GEORADIUS, for the keyspace event.
+func (c *ctx) geoStore(key []byte, pts []geoPoint, dist, search bool) {
 	_, existed := c.lookup(key)
 	members := make([][]byte, len(pts))
 	scores := make([]float64, len(pts))
@@ -959,6 +960,11 @@ func (c *ctx) geoStore(key []byte, pts []geoPoint, dist bool) {
 		zadd = append(zadd, []byte(formatScore(scores[i])), p.member)
 	}
 	c.storeZSet(key, members, scores)
+	event := "georadiusstore"
+	if search {
+		event = "geosearchstore"
+	}
+	c.notifyStore(NotifyZSet, event, key, len(pts), existed)
 	if existed {
 		c.emit(bs("DEL"), key)
 	}

@@ -74,6 +74,7 @@ func cmdHSet(c *ctx, args [][]byte) {
 	}
 	m.count += added
 	c.saveColl(key, &m, exists)
+	c.notify(NotifyHash, "hset", key)
 	c.emit(args...)
 	if strings.EqualFold(string(args[0]), "hmset") {
 		c.replyOK()
@@ -99,6 +100,7 @@ func cmdHSetNX(c *ctx, args [][]byte) {
 	c.set(hashedElem(elemPrefix(nil, c.phys, m.version), args[2]), args[3])
 	m.count++
 	c.saveColl(key, &m, exists)
+	c.notify(NotifyHash, "hset", key)
 	c.emit(bs("HSET"), key, args[2], args[3])
 	c.replyInt(1)
 }
@@ -160,6 +162,7 @@ func cmdHDel(c *ctx, args [][]byte) {
 	n := int64(len(removed) - 2)
 	if n > 0 {
 		c.saveColl(key, &m, true)
+		c.notifyColl(NotifyHash, "hdel", key, &m)
 		c.emit(removed...)
 	}
 	c.replyInt(n)
@@ -270,6 +273,7 @@ func cmdHIncrBy(c *ctx, args [][]byte) {
 		m.count++
 	}
 	c.saveColl(key, &m, exists)
+	c.notify(NotifyHash, "hincrby", key)
 	c.emit(args...)
 	c.replyInt(cur)
 }
@@ -315,6 +319,7 @@ func cmdHIncrByFloat(c *ctx, args [][]byte) {
 		m.count++
 	}
 	c.saveColl(key, &m, exists)
+	c.notify(NotifyHash, "hincrbyfloat", key)
 	c.emit(bs("HSET"), key, args[2], v)
 	c.replyBulk(v)
 }

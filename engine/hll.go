@@ -448,6 +448,7 @@ func cmdPFAdd(c *ctx, args [][]byte) {
 		oldp = &m
 	}
 	c.setString(args[1], oldp, h, m.expireAt)
+	c.notify(NotifyString, "pfadd", args[1])
 	c.emit(args...) // deterministic from the value before, which the replica has
 	c.replyInt(1)
 }
@@ -527,6 +528,7 @@ func cmdPFMerge(c *ctx, args [][]byte) {
 		oldp = &dest
 	}
 	c.setString(args[1], oldp, h, dest.expireAt)
+	c.notify(NotifyString, "pfadd", args[1])
 	// The merged value, not the merge: a replica does not evaluate the
 	// sources' expiry, so it could merge a source the master found gone.
 	c.emit(bs("SET"), args[1], h, bs("KEEPTTL"))

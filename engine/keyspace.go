@@ -49,6 +49,7 @@ func cmdDel(c *ctx, args [][]byte) {
 	for _, k := range args[1:] {
 		if m, ok := c.lookup(k); ok {
 			c.deleteKey(k, &m)
+			c.notify(NotifyGeneric, "del", k)
 			deleted = append(deleted, k)
 		}
 	}
@@ -250,6 +251,8 @@ func cmdRename(c *ctx, args [][]byte) {
 	}
 	c.g.addCount(c.phys, -1)
 	c.putMetaMoved(dst, oldp, &m)
+	c.notify(NotifyGeneric, "rename_from", src)
+	c.notify(NotifyGeneric, "rename_to", dst)
 	c.emit(args...)
 	if nx {
 		c.replyInt(1)
@@ -265,6 +268,15 @@ func (c *ctx) putMetaMoved(key []byte, old *meta, m *meta) {
 		c.deleteKey(key, old)
 	}
 	c.putMeta(key, nil, m)
+}
+
+// putMetaStored is putMetaMoved for a command that stores a result in
+// key as Redis's setKey does: a key it overwrites is not a new one
+// (keyspace event "new"), unlike RENAME's, COPY's or RESTORE's.
+func (c *ctx) putMetaStored(key []byte, old *meta, m *meta) {
+	c.quietNew = old != nil
+	c.putMetaMoved(key, old, m)
+	c.quietNew = false
 }
 
 // COPY src dst [DB n] [REPLACE]
@@ -323,6 +335,7 @@ func cmdCopy(c *ctx, args [][]byte) {
 		oldp = &old
 	}
 	c.putMetaMoved(dst, oldp, &nm)
+	c.notify(NotifyGeneric, "copy_to", dst)
 	c.selectDB(srcDB)
 	c.emit(args...)
 	c.replyInt(1)
@@ -373,8 +386,13 @@ func cmdMove(c *ctx, args [][]byte) {
 		c.copyElements(srcPhys, m.version, c.phys, nm.version)
 	}
 	c.putMeta(key, nil, &nm)
+	moved := c.db
 	c.selectDB(srcDB)
 	c.deleteKey(key, &m)
+	c.notify(NotifyGeneric, "move_from", key)
+	c.selectDB(moved)
+	c.notify(NotifyGeneric, "move_to", key)
+	c.selectDB(srcDB)
 	c.emit(args...)
 	c.replyInt(1)
 }
@@ -442,11 +460,13 @@ func cmdExpire(c *ctx, args [][]byte) {
 	if when <= c.now && !c.raw {
 		c.deleteKey(args[1], &m)
 		c.emit(bs("DEL"), args[1])
+		c.notify(NotifyGeneric, "del", args[1])
 		c.replyInt(1)
 		return
 	}
 	c.setExpire(args[1], &m, when)
 	c.emit(bs("PEXPIREAT"), args[1], strconv.AppendInt(nil, when, 10))
+	c.notify(NotifyGeneric, "expire", args[1])
 	c.replyInt(1)
 }
 
@@ -481,6 +501,7 @@ func cmdPersist(c *ctx, args [][]byte) {
 	}
 	c.setExpire(args[1], &m, 0)
 	c.emit(args...)
+	c.notify(NotifyGeneric, "persist", args[1])
 	c.replyInt(1)
 }
 

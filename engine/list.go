@@ -273,6 +273,7 @@ func cmdPush(c *ctx, args [][]byte) {
 	}
 	c.listPush(&m, name[0] == 'l', args[2:]...)
 	c.saveColl(key, &m, exists)
+	c.notify(NotifyList, name[:5], key) // lpush or rpush, for the X forms too
 	c.emit(args...)
 	c.replyInt(m.count)
 }
@@ -304,8 +305,10 @@ func cmdPop(c *ctx, args [][]byte) {
 		c.replyArray(0)
 		return
 	}
-	vals := c.listPop(&m, lower(args[0][0]) == 'l', max(count, 1))
+	left := lower(args[0][0]) == 'l'
+	vals := c.listPop(&m, left, max(count, 1))
 	c.saveColl(key, &m, true)
+	c.notifyColl(NotifyList, popEvent(left), key, &m)
 	c.emit(args...)
 	if count < 0 {
 		c.replyBulk(vals[0])
@@ -364,6 +367,7 @@ func cmdLSet(c *ctx, args [][]byte) {
 	}
 	head, _ := listBounds(&m)
 	c.setListElem(listElem(elemPrefix(nil, c.phys, m.version), head+idx), args[3])
+	c.notify(NotifyList, "lset", args[1])
 	c.emit(args...)
 	c.replyOK()
 }
@@ -415,11 +419,14 @@ func cmdLTrim(c *ctx, args [][]byte) {
 	from, to, ok := clampRange(start, end, m.count)
 	if !ok {
 		c.deleteKey(key, &m)
+		c.notify(NotifyList, "ltrim", key)
+		c.notify(NotifyGeneric, "del", key)
 		c.emit(args...)
 		c.replyOK()
 		return
 	}
 	if from == 0 && to == m.count {
+		c.notify(NotifyList, "ltrim", key) // as Redis: the event, though nothing goes
 		c.replyOK()
 		return
 	}
@@ -437,6 +444,7 @@ func cmdLTrim(c *ctx, args [][]byte) {
 	}
 	setListBounds(&m, head+from, head+to)
 	c.saveColl(key, &m, true)
+	c.notify(NotifyList, "ltrim", key)
 	c.emit(args...)
 	c.replyOK()
 }
@@ -504,6 +512,7 @@ func cmdLRem(c *ctx, args [][]byte) {
 	} else {
 		c.putMeta(key, &m, &nm)
 	}
+	c.notifyColl(NotifyList, "lrem", key, &nm)
 	c.emit(args...)
 	c.replyInt(removed)
 }
@@ -572,6 +581,7 @@ func cmdLInsert(c *ctx, args [][]byte) {
 		setListBounds(&m, head-1, tail)
 	}
 	c.saveColl(key, &m, true)
+	c.notify(NotifyList, "linsert", key)
 	c.emit(args...)
 	c.replyInt(m.count)
 }
@@ -716,6 +726,8 @@ func cmdLMove(c *ctx, args [][]byte) {
 	if string(src) == string(dst) {
 		c.listPush(&sm, toLeft, v)
 		c.saveColl(src, &sm, true)
+		c.notify(NotifyList, pushEvent(toLeft), dst)
+		c.notify(NotifyList, popEvent(fromLeft), src)
 	} else {
 		c.saveColl(src, &sm, true)
 		if !dok {
@@ -723,6 +735,8 @@ func cmdLMove(c *ctx, args [][]byte) {
 		}
 		c.listPush(&dm, toLeft, v)
 		c.saveColl(dst, &dm, dok)
+		c.notify(NotifyList, pushEvent(toLeft), dst)
+		c.notifyColl(NotifyList, popEvent(fromLeft), src, &sm)
 	}
 	c.emit(bs("LMOVE"), src, dst, whereName(fromLeft), whereName(toLeft))
 	c.replyBulk(v)
@@ -786,6 +800,7 @@ func cmdBPop(c *ctx, args [][]byte) {
 		}
 		v := c.listPop(&m, left, 1)[0]
 		c.saveColl(key, &m, true)
+		c.notifyColl(NotifyList, popEvent(left), key, &m)
 		if left {
 			c.emit(bs("LPOP"), key)
 		} else {
@@ -882,6 +897,7 @@ func cmdLMPop(c *ctx, args [][]byte) {
 		}
 		vals := c.listPop(&m, left, count)
 		c.saveColl(key, &m, true)
+		c.notifyColl(NotifyList, popEvent(left), key, &m)
 		pop := "RPOP"
 		if left {
 			pop = "LPOP"
@@ -893,6 +909,21 @@ func cmdLMPop(c *ctx, args [][]byte) {
 		return
 	}
 	c.replyNullArray()
+}
+
+// popEvent and pushEvent are the keyspace events of a list end.
+func popEvent(left bool) string {
+	if left {
+		return "lpop"
+	}
+	return "rpop"
+}
+
+func pushEvent(left bool) string {
+	if left {
+		return "lpush"
+	}
+	return "rpush"
 }
 
 // digestList hashes a list's values in order (positions depend on

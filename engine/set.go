@@ -73,6 +73,7 @@ func cmdSAdd(c *ctx, args [][]byte) {
 	if n > 0 {
 		m.count += n
 		c.saveColl(key, &m, exists)
+		c.notify(NotifySet, "sadd", key)
 		c.emit(added...)
 	}
 	c.replyInt(n)
@@ -88,13 +89,13 @@ func cmdSRem(c *ctx, args [][]byte) {
 		c.replyInt(0)
 		return
 	}
-	n := c.setRemove(key, &m, args[2:])
+	n := c.setRemove(key, &m, args[2:], "srem")
 	c.replyInt(n)
 }
 
-// setRemove removes members, saves the set and emits SREM of the ones
-// that were there; it returns how many were.
-func (c *ctx) setRemove(key []byte, m *meta, members [][]byte) int64 {
+// setRemove removes members, saves the set, emits SREM of the ones that
+// were there and notes event; it returns how many were.
+func (c *ctx) setRemove(key []byte, m *meta, members [][]byte, event string) int64 {
 	p := elemPrefix(nil, c.phys, m.version)
 	removed := [][]byte{bs("SREM"), key}
 	for _, mem := range members {
@@ -109,6 +110,7 @@ func (c *ctx) setRemove(key []byte, m *meta, members [][]byte) int64 {
 	if n > 0 {
 		m.count -= n
 		c.saveColl(key, m, true)
+		c.notifyColl(NotifySet, event, key, m)
 		c.emit(removed...)
 	}
 	return n
@@ -195,7 +197,7 @@ func cmdSPop(c *ctx, args [][]byte) {
 	for i, p := range picked {
 		members[i] = p[0]
 	}
-	c.setRemove(key, &m, members)
+	c.setRemove(key, &m, members, "spop")
 	if count < 0 {
 		c.replyBulk(members[0])
 		return
@@ -273,6 +275,7 @@ func cmdSMove(c *ctx, args [][]byte) {
 	c.del(sk)
 	sm.count--
 	c.saveColl(src, &sm, true)
+	c.notifyColl(NotifySet, "srem", src, &sm)
 	if !dok {
 		dm = c.newColl(typeSet)
 	}
@@ -280,6 +283,7 @@ func cmdSMove(c *ctx, args [][]byte) {
 	if _, found := c.get(dk); !found {
 		c.set(dk, nil)
 		dm.count++
+		defer c.notify(NotifySet, "sadd", dst) // once dst is saved
 	}
 	c.saveColl(dst, &dm, dok)
 	c.emit(args...)
@@ -393,20 +397,20 @@ func cmdSetOp(c *ctx, args [][]byte) {
 		}
 		return
 	}
-	c.storeSet(args[1], res)
+	c.notifyStore(NotifySet, name, args[1], len(res), c.storeSet(args[1], res))
 	c.emit(args...)
 	c.replyInt(int64(len(res)))
 }
 
 // storeSet replaces key (whatever it holds) with a set of members, or
-// deletes it when members is empty.
-func (c *ctx) storeSet(key []byte, members [][]byte) {
+// deletes it when members is empty; it says whether key existed.
+func (c *ctx) storeSet(key []byte, members [][]byte) bool {
 	old, exists := c.lookup(key)
 	if len(members) == 0 {
 		if exists {
 			c.deleteKey(key, &old)
 		}
-		return
+		return exists
 	}
 	m := c.newColl(typeSet)
 	p := elemPrefix(nil, c.phys, m.version)
@@ -418,7 +422,8 @@ func (c *ctx) storeSet(key []byte, members [][]byte) {
 	if exists {
 		oldp = &old
 	}
-	c.putMetaMoved(key, oldp, &m)
+	c.putMetaStored(key, oldp, &m)
+	return exists
 }
 
 // parseNumKeys reads a numkeys argument at args[i] for SINTERCARD,

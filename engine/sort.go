@@ -255,6 +255,7 @@ func cmdSort(c *ctx, args [][]byte) {
 	if len(out) == 0 {
 		if exists {
 			c.deleteKey(store, &old)
+			c.notify(NotifyGeneric, "del", store)
 			c.emit(args...)
 		}
 		c.replyInt(0)
@@ -271,7 +272,8 @@ func cmdSort(c *ctx, args [][]byte) {
 	if exists {
 		oldp = &old
 	}
-	c.putMetaMoved(store, oldp, &nm)
+	c.putMetaStored(store, oldp, &nm)
+	c.notify(NotifyList, "sortstore", store)
 	c.emit(args...)
 	c.replyInt(int64(len(out)))
 }

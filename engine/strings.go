@@ -201,15 +201,23 @@ func cmdSet(c *ctx, args [][]byte) {
 		expireAt = old.expireAt
 	}
 	if expireAt != 0 && expireAt <= c.now && !c.raw {
-		// Already expired: the key is gone, as Redis does.
+		// Already expired: the key is gone. Redis sets it and lets it
+		// expire, so its events are set, expire and expired.
 		if exists {
 			c.deleteKey(key, oldp)
 			c.emit(bs("DEL"), key)
 		}
+		c.notify(NotifyString, "set", key)
+		c.notify(NotifyGeneric, "expire", key)
+		c.notify(NotifyExpired, "expired", key)
 		reply()
 		return
 	}
 	c.setString(key, oldp, value, expireAt)
+	c.notify(NotifyString, "set", key)
+	if expireAt != 0 && !keepTTL {
+		c.notify(NotifyGeneric, "expire", key)
+	}
 	effect := append(make([][]byte, 0, 7), bs("SET"), key, value)
 	switch {
 	case expireAt != 0 && !keepTTL:
@@ -251,6 +259,7 @@ func cmdSetNX(c *ctx, args [][]byte) {
 		return
 	}
 	c.setString(args[1], nil, args[2], 0)
+	c.notify(NotifyString, "set", args[1])
 	c.emit(prevHint([][]byte{bs("SET"), args[1], args[2]}, nil)...)
 	c.replyInt(1)
 }
@@ -302,6 +311,7 @@ func cmdMSet(c *ctx, args [][]byte) {
 			oldp = &old
 		}
 		c.setString(args[i], oldp, args[i+1], 0)
+		c.notify(NotifyString, "set", args[i])
 	}
 	effect := append([][]byte{bs("MSET")}, args[1:]...)
 	c.emit(effect...)
@@ -325,6 +335,7 @@ func cmdGetDel(c *ctx, args [][]byte) {
 	default:
 		c.deleteKey(args[1], &m)
 		c.emit(bs("DEL"), args[1])
+		c.notify(NotifyGeneric, "del", args[1])
 		c.replyBulk(m.value)
 	}
 }
@@ -374,12 +385,15 @@ func cmdGetEx(c *ctx, args [][]byte) {
 	case unit != "" && at <= c.now:
 		c.deleteKey(args[1], &m)
 		c.emit(bs("DEL"), args[1])
+		c.notify(NotifyGeneric, "del", args[1])
 	case unit != "":
 		c.setExpire(args[1], &m, at)
 		c.emit(bs("PEXPIREAT"), args[1], strconv.AppendInt(nil, at, 10))
+		c.notify(NotifyGeneric, "expire", args[1])
 	case persist && m.expireAt != 0:
 		c.setExpire(args[1], &m, 0)
 		c.emit(bs("PERSIST"), args[1])
+		c.notify(NotifyGeneric, "persist", args[1])
 	}
 }
 
@@ -405,6 +419,7 @@ func cmdAppend(c *ctx, args [][]byte) {
 	}
 	v := append(append([]byte(nil), m.value...), args[2]...)
 	c.setString(args[1], oldp, v, m.expireAt)
+	c.notify(NotifyString, "append", args[1])
 	c.emit(args...)
 	c.replyInt(int64(len(v)))
 }
@@ -459,6 +474,7 @@ func cmdIncr(c *ctx, args [][]byte) {
 	}
 	v := strconv.AppendInt(nil, cur, 10)
 	c.setString(args[1], oldp, v, m.expireAt)
+	c.notify(NotifyString, "incrby", args[1])
 	c.emit(args...)
 	c.replyInt(cur)
 }
@@ -491,6 +507,7 @@ func cmdIncrByFloat(c *ctx, args [][]byte) {
 	}
 	v := []byte(formatLongDouble(sum))
 	c.setString(args[1], oldp, v, m.expireAt)
+	c.notify(NotifyString, "incrbyfloat", args[1])
 	c.emit(bs("SET"), args[1], v, bs("KEEPTTL"))
 	c.replyBulk(v)
 }
@@ -582,6 +599,7 @@ func cmdSetRange(c *ctx, args [][]byte) {
 		oldp = &m
 	}
 	c.setString(args[1], oldp, v, m.expireAt)
+	c.notify(NotifyString, "setrange", args[1])
 	c.emit(args...)
 	c.replyInt(int64(len(v)))
 }

@@ -265,6 +265,11 @@ flags:
 	}
 	if changed {
 		c.saveColl(key, &z.m, exists)
+		if incr {
+			c.notify(NotifyZSet, "zincr", key)
+		} else {
+			c.notify(NotifyZSet, "zadd", key)
+		}
 		c.emit(args...)
 	}
 	switch {
@@ -304,8 +309,13 @@ func cmdZIncrBy(c *ctx, args [][]byte) {
 		c.replyError("ERR resulting score is not a number (NaN)")
 		return
 	}
+	if had && score == cur { // as ZADD INCR: no change, no write, no event
+		c.replyScore(score)
+		return
+	}
 	c.zput(z, member, score, cur, had)
 	c.saveColl(key, &z.m, exists)
+	c.notify(NotifyZSet, "zincr", key)
 	c.emit(args...)
 	c.replyScore(score)
 }
@@ -330,6 +340,7 @@ func cmdZRem(c *ctx, args [][]byte) {
 	n := int64(len(removed) - 2)
 	if n > 0 {
 		c.saveColl(key, &z.m, true)
+		c.notifyColl(NotifyZSet, "zrem", key, &z.m)
 		c.emit(removed...)
 	}
 	c.replyInt(n)
@@ -728,7 +739,7 @@ func cmdZRange(c *ctx, args [][]byte) {
 				scores = append(scores, s)
 			})
 		}
-		c.storeZSet(args[1], members, scores)
+		c.notifyStore(NotifyZSet, name, args[1], len(members), c.storeZSet(args[1], members, scores))
 		c.emit(args...)
 		c.replyInt(int64(len(members)))
 		return
@@ -770,14 +781,15 @@ func (c *ctx) replyMembers(members [][]byte, scores []float64, withScores bool) 
 	}
 }
 
-// storeZSet replaces key with a sorted set (deleted when empty).
-func (c *ctx) storeZSet(key []byte, members [][]byte, scores []float64) {
+// storeZSet replaces key with a sorted set (deleted when empty); it says
+// whether key existed.
+func (c *ctx) storeZSet(key []byte, members [][]byte, scores []float64) bool {
 	old, exists := c.lookup(key)
 	if len(members) == 0 {
 		if exists {
 			c.deleteKey(key, &old)
 		}
-		return
+		return exists
 	}
 	z := c.openZSet(c.newColl(typeZSet))
 	for i, m := range members {
@@ -787,7 +799,8 @@ func (c *ctx) storeZSet(key []byte, members [][]byte, scores []float64) {
 	if exists {
 		oldp = &old
 	}
-	c.putMetaMoved(key, oldp, &z.m)
+	c.putMetaStored(key, oldp, &z.m)
+	return exists
 }
 
 // ZCOUNT key min max / ZLEXCOUNT key min max
@@ -842,8 +855,10 @@ func cmdZPop(c *ctx, args [][]byte) {
 		c.replyArray(0)
 		return
 	}
-	members, scores := c.zpop(z, strings.EqualFold(string(args[0]), "zpopmax"), count)
+	max := strings.EqualFold(string(args[0]), "zpopmax")
+	members, scores := c.zpop(z, max, count)
 	c.saveColl(key, &z.m, true)
+	c.notifyColl(NotifyZSet, zpopEvent(max), key, &z.m)
 	c.emit(args...)
 	c.replyMembers(members, scores, true)
 }
@@ -882,6 +897,7 @@ func cmdBZPop(c *ctx, args [][]byte) {
 		}
 		members, scores := c.zpop(z, max, 1)
 		c.saveColl(key, &z.m, true)
+		c.notifyColl(NotifyZSet, zpopEvent(max), key, &z.m)
 		if max {
 			c.emit(bs("ZPOPMAX"), key)
 		} else {
@@ -915,6 +931,7 @@ func cmdZMPop(c *ctx, args [][]byte) {
 		}
 		members, scores := c.zpop(z, !min, count)
 		c.saveColl(key, &z.m, true)
+		c.notifyColl(NotifyZSet, zpopEvent(!min), key, &z.m)
 		pop := "ZPOPMAX"
 		if min {
 			pop = "ZPOPMIN"
@@ -980,6 +997,7 @@ func cmdZRemRange(c *ctx, args [][]byte) {
 	}
 	if len(members) > 0 {
 		c.saveColl(key, &z.m, true)
+		c.notifyColl(NotifyZSet, strings.ToLower(string(args[0])), key, &z.m)
 		c.emit(args...)
 	}
 	c.replyInt(int64(len(members)))
@@ -1210,7 +1228,7 @@ func cmdZSetOp(c *ctx, args [][]byte) {
 		members[i], sc[i] = order[j], scores[j]
 	}
 	if store {
-		c.storeZSet(args[1], members, sc)
+		c.notifyStore(NotifyZSet, name, args[1], len(members), c.storeZSet(args[1], members, sc))
 		c.emit(args...)
 		c.replyInt(int64(len(members)))
 		return
@@ -1287,4 +1305,12 @@ func cmdZRandMember(c *ctx, args [][]byte) {
 // index.
 func (c *ctx) zrandom(z *zset, n int64) [][2][]byte {
 	return c.randomUnder(z.mp, z.m.count, int(n))
+}
+
+// zpopEvent is the keyspace event of a pop from one end of a sorted set.
+func zpopEvent(max bool) string {
+	if max {
+		return "zpopmax"
+	}
+	return "zpopmin"
 }

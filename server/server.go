@@ -27,6 +27,8 @@ const Version = "7.0.15"
 
 // Server is one walrus node.
 type Server struct {
+	notifyMask atomic.Uint32 // notify-keyspace-events, as engine classes (notify.go)
+
 	cfg     *config.Config
 	log     *slog.Logger
 	eng     *engine.Engine
@@ -125,12 +127,14 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		// stops reading may pin of the in-memory log.
 		ReplicaBufferBytes: cfg.OutputBufferLimits.Replica.Hard,
 		Observe:            s.observe,
+		Notify:             s.publishNotes,
 		Logger:             logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.eng = eng
+	s.setNotify(cfg.NotifyKeyspaceEvents)
 	s.pause.onChange = eng.HoldExpiry
 	if s.repl, err = newReplication(s); err != nil {
 		eng.Close()
@@ -335,6 +339,13 @@ func (s *Server) watchConfig() {
 		hard := c.OutputBufferLimits.Replica.Hard
 		c.RUnlock()
 		s.eng.SetReplicaBufferLimit(hard)
+		return nil
+	})
+	s.cfg.OnChange("notify-keyspace-events", func(c *config.Config) error {
+		c.RLock()
+		letters := c.NotifyKeyspaceEvents
+		c.RUnlock()
+		s.setNotify(letters)
 		return nil
 	})
 	s.cfg.OnChange("client-query-buffer-limit", func(c *config.Config) error {

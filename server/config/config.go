@@ -53,11 +53,13 @@ type Config struct {
 
 	// Persistence.
 
-	Dir         string     // dir: data directory; default "./data" (Redis's is ".")
-	Save        []SaveRule // save: default 3600 1, 300 100, 60 10000; empty = no snapshots
-	DBFilename  string     // dbfilename: a Redis RDB file loaded into an empty dataset at start
-	AppendOnly  bool       // appendonly: default no
-	AppendFsync string     // appendfsync: "always", "everysec" (default) or "no"
+	Dir        string     // dir: data directory; default "./data" (Redis's is ".")
+	Save       []SaveRule // save: default 3600 1, 300 100, 60 10000; empty = no snapshots
+	DBFilename string     // dbfilename: a Redis RDB file loaded into an empty dataset at start
+
+	NotifyKeyspaceEvents string // notify-keyspace-events, canonical letters
+	AppendOnly           bool   // appendonly: default no
+	AppendFsync          string // appendfsync: "always", "everysec" (default) or "no"
 
 	// Security.
 

@@ -286,7 +286,7 @@ var directives = []*directive{
 	{name: "latency-monitor-threshold", def: "0", flags: mutable, v: intField(nil, 0, longMax)},
 	{name: "latency-tracking", def: "yes", flags: mutable, v: boolField(nil)},
 	{name: "latency-tracking-info-percentiles", def: "50 99 99.9", flags: mutable | multi, v: wordsField(nil, 0, 64, percentile)},
-	{name: "notify-keyspace-events", def: "", flags: mutable, v: stringField(nil)},
+	{name: "notify-keyspace-events", def: "", flags: mutable, v: keyspaceEventsField(func(c *Config) *string { return &c.NotifyKeyspaceEvents })},
 	{name: "ignore-warnings", def: "", flags: mutable, v: stringField(nil)},
 }
 

@@ -577,3 +577,63 @@ func userLines(users []UserDirective) []string {
 	}
 	return out
 }
+
+// keyspaceEventsField is notify-keyspace-events: Redis's class letters,
+// checked and kept in Redis's canonical order (CONFIG GET of "KEA" is
+// "AKE", as in Redis).
+func keyspaceEventsField(at func(*Config) *string) value {
+	return field[string]{
+		at: at,
+		parse: func(_ string, args []string, _ bool) (string, error) {
+			a, err := one(args)
+			if err != nil {
+				return "", err
+			}
+			return CanonicalKeyspaceEvents(a)
+		},
+		format: func(v string) string { return v },
+		write:  func(v string) []string { return line(quote(v)) },
+	}
+}
+
+// keyspaceClasses are the class letters of notify-keyspace-events in the
+// order Redis writes them; A stands for the first ten.
+const keyspaceClasses = "g$lshzxetdn"
+
+// CanonicalKeyspaceEvents checks notify-keyspace-events letters and
+// writes them as Redis does: A when every class A covers is there, else
+// each class, then K, E and m.
+func CanonicalKeyspaceEvents(s string) (string, error) {
+	has := map[byte]bool{}
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == 'A':
+			for j := 0; j < 10; j++ {
+				has[keyspaceClasses[j]] = true
+			}
+		case strings.IndexByte(keyspaceClasses+"KEm", ch) >= 0:
+			has[ch] = true
+		default:
+			return "", errors.New("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+		}
+	}
+	var b strings.Builder
+	all := true
+	for j := 0; j < 10; j++ {
+		all = all && has[keyspaceClasses[j]]
+	}
+	if all {
+		b.WriteByte('A')
+	}
+	for j := 0; j < len(keyspaceClasses); j++ {
+		if has[keyspaceClasses[j]] && (!all || j >= 10) {
+			b.WriteByte(keyspaceClasses[j])
+		}
+	}
+	for _, ch := range []byte("KEm") {
+		if has[ch] {
+			b.WriteByte(ch)
+		}
+	}
+	return b.String(), nil
+}

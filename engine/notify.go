@@ -1,0 +1,73 @@
+package engine
+
+import "sync/atomic"
+
+// Keyspace notifications (notify-keyspace-events). A command that changes
+// a key says so with ctx.notify, in Redis's words and at Redis's moments;
+// the committer collects the notes of a group and hands them to
+// Options.Notify once the group is committed, so no subscriber hears of
+// a write that did not happen. With no class enabled, a notify is one
+// atomic load. A replica notifies for the entries it applies, as a Redis
+// replica does for the commands its master sends it.
+
+// Notification classes: Redis's event class letters.
+const (
+	NotifyKeyspace uint32 = 1 << iota // K: __keyspace@<db>__:<key> channels
+	NotifyKeyevent                    // E: __keyevent@<db>__:<event> channels
+	NotifyGeneric                     // g: DEL, EXPIRE, RENAME, ...
+	NotifyString                      // $
+	NotifyList                        // l
+	NotifySet                         // s
+	NotifyHash                        // h
+	NotifyZSet                        // z
+	NotifyExpired                     // x: a key expired
+	NotifyEvicted                     // e: never, walrus does not evict
+	NotifyStream                      // t
+	NotifyKeyMiss                     // m: not sent by walrus
+	NotifyModule                      // d: never, walrus has no modules
+	NotifyNew                         // n: a key was created
+)
+
+// Note is one keyspace event of a committed write.
+type Note struct {
+	DB    int
+	Event string
+	Key   []byte
+}
+
+// notifyMask is the enabled classes; see SetNotify.
+type notifyMask struct{ atomic.Uint32 }
+
+// SetNotify sets the classes of events to note (notify-keyspace-events).
+func (e *Engine) SetNotify(mask uint32) { e.notes.Store(mask) }
+
+// notify notes an event of class on key, if the class is enabled.
+func (c *ctx) notify(class uint32, event string, key []byte) {
+	mask := c.e.notes.Load()
+	if mask&class == 0 || mask&(NotifyKeyspace|NotifyKeyevent) == 0 || c.g == nil {
+		return
+	}
+	c.g.notes = append(c.g.notes, Note{DB: c.db, Event: event, Key: clone(key)})
+}
+
+// notifyColl notes event on a collection a command changed, then the
+// key's deletion when the command emptied it, as Redis orders them.
+func (c *ctx) notifyColl(class uint32, event string, key []byte, m *meta) {
+	c.notify(class, event, key)
+	if m.count <= 0 {
+		c.notify(NotifyGeneric, "del", key)
+	}
+}
+
+// notifyStore notes what a command that stores its result (SINTERSTORE,
+// ZUNIONSTORE, SORT STORE, ...) did to its destination: event when it
+// stored n elements, the key's deletion when it stored none over a key
+// that existed.
+func (c *ctx) notifyStore(class uint32, event string, key []byte, n int, existed bool) {
+	switch {
+	case n > 0:
+		c.notify(class, event, key)
+	case existed:
+		c.notify(NotifyGeneric, "del", key)
+	}
+}

@@ -760,6 +760,10 @@ func cmdXAdd(c *ctx, args [][]byte) {
 	c.appendEntry(&s, id, args[fieldAt:])
 	trimmed := c.trim(&s, &t)
 	c.saveStream(key, &s, exists)
+	c.notify(NotifyStream, "xadd", key)
+	if trimmed > 0 {
+		c.notify(NotifyStream, "xtrim", key)
+	}
 	effect := [][]byte{bs("XADD"), key}
 	if trimmed > 0 {
 		effect = append(effect, bs("MAXLEN"), bs("="), []byte(strconv.FormatInt(s.m.count, 10)))
@@ -845,6 +849,7 @@ func cmdXDel(c *ctx, args [][]byte) {
 			s.first = c.firstEntryID(&s)
 		}
 		c.saveStream(key, &s, true)
+		c.notify(NotifyStream, "xdel", key)
 		c.emit(args...)
 	}
 	c.replyInt(deleted)
@@ -868,6 +873,7 @@ func cmdXTrim(c *ctx, args [][]byte) {
 	n := c.trim(&s, &t)
 	if n > 0 {
 		c.saveStream(key, &s, true)
+		c.notify(NotifyStream, "xtrim", key)
 		c.emit(bs("XTRIM"), key, bs("MAXLEN"), bs("="), []byte(strconv.FormatInt(s.m.count, 10)))
 	}
 	c.replyInt(n)
@@ -935,6 +941,7 @@ func cmdXSetID(c *ctx, args [][]byte) {
 		s.maxDeleted = maxDel
 	}
 	c.saveStream(key, &s, true)
+	c.notify(NotifyStream, "xsetid", key)
 	c.emit(args...)
 	c.replyOK()
 }

@@ -409,7 +409,9 @@ func cmdXRead(c *ctx, args [][]byte) {
 		}
 		if serve {
 			if isGroup {
-				c.touchConsumer(&t.s, &t.g, r.consumer, c.now)
+				if c.touchConsumer(&t.s, &t.g, r.consumer, c.now) {
+					c.notify(NotifyStream, "xgroup-createconsumer", key)
+				}
 				c.emit(bs("XGROUP"), bs("CREATECONSUMER"), key, r.group, r.consumer, bs("SEEN"), []byte(strconv.FormatInt(c.now, 10)))
 			}
 			served++
@@ -633,6 +635,7 @@ func cmdXGroup(c *ctx, args [][]byte) {
 		c.putGroup(&s, &g)
 		s.groups++
 		c.saveStream(key, &s, exists)
+		c.notify(NotifyStream, "xgroup-create", key)
 		effect := [][]byte{bs("XGROUP"), bs("CREATE"), key, name, id.bytes(), bs("ENTRIESREAD"), []byte(strconv.FormatInt(entriesRead, 10))}
 		if !exists {
 			effect = append(effect, bs("MKSTREAM"))
@@ -652,6 +655,7 @@ func cmdXGroup(c *ctx, args [][]byte) {
 		}
 		g.last, g.entriesRead = id, entriesRead
 		c.putGroup(&s, &g)
+		c.notify(NotifyStream, "xgroup-setid", key)
 		c.emit(bs("XGROUP"), bs("SETID"), key, name, id.bytes(), bs("ENTRIESREAD"), []byte(strconv.FormatInt(entriesRead, 10)))
 		c.replyOK()
 	case sub == "destroy" && len(args) == 4:
@@ -662,6 +666,7 @@ func cmdXGroup(c *ctx, args [][]byte) {
 		c.destroyGroup(&s, &g)
 		s.groups--
 		c.saveStream(key, &s, true)
+		c.notify(NotifyStream, "xgroup-destroy", key)
 		c.emit(args...)
 		c.replyInt(1)
 	case sub == "createconsumer" && len(args) == 5:
@@ -675,6 +680,7 @@ func cmdXGroup(c *ctx, args [][]byte) {
 		created := c.touchConsumer(&s, &g, args[4], seen)
 		c.putGroup(&s, &g)
 		if created {
+			c.notify(NotifyStream, "xgroup-createconsumer", key)
 			c.emit(bs("XGROUP"), bs("CREATECONSUMER"), key, name, args[4], bs("SEEN"), []byte(strconv.FormatInt(seen, 10)))
 			c.replyInt(1)
 		} else {
@@ -688,6 +694,7 @@ func cmdXGroup(c *ctx, args [][]byte) {
 		}
 		c.deleteConsumer(&s, &g, args[4])
 		c.putGroup(&s, &g)
+		c.notify(NotifyStream, "xgroup-delconsumer", key)
 		c.emit(args...)
 		c.replyInt(cs.pending)
 	default:
@@ -1050,7 +1057,9 @@ func cmdXClaim(c *ctx, args [][]byte) {
 		}
 		if !touched {
 			touched = true
-			c.touchConsumer(&s, &g, cons, seen)
+			if c.touchConsumer(&s, &g, cons, seen) {
+				c.notify(NotifyStream, "xgroup-createconsumer", key)
+			}
 			c.emit(bs("XGROUP"), bs("CREATECONSUMER"), key, name, cons, bs("SEEN"), []byte(strconv.FormatInt(seen, 10)))
 		}
 		c.claimOne(&s, &g, key, cons, id, old, had, delivered, retry, justID)
@@ -1145,7 +1154,9 @@ func cmdXAutoClaim(c *ctx, args [][]byte) {
 		}
 		if !touched {
 			touched = true
-			c.touchConsumer(&s, &g, cons, c.now)
+			if c.touchConsumer(&s, &g, cons, c.now) {
+				c.notify(NotifyStream, "xgroup-createconsumer", key)
+			}
 			c.emit(bs("XGROUP"), bs("CREATECONSUMER"), key, name, cons, bs("SEEN"), []byte(strconv.FormatInt(c.now, 10)))
 		}
 		c.claimOne(&s, &g, key, cons, r.id, r.pe, true, c.now, -1, justID)

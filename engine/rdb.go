@@ -379,8 +379,7 @@ func ziplistEntries(b []byte) [][]byte {
 		case enc == 0xe0:
 			out = append(out, itoa(int64(binary.LittleEndian.Uint64(r.take(8)))))
 		case enc == 0xf0:
-			t := r.take(3)
-			out = append(out, itoa(int64(int32(uint32(t[0])<<8|uint32(t[1])<<16|uint32(t[2])<<24)>>8)))
+			out = append(out, itoa(int24(r.take(3))))
 		case enc == 0xfe:
 			out = append(out, itoa(int64(int8(r.byte()))))
 		case enc >= 0xf1 && enc <= 0xfd:
@@ -419,8 +418,7 @@ func listpackEntries(b []byte) [][]byte {
 		case enc == 0xf1:
 			out = append(out, itoa(int64(int16(binary.LittleEndian.Uint16(r.take(2))))))
 		case enc == 0xf2:
-			t := r.take(3)
-			out = append(out, itoa(int64(int32(uint32(t[0])<<8|uint32(t[1])<<16|uint32(t[2])<<24)>>8)))
+			out = append(out, itoa(int24(r.take(3))))
 		case enc == 0xf3:
 			out = append(out, itoa(int64(int32(binary.LittleEndian.Uint32(r.take(4))))))
 		case enc == 0xf4:
@@ -515,6 +513,11 @@ func zipmapEntries(b []byte) [][]byte {
 }
 
 func itoa(n int64) []byte { return strconv.AppendInt(nil, n, 10) }
+
+// int24 reads a 24-bit little-endian two's complement integer.
+func int24(t []byte) int64 {
+	return int64(int32(uint32(t[0])<<8|uint32(t[1])<<16|uint32(t[2])<<24) >> 8)
+}
 
 // lzfDecompress expands LZF data into exactly n bytes. A back-reference
 // expands at most 3 bytes into 264, so n is checked against that before

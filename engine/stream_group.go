@@ -818,16 +818,8 @@ func cmdXPending(c *ctx, args [][]byte) {
 		}
 	}
 	key, name := args[1], args[2]
-	s, ok, wrong := c.lookupStream(key)
-	if wrong {
-		return
-	}
-	var g streamGroup
-	if ok {
-		g, ok = c.getGroup(&s, name)
-	}
+	s, g, ok := c.lookupGroup(key, name)
 	if !ok {
-		c.replyError("NOGROUP No such key '" + string(key) + "' or consumer group '" + string(name) + "'")
 		return
 	}
 	if summary {
@@ -952,12 +944,12 @@ func (c *ctx) replyClaimed(s *stream, id streamID, justID bool) {
 	}
 }
 
-// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id]
-func cmdXClaim(c *ctx, args [][]byte) {
-	key, name, cons := args[1], args[2], args[3]
+// lookupGroup opens a stream's consumer group, or replies WRONGTYPE or
+// NOGROUP (XPENDING's, XCLAIM's and XAUTOCLAIM's text) and returns false.
+func (c *ctx) lookupGroup(key, name []byte) (stream, streamGroup, bool) {
 	s, ok, wrong := c.lookupStream(key)
 	if wrong {
-		return
+		return s, streamGroup{}, false
 	}
 	var g streamGroup
 	if ok {
@@ -965,6 +957,15 @@ func cmdXClaim(c *ctx, args [][]byte) {
 	}
 	if !ok {
 		c.replyError("NOGROUP No such key '" + string(key) + "' or consumer group '" + string(name) + "'")
+	}
+	return s, g, ok
+}
+
+// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id]
+func cmdXClaim(c *ctx, args [][]byte) {
+	key, name, cons := args[1], args[2], args[3]
+	s, g, ok := c.lookupGroup(key, name)
+	if !ok {
 		return
 	}
 	minIdle, err := parseInt(args[4])
@@ -1109,16 +1110,8 @@ func cmdXAutoClaim(c *ctx, args [][]byte) {
 			return
 		}
 	}
-	s, ok, wrong := c.lookupStream(key)
-	if wrong {
-		return
-	}
-	var g streamGroup
-	if ok {
-		g, ok = c.getGroup(&s, name)
-	}
+	s, g, ok := c.lookupGroup(key, name)
 	if !ok {
-		c.replyError("NOGROUP No such key '" + string(key) + "' or consumer group '" + string(name) + "'")
 		return
 	}
 	attempts := count * 10

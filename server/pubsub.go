@@ -282,16 +282,21 @@ func (s *Server) PublishShard(channel, message []byte) int {
 	ps := &s.ps
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	subs := ps.shards[string(channel)]
+	return s.deliver(ps.shards[string(channel)], "smessage", channel, message)
+}
+
+// deliver pushes a message of kind (message, smessage) on channel to
+// subs and returns how many they are; ps.mu is held.
+func (s *Server) deliver(subs map[*client]struct{}, kind string, channel, message []byte) int {
 	if len(subs) == 0 {
 		return 0
 	}
 	msg := redcon.AppendArray(nil, 3)
-	msg = redcon.AppendBulkString(msg, "smessage")
+	msg = redcon.AppendBulkString(msg, kind)
 	msg = redcon.AppendBulk(msg, channel)
 	msg = redcon.AppendBulk(msg, message)
 	for cl := range subs {
-		s.pushTo(ps.subs[cl], msg)
+		s.pushTo(s.ps.subs[cl], msg)
 	}
 	return len(subs)
 }
@@ -303,17 +308,7 @@ func (s *Server) Publish(channel, message []byte) int {
 	ps := &s.ps
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	n := 0
-	if subs := ps.channels[string(channel)]; len(subs) > 0 {
-		msg := redcon.AppendArray(nil, 3)
-		msg = redcon.AppendBulkString(msg, "message")
-		msg = redcon.AppendBulk(msg, channel)
-		msg = redcon.AppendBulk(msg, message)
-		for cl := range subs {
-			s.pushTo(ps.subs[cl], msg)
-			n++
-		}
-	}
+	n := s.deliver(ps.channels[string(channel)], "message", channel, message)
 	for pat, subs := range ps.patterns {
 		if !engine.GlobMatch(pat, string(channel)) {
 			continue

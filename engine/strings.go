@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // maxStringSize is Redis's proto-max-bulk-len default: the largest string.
@@ -604,6 +605,9 @@ func cmdSetRange(c *ctx, args [][]byte) {
 	c.replyInt(int64(len(v)))
 }
 
+// lcsLarge serializes the LCS tables over 16 MB.
+var lcsLarge sync.Mutex
+
 // cmdLCS is Redis 7.0's LCS: the longest common subsequence of two
 // strings by the textbook dynamic programme, its length (LEN), or the
 // matching ranges from the end backwards (IDX), as Redis walks them.
@@ -647,6 +651,13 @@ func cmdLCS(c *ctx, args [][]byte) {
 	if (uint64(len(a))+1)*(uint64(len(b))+1)*4 > maxStringSize {
 		c.replyError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
 		return
+	}
+	// Reads run side by side here (Redis runs one command at a time), so
+	// tables past 16 MB are built one at a time: many clients asking for
+	// large ones at once cannot make the server hold many of them.
+	if (uint64(len(a))+1)*(uint64(len(b))+1)*4 > 16<<20 {
+		lcsLarge.Lock()
+		defer lcsLarge.Unlock()
 	}
 	// lcs[i*w+j] is the length of the LCS of a[:i] and b[:j].
 	w := len(b) + 1

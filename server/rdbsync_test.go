@@ -1,12 +1,14 @@
 package server
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRedisCliRDBOfWalrus: `redis-cli --rdb` takes an RDB file of walrus's
@@ -48,4 +50,38 @@ func TestRedisCliRDBOfWalrus(t *testing.T) {
 	r.expect(":1", "FCALL", "f1", "1", "counter")
 	r.do("SELECT", "2")
 	r.expect("[$a $b]", "LRANGE", "db2list", "0", "-1")
+}
+
+// TestSyncCutsOffAClientThatStopsReading: SYNC holds the dataset in
+// place while it writes, so a client that does not read is disconnected
+// after repl-timeout instead of holding it for ever.
+func TestSyncCutsOffAClientThatStopsReading(t *testing.T) {
+	s := startServer(t, "--repl-timeout", "1")
+	c := dialRaw(t, s.Addr().String())
+	value := strings.Repeat("v", 1000)
+	for i := 0; i < 50; i++ { // 50 MB of RDB: more than the sockets hold
+		args := []string{"MSET"}
+		for j := 0; j < 1000; j++ {
+			args = append(args, "k"+strconv.Itoa(i*1000+j), value)
+		}
+		c.expect("+OK", args...)
+	}
+	stalled := dialRaw(t, s.Addr().String())
+	stalled.send("SYNC")
+	header, err := stalled.rd.ReadString('\n')
+	if err != nil || !strings.HasPrefix(header, "$EOF:") {
+		t.Fatalf("SYNC header %q, %v", header, err)
+	}
+	mark := strings.TrimSpace(strings.TrimPrefix(header, "$EOF:"))
+	// The stall under test: three times repl-timeout without reading.
+	time.Sleep(3 * time.Second)
+	stalled.c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	rest, _ := io.ReadAll(stalled.rd) // up to the close, or a reset
+	if strings.HasSuffix(string(rest), mark) {
+		t.Fatalf("SYNC sent the whole RDB (%d bytes) to a client that stopped reading for 3 s, past repl-timeout", len(rest))
+	}
+	if len(rest) >= 50<<20 {
+		t.Fatalf("SYNC sent %d bytes to a client that stopped reading", len(rest))
+	}
+	c.expect("+PONG", "PING")
 }

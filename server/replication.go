@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -454,12 +455,30 @@ func cmdSync(s *Server, cl *client, _ [][]byte) {
 		return
 	}
 	aux := [][2]string{{"redis-ver", Version}, {"redis-bits", "64"}, {"ctime", strconv.FormatInt(time.Now().Unix(), 10)}}
-	if err := s.eng.WriteRDB(nc, aux); err != nil {
+	// The engine holds its dataset in place while it writes (a checkpoint
+	// install waits), so a client that stops reading is cut off after
+	// repl-timeout, as Redis cuts off a replica that stops reading.
+	s.cfg.RLock()
+	timeout := s.cfg.ReplTimeout
+	s.cfg.RUnlock()
+	w := &deadlineWriter{c: nc, timeout: timeout}
+	if err := s.eng.WriteRDB(w, aux); err != nil {
 		s.log.Warn("SYNC: RDB not sent", "client", cl.addr, "err", err)
 		return // the client sees the stream end without its mark
 	}
 	io.WriteString(nc, eof)
 	s.log.Info("SYNC: RDB sent", "client", cl.addr)
+}
+
+// deadlineWriter gives each write to a connection timeout to complete.
+type deadlineWriter struct {
+	c       net.Conn
+	timeout time.Duration
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.c.Write(p)
 }
 
 func hostOf(addr string) string {

@@ -55,6 +55,8 @@ func (c *ctx) dump(m *meta) ([]byte, bool) {
 			b = appendRDBString(appendRDBString(b, field), value)
 			return true
 		})
+	case typeStream:
+		b = c.appendStream(append(b, rdbStreamListpacks2), m)
 	case typeZSet:
 		b = appendRDBLen(append(b, rdbZSet2), uint64(m.count))
 		z := c.openZSet(*m)
@@ -201,6 +203,8 @@ func (c *ctx) restore(key []byte, old *meta, v dumpValue, expireAt int64) {
 			c.set(hashedElem(p, v.elems[i]), v.elems[i+1])
 		}
 		m.count = int64(len(v.elems) / 2)
+	case typeStream:
+		m = c.restoreStream(v.stream)
 	case typeZSet:
 		z := c.openZSet(c.newColl(typeZSet))
 		for i, member := range v.elems {

@@ -15,7 +15,7 @@ import (
 // (listpacks, ziplists, intsets, zipmaps, quicklists, LZF-compressed and
 // integer-encoded strings), so a value dumped by Redis restores here; and
 // it writes the plain encodings, which every Redis since 2.x reads, so a
-// value dumped here restores in Redis.
+// value dumped here restores in Redis. Streams are in rdbstream.go.
 
 // rdbVersion is Redis 7.0's RDB version, written into every payload, so
 // Redis 7.0 accepts them. rdbMaxVersion is the newest a payload may carry:
@@ -61,10 +61,11 @@ func redisCRC64(crc uint64, p []byte) uint64 {
 
 // dumpValue is a value as a payload carries it.
 type dumpValue struct {
-	typ    byte     // typeString, typeList, typeSet, typeHash or typeZSet
+	typ    byte     // typeString, typeList, typeSet, typeHash, typeZSet or typeStream
 	str    []byte   // a string
 	elems  [][]byte // list items, set members, hash fields and values in turn, zset members
 	scores []float64
+	stream *dumpStream // rdbstream.go
 }
 
 // errBadDump is any payload that does not decode.
@@ -286,7 +287,11 @@ func (r *rdbReader) object(t byte) dumpValue {
 		}
 		return v.nonEmpty()
 	}
-	bad() // modules, streams, hashes with field expiry, unknown types
+	switch t {
+	case rdbStreamListpacks, rdbStreamListpacks2, rdbStreamListpacks3:
+		return r.stream(t)
+	}
+	bad() // modules, hashes with field expiry, unknown types
 	return dumpValue{}
 }
 

@@ -168,8 +168,8 @@ func FuzzDecodeDump(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		v, err := decodeDump(seal(body...))
-		if err != nil {
-			return
+		if err != nil || v.typ == typeStream {
+			return // a stream's round trip needs an engine (TestDumpRestoreStreamsWithRedis)
 		}
 		again, err := decodeDump(sealDump(encodeDumpValue(v)))
 		if err != nil || !sameDump(v, again) {

@@ -40,9 +40,8 @@ type RDBItem struct {
 
 // ReadRDB calls fn for every key and library of an RDB file, in order,
 // once the file's CRC-64 (when it has one) is found right. A key of a
-// type walrus cannot hold (a module's; a stream, whose RDB encoding is
-// not read here) stops it with an error naming the key: nothing is
-// skipped silently.
+// type walrus cannot hold (a module's) stops it with an error naming the
+// key: nothing is skipped silently.
 func ReadRDB(data []byte, fn func(RDBItem) error) (err error) {
 	if len(data) < 9 || string(data[:5]) != "REDIS" {
 		return fmt.Errorf("not an RDB file")
@@ -114,9 +113,10 @@ func ReadRDB(data []byte, fn func(RDBItem) error) (err error) {
 			switch op {
 			case rdbZSet, rdbZSet2, rdbHash, rdbList, rdbSet, rdbString,
 				rdbHashZipmap, rdbListZiplist, rdbSetIntset, rdbZSetZiplist, rdbHashZiplist,
-				rdbListQuicklist, rdbHashListpack, rdbZSetListpack, rdbListQuicklist2, rdbSetListpack:
+				rdbListQuicklist, rdbHashListpack, rdbZSetListpack, rdbListQuicklist2, rdbSetListpack,
+				rdbStreamListpacks, rdbStreamListpacks2, rdbStreamListpacks3:
 			default:
-				return fmt.Errorf("RDB key %q has a value of RDB type %d, which walrus cannot restore (a stream's, a module's or a hash's with field expiry)", key, op)
+				return fmt.Errorf("RDB key %q has a value of RDB type %d, which walrus cannot restore (a module's, or a hash's with field expiry)", key, op)
 			}
 			r.object(op)
 			body := append([]byte{op}, data[start:at()]...)
@@ -132,8 +132,7 @@ func ReadRDB(data []byte, fn func(RDBItem) error) (err error) {
 // file (version 10, Redis 7.0's): the auxiliary fields given, the
 // function libraries, then each database's keys with their expiry, in
 // the encodings DUMP writes, and the CRC-64. Keys already expired are
-// left out. A value Redis's RDB cannot take from walrus (a stream: its
-// RDB encoding is not written here) stops it with an error.
+// left out.
 func (e *Engine) WriteRDB(w io.Writer, aux [][2]string) (err error) {
 	e.swap.RLock()
 	defer e.swap.RUnlock()

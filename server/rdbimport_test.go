@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,12 +15,13 @@ import (
 
 // TestImportRedisRDB: walrus started on an empty dataset with a Redis
 // dump.rdb in its dir holds what the Redis held: every type in every
-// encoding, several databases, TTLs, function libraries; keys that
-// expired since the save are left out.
+// encoding, streams with consumer groups, several databases, TTLs,
+// function libraries; keys that expired since the save are left out.
 func TestImportRedisRDB(t *testing.T) {
 	rdir := t.TempDir()
 	r := dialRaw(t, redisServer(t, "--dir", rdir))
 	keys := fillEncodings(r)
+	fillStream(r, "stream")
 	r.do("SET", "ttl", "v", "PX", "100000")
 	r.do("SET", "soon", "v", "PX", "200")
 	r.expect("$mylib", "FUNCTION", "LOAD", testLibrary)
@@ -52,6 +54,9 @@ func TestImportRedisRDB(t *testing.T) {
 				}
 			}
 			w.expect(r.do("DBSIZE"), "DBSIZE")
+			if got, want := w.do("XINFO", "STREAM", "stream", "FULL"), r.do("XINFO", "STREAM", "stream", "FULL"); raxNodes.ReplaceAllString(got, "") != raxNodes.ReplaceAllString(want, "") {
+				t.Errorf("stream: %.500q, want %.500q", got, want)
+			}
 			w.expect(":0", "EXISTS", "soon")
 			if ttl, _ := strconv.Atoi(strings.TrimPrefix(w.do("PTTL", "ttl"), ":")); ttl <= 0 || ttl > 100000 {
 				t.Errorf("PTTL of an imported key = %d", ttl)
@@ -86,7 +91,8 @@ func TestImportRedisRDB(t *testing.T) {
 }
 
 // TestImportRefusesWhatItCannotRead: a damaged RDB file, or one holding a
-// value walrus cannot restore, stops the start with an error naming it.
+// value walrus cannot restore (a module's), stops the start with an
+// error naming it.
 func TestImportRefusesWhatItCannotRead(t *testing.T) {
 	rdir := t.TempDir()
 	r := dialRaw(t, redisServer(t, "--dir", rdir))
@@ -96,9 +102,9 @@ func TestImportRefusesWhatItCannotRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.do("XADD", "stream", "*", "f", "v")
-	r.expect("+OK", "SAVE")
-	withStream, _ := os.ReadFile(filepath.Join(rdir, "dump.rdb"))
+	// A value of a module's RDB type: key "m", type 7, in database 0.
+	body := append([]byte("REDIS0010\xfe\x00\x07\x01m"), 0, 0xff)
+	module := binary.LittleEndian.AppendUint64(body, 0) // no checksum
 	flipped := append([]byte(nil), good...)
 	flipped[len(flipped)-12] ^= 1
 
@@ -108,7 +114,7 @@ func TestImportRefusesWhatItCannotRead(t *testing.T) {
 	}{
 		"checksum":  {flipped, "checksum is wrong"},
 		"truncated": {good[:len(good)-12], "malformed"},
-		"stream":    {withStream, `"stream"`},
+		"module":    {module, `"m"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -13,7 +13,8 @@ import (
 
 // TestRedisCliRDBOfWalrus: `redis-cli --rdb` takes an RDB file of walrus's
 // dataset (SYNC), and redis-server started on that file holds what
-// walrus holds: every type, several databases, TTLs, function libraries.
+// walrus holds: every type (streams with their groups too), several
+// databases, TTLs, function libraries.
 func TestRedisCliRDBOfWalrus(t *testing.T) {
 	cli, err := exec.LookPath("redis-cli")
 	if err != nil {
@@ -25,6 +26,7 @@ func TestRedisCliRDBOfWalrus(t *testing.T) {
 	s := startServer(t)
 	w := dialRaw(t, s.Addr().String())
 	keys := fillEncodings(w)
+	fillStream(w, "stream")
 	w.do("SET", "ttl", "v", "PX", "100000")
 	w.expect("$mylib", "FUNCTION", "LOAD", testLibrary)
 	w.do("SELECT", "2")
@@ -44,6 +46,9 @@ func TestRedisCliRDBOfWalrus(t *testing.T) {
 		}
 	}
 	r.expect(w.do("DBSIZE"), "DBSIZE")
+	if got, want := r.do("XINFO", "STREAM", "stream", "FULL"), w.do("XINFO", "STREAM", "stream", "FULL"); raxNodes.ReplaceAllString(got, "") != raxNodes.ReplaceAllString(want, "") {
+		t.Errorf("stream in redis: %.500q, want %.500q", got, want)
+	}
 	if ttl, _ := strconv.Atoi(strings.TrimPrefix(r.do("PTTL", "ttl"), ":")); ttl <= 0 || ttl > 100000 {
 		t.Errorf("PTTL in redis of a key with 100000 ms to live = %d", ttl)
 	}

@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestClusterDisabled: the cluster commands answer as a Redis without
 // cluster-enabled, against both servers.
@@ -24,6 +27,31 @@ func TestClusterDisabled(t *testing.T) {
 			{"-ERR wrong number of arguments for 'readonly' command", []string{"READONLY", "x"}},
 		} {
 			c.expect(tc.want, tc.args...)
+		}
+	})
+}
+
+// TestInfoSections: INFO's default sections, in Redis's order,
+// with the Modules and Cluster sections clients probe, against both.
+func TestInfoSections(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		var titles []string
+		for _, line := range strings.Split(strings.TrimPrefix(c.do("INFO"), "$"), "\r\n") {
+			if strings.HasPrefix(line, "# ") {
+				titles = append(titles, line[2:])
+			}
+		}
+		if got := strings.Join(titles, ","); got != "Server,Clients,Memory,Persistence,Stats,Replication,CPU,Modules,Errorstats,Cluster,Keyspace" {
+			t.Errorf("INFO sections: %s", got)
+		}
+		if got := c.do("INFO", "cluster"); got != "$# Cluster\r\ncluster_enabled:0\r\n" {
+			t.Errorf("INFO cluster = %q", got)
+		}
+		for _, field := range []string{"pubsubshard_channels:0", "total_system_memory:", "rdb_last_load_keys_loaded:"} {
+			if !strings.Contains(c.do("INFO", "everything"), field) {
+				t.Errorf("INFO everything has no %s", field)
+			}
 		}
 	})
 }

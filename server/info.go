@@ -59,9 +59,12 @@ var infoSections = []infoSection{
 	{"stats", "Stats", (*Server).infoStats},
 	{"replication", "Replication", func(s *Server) [][2]string { return s.repl.info() }},
 	{"cpu", "CPU", (*Server).infoCPU},
+	{"modules", "Modules", func(*Server) [][2]string { return nil }}, // walrus loads none
 	{"commandstats", "Commandstats", (*Server).infoCommandStats},
 	{"errorstats", "Errorstats", (*Server).infoErrorStats},
 	{"latencystats", "Latencystats", (*Server).infoLatencyStats},
+	// walrus has no cluster mode; clients read this to find out.
+	{"cluster", "Cluster", func(*Server) [][2]string { return [][2]string{kv("cluster_enabled", 0)} }},
 	{"keyspace", "Keyspace", (*Server).infoKeyspace},
 }
 
@@ -170,6 +173,8 @@ func (s *Server) infoMemory() [][2]string {
 		kv("used_memory_human", human(used)),
 		kv("used_memory_rss", rss),
 		kv("used_memory_rss_human", human(rss)),
+		kv("total_system_memory", totalSystemMemory()),
+		kv("total_system_memory_human", human(totalSystemMemory())),
 		kv("used_memory_peak", f.peak),
 		kv("used_memory_peak_human", human(f.peak)),
 		kv("used_memory_dataset", f.dataset),
@@ -184,6 +189,22 @@ func (s *Server) infoMemory() [][2]string {
 		kv("walrus_pebble_block_cache_bytes", pm.BlockCache.Size),
 		kv("walrus_pebble_disk_bytes", pm.DiskSpaceUsage()),
 	}
+}
+
+// totalSystemMemory is the machine's memory from /proc (0 where
+// unavailable), as Redis reports it.
+func totalSystemMemory() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var kb uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			fmt.Sscan(v, &kb)
+		}
+	}
+	return kb * 1024
 }
 
 // readRSS reads the resident set size from /proc (0 where unavailable).
@@ -210,6 +231,8 @@ func (s *Server) infoPersistence() [][2]string {
 	}
 	return [][2]string{
 		kv("loading", loading),
+		kv("rdb_last_load_keys_expired", s.rdbLoaded.expired.Load()),
+		kv("rdb_last_load_keys_loaded", s.rdbLoaded.keys.Load()),
 		kv("async_loading", 0),
 		kv("current_cow_peak", 0),
 		kv("rdb_changes_since_last_save", e.Dirty()),
@@ -256,6 +279,7 @@ func (s *Server) infoStats() [][2]string {
 		kv("keyspace_misses", misses),
 		kv("pubsub_channels", s.pubsubChannels()),
 		kv("pubsub_patterns", s.pubsubPatterns()),
+		kv("pubsubshard_channels", s.pubsubShardChannels()),
 		kv("total_error_replies", s.errs.total.Load()),
 	}
 	out = append(out, s.acl.denials.infoStats()...) // not reset by RESETSTAT, as in Redis

@@ -635,6 +635,12 @@ func (s *Server) pubsubChannels() int {
 	return len(s.ps.channels)
 }
 
+func (s *Server) pubsubShardChannels() int {
+	s.ps.mu.RLock()
+	defer s.ps.mu.RUnlock()
+	return len(s.ps.shards)
+}
+
 func (s *Server) pubsubPatterns() int {
 	s.ps.mu.RLock()
 	defer s.ps.mu.RUnlock()

@@ -100,6 +100,8 @@ func (s *Server) importRDB() (int, error) {
 	if err != nil {
 		return keys, fmt.Errorf("load %s: %w", path, err)
 	}
+	s.rdbLoaded.keys.Store(int64(keys))
+	s.rdbLoaded.expired.Store(int64(expired))
 	s.log.Info("loaded the RDB file", "file", path, "keys", keys, "expired_skipped", expired,
 		"bytes", len(data), "seconds", time.Since(start).Seconds(), "applied_index", s.eng.AppliedIndex())
 	return keys, nil

@@ -58,6 +58,9 @@ func TestImportRedisRDB(t *testing.T) {
 				t.Errorf("stream: %.500q, want %.500q", got, want)
 			}
 			w.expect(":0", "EXISTS", "soon")
+			if n := infoField(t, w, "persistence", "rdb_last_load_keys_loaded"); n != strconv.Itoa(len(keys)+3) { // and ttl, stream, db2list
+				t.Errorf("rdb_last_load_keys_loaded:%s, want %d", n, len(keys)+3)
+			}
 			if ttl, _ := strconv.Atoi(strings.TrimPrefix(w.do("PTTL", "ttl"), ":")); ttl <= 0 || ttl > 100000 {
 				t.Errorf("PTTL of an imported key = %d", ttl)
 			}

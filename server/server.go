@@ -28,6 +28,9 @@ const Version = "7.0.15"
 // Server is one walrus node.
 type Server struct {
 	notifyMask atomic.Uint32 // notify-keyspace-events, as engine classes (notify.go)
+	rdbLoaded  struct {      // the RDB file loaded at start (rdbimport.go), for INFO
+		keys, expired atomic.Int64
+	}
 
 	cfg     *config.Config
 	log     *slog.Logger

@@ -471,6 +471,11 @@ func cmdSave(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR " + err.Error())
 		return
 	}
+	if err := s.saveRDB(); err != nil {
+		s.log.Error("save of the RDB file failed", "err", err)
+		cl.err("ERR " + err.Error())
+		return
+	}
 	if strings.EqualFold(string(args[0]), "bgsave") {
 		cl.status("Background saving started")
 		return

@@ -21,6 +21,43 @@ import (
 // master. A file walrus cannot read in full stops the start with an
 // error: nothing is skipped silently.
 
+// saveRDB writes the dataset to dir/dbfilename as a Redis RDB file, as
+// SAVE and BGSAVE do in Redis: through a temporary file, synced, renamed
+// over the old one. Redis's backup habits (copy dump.rdb after BGSAVE)
+// and Redis itself can use it; walrus loads it at start only into an
+// empty dataset.
+func (s *Server) saveRDB() error {
+	if s.cfg.DBFilename == "" {
+		return nil
+	}
+	path := filepath.Join(s.cfg.Dir, s.cfg.DBFilename)
+	tmp := filepath.Join(s.cfg.Dir, fmt.Sprintf("temp-%d.rdb", os.Getpid()))
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	aux := [][2]string{{"redis-ver", Version}, {"redis-bits", "64"}, {"ctime", strconv.FormatInt(time.Now().Unix(), 10)}}
+	err = s.eng.WriteRDB(f, aux)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(s.cfg.Dir); err == nil { // the rename, durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
 // importBatch is how many keys go to the engine in one request.
 const importBatch = 512
 

@@ -139,3 +139,45 @@ func TestImportRefusesWhatItCannotRead(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveWritesARedisRDB: SAVE and BGSAVE write dir/dbfilename as an RDB
+// file, which redis-server loads; walrus in memory, restarted, loads it
+// back, as Redis does with its dump.rdb.
+func TestSaveWritesARedisRDB(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--port", strconv.Itoa(freePort(t)), "--dir", dir, "--save", "", "--appendonly", "no"}
+	cfg, err := config.Load("", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, stop := runServer(t, cfg)
+	w := dialRaw(t, s.Addr().String())
+	keys := fillEncodings(w)
+	fillStream(w, "stream")
+	w.expect("+OK", "SAVE")
+	w.do("SET", "after", "the save")
+	w.expect("+Background saving started", "BGSAVE")
+
+	r := dialRaw(t, redisServer(t, "--dir", dir, "--dbfilename", "dump.rdb"))
+	for _, k := range append(keys, "stream", "after") {
+		if got, want := describe(t, r, k), describe(t, w, k); got != want {
+			t.Errorf("%s in redis: %.200q, want %.200q", k, got, want)
+		}
+	}
+	want := map[string]string{}
+	for _, k := range append(keys, "after") {
+		want[k] = describe(t, w, k)
+	}
+	stop()
+	args[1] = strconv.Itoa(freePort(t))
+	if cfg, err = config.Load("", args); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = runServer(t, cfg)
+	w2 := dialRaw(t, s.Addr().String())
+	for k, v := range want {
+		if got := describe(t, w2, k); got != v {
+			t.Errorf("%s after a restart in memory: %.200q, want %.200q", k, got, v)
+		}
+	}
+}

@@ -181,3 +181,22 @@ func TestSaveWritesARedisRDB(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownSaveWritesTheRDB: SHUTDOWN SAVE writes dump.rdb too.
+func TestShutdownSaveWritesTheRDB(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Load("", []string{"--port", strconv.Itoa(freePort(t)), "--dir", dir, "--save", "", "--appendonly", "no"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, stop := runServer(t, cfg)
+	c := dialRaw(t, s.Addr().String())
+	c.expect("+OK", "SET", "k", "v")
+	c.send("SHUTDOWN", "SAVE")
+	if got, err := c.read(); err == nil {
+		t.Fatalf("SHUTDOWN SAVE answered %q", got)
+	}
+	stop()
+	r := dialRaw(t, redisServer(t, "--dir", dir))
+	r.expect("$v", "GET", "k")
+}

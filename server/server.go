@@ -271,6 +271,8 @@ func (s *Server) stop() error {
 	if s.saveOnStop.Load() == 1 {
 		if err := s.eng.Save(s.cfg.Dir); err != nil {
 			errs = append(errs, fmt.Errorf("save: %w", err))
+		} else if err := s.saveRDB(); err != nil {
+			errs = append(errs, fmt.Errorf("save: %w", err))
 		}
 	}
 	if err := s.eng.Close(); err != nil {

@@ -8,7 +8,5 @@ package server
 // CONFIG REWRITE give back what was set. TestRedisOnlyCommandsAreRedisLessWalrus
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
-	"lolwut": nil, "pfdebug": nil, "pfselftest": nil,
-	"restore-asking": nil,
-	"module":         {"help", "list", "load", "loadex", "unload"},
+	"lolwut": nil, "pfdebug": nil, "pfselftest": nil, "restore-asking": nil,
 }

@@ -112,6 +112,10 @@ var redisContainers = map[string]redisContainer{
 		"consumers": {catStreamRead, 4}, "groups": {catStreamRead, 3},
 		"help": {catStream | catSlow, 2}, "stream": {catStreamRead, -3},
 	}},
+	"module": {cats: catSlow, subs: map[string]redisSub{
+		"help": {catSlow, 2}, "list": {catAdminSub, 2}, "load": {catAdminSub, -3},
+		"loadex": {catAdminSub, -3}, "unload": {catAdminSub, 3},
+	}},
 	"cluster": {cats: catSlow, subs: map[string]redisSub{
 		"addslots": {catAdminSub, -3}, "addslotsrange": {catAdminSub, -4}, "bumpepoch": {catAdminSub, 2},
 		"count-failure-reports": {catAdminSub, 3}, "countkeysinslot": {catSlow, 3},

@@ -20,6 +20,36 @@ func clusterCommands(row func(string, int, engine.Flags, string, string, func(*S
 		row("readonly", 1, conn, "cluster", "Enables read queries for a connection to a cluster replica node", noCluster),
 		row("readwrite", 1, conn, "cluster", "Disables read queries for a connection to a cluster replica node", noCluster),
 		row("asking", 1, engine.Fast, "cluster", "Sent by cluster clients after an -ASK redirect", noCluster),
+		row("module", -2, 0, "server", "A container for module commands", cmdModule),
+	}
+}
+
+// MODULE <subcommand>: walrus loads no modules. LIST answers none, which
+// is what clients and tools that look for modules ask; loading and
+// unloading answer as Redis 7.0 does by default (enable-module-command
+// no).
+func cmdModule(_ *Server, cl *client, args [][]byte) {
+	switch sub := strings.ToLower(string(args[1])); sub {
+	case "list":
+		cl.array(0)
+	case "help":
+		cl.statusLines([]string{
+			"MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"LIST",
+			"    Return a list of loaded modules.",
+			"LOAD <path> [<arg> ...]",
+			"    Load a module library from <path>, passing to it any optional arguments.",
+			"LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+			"    Load a module library from <path>, while passing it module configurations and optional arguments.",
+			"UNLOAD <name>",
+			"    Unload a module.",
+			"HELP",
+			"    Prints this help.",
+		})
+	case "load", "loadex", "unload":
+		cl.err(`ERR MODULE command not allowed. If the enable-module-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.`)
+	default:
+		cl.err("ERR unknown subcommand '" + string(args[1]) + "'. Try MODULE HELP.")
 	}
 }
 

@@ -6,7 +6,8 @@ import (
 )
 
 // TestClusterDisabled: the cluster commands answer as a Redis without
-// cluster-enabled, against both servers.
+// cluster-enabled, and MODULE as one without modules, against both
+// servers.
 func TestClusterDisabled(t *testing.T) {
 	againstBoth(t, func(t *testing.T, addr string) {
 		c := dialRaw(t, addr)
@@ -25,6 +26,10 @@ func TestClusterDisabled(t *testing.T) {
 			{"-ERR This instance has cluster support disabled", []string{"READWRITE"}},
 			{"-ERR This instance has cluster support disabled", []string{"ASKING"}},
 			{"-ERR wrong number of arguments for 'readonly' command", []string{"READONLY", "x"}},
+			{"[]", []string{"MODULE", "LIST"}},
+			{"-ERR wrong number of arguments for 'module|list' command", []string{"MODULE", "LIST", "x"}},
+			{"-ERR unknown subcommand 'nosuch'. Try MODULE HELP.", []string{"MODULE", "nosuch"}},
+			{`-ERR MODULE command not allowed. If the enable-module-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.`, []string{"MODULE", "LOAD", "/nonexistent.so"}},
 		} {
 			c.expect(tc.want, tc.args...)
 		}

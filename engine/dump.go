@@ -190,12 +190,7 @@ func (c *ctx) restore(key []byte, old *meta, v dumpValue, expireAt int64) {
 		m = c.newList()
 		c.listPush(&m, false, v.elems...)
 	case typeSet:
-		m = c.newColl(typeSet)
-		p := elemPrefix(nil, c.phys, m.version)
-		for _, member := range v.elems {
-			c.set(hashedElem(p, member), nil)
-		}
-		m.count = int64(len(v.elems))
+		m = c.newSet(v.elems)
 	case typeHash:
 		m = c.newColl(typeHash)
 		p := elemPrefix(nil, c.phys, m.version)
@@ -206,11 +201,7 @@ func (c *ctx) restore(key []byte, old *meta, v dumpValue, expireAt int64) {
 	case typeStream:
 		m = c.restoreStream(v.stream)
 	case typeZSet:
-		z := c.openZSet(c.newColl(typeZSet))
-		for i, member := range v.elems {
-			c.zput(z, member, v.scores[i], 0, false)
-		}
-		m = z.m
+		m = c.newZSet(v.elems, v.scores)
 	}
 	m.expireAt = expireAt
 	c.putMetaMoved(key, old, &m)

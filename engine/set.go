@@ -412,18 +412,25 @@ func (c *ctx) storeSet(key []byte, members [][]byte) bool {
 		}
 		return exists
 	}
-	m := c.newColl(typeSet)
-	p := elemPrefix(nil, c.phys, m.version)
-	for _, mem := range members {
-		c.set(hashedElem(p, mem), nil)
-	}
-	m.count = int64(len(members))
+	m := c.newSet(members)
 	var oldp *meta
 	if exists {
 		oldp = &old
 	}
 	c.putMetaStored(key, oldp, &m)
 	return exists
+}
+
+// newSet writes a new set's elements (distinct members) and returns its
+// metadata, not yet stored.
+func (c *ctx) newSet(members [][]byte) meta {
+	m := c.newColl(typeSet)
+	p := elemPrefix(nil, c.phys, m.version)
+	for _, mem := range members {
+		c.set(hashedElem(p, mem), nil)
+	}
+	m.count = int64(len(members))
+	return m
 }
 
 // parseNumKeys reads a numkeys argument at args[i] for SINTERCARD,

@@ -791,16 +791,23 @@ func (c *ctx) storeZSet(key []byte, members [][]byte, scores []float64) bool {
 		}
 		return exists
 	}
-	z := c.openZSet(c.newColl(typeZSet))
-	for i, m := range members {
-		c.zput(z, m, scores[i], 0, false)
-	}
+	m := c.newZSet(members, scores)
 	var oldp *meta
 	if exists {
 		oldp = &old
 	}
-	c.putMetaStored(key, oldp, &z.m)
+	c.putMetaStored(key, oldp, &m)
 	return exists
+}
+
+// newZSet writes a new sorted set's elements (distinct members) and
+// returns its metadata, not yet stored.
+func (c *ctx) newZSet(members [][]byte, scores []float64) meta {
+	z := c.openZSet(c.newColl(typeZSet))
+	for i, m := range members {
+		c.zput(z, m, scores[i], 0, false)
+	}
+	return z.m
 }
 
 // ZCOUNT key min max / ZLEXCOUNT key min max

@@ -14,17 +14,7 @@ import (
 // command, the events each server published.
 func TestKeyspaceNotificationsAgainstRedis(t *testing.T) {
 	redisAddr := redisServer(t)
-	seed := *diffSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	n := *diffN
-	if n == 0 {
-		n = 2000
-		if testing.Short() {
-			n = 300
-		}
-	}
+	seed, n := diffParams(2000, 300)
 	walrusAddr := startServer(t).Addr().String()
 	for _, fam := range families {
 		t.Run(fam.name, func(t *testing.T) {

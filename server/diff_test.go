@@ -263,23 +263,30 @@ var families = []family{stringFamily, keysFamily}
 
 func TestDifferentialAgainstRedis(t *testing.T) {
 	redisAddr := redisServer(t)
-	seed := *diffSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	n := *diffN
-	if n == 0 {
-		n = 20000
-		if testing.Short() {
-			n = 1000
-		}
-	}
+	seed, n := diffParams(20000, 1000)
 	s := startServer(t)
 	for _, fam := range families {
 		t.Run(fam.name, func(t *testing.T) {
 			runDifferential(t, fam, seed, n, s.Addr().String(), redisAddr)
 		})
 	}
+}
+
+// diffParams is the seed (-diff.seed, or the clock) and the commands per
+// family (-diff.n, or def, short under -short) of a differential test.
+func diffParams(def, short int) (uint64, int) {
+	seed := *diffSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	n := *diffN
+	if n == 0 {
+		n = def
+		if testing.Short() {
+			n = short
+		}
+	}
+	return seed, n
 }
 
 func runDifferential(t *testing.T, fam family, seed uint64, n int, walrusAddr, redisAddr string) {

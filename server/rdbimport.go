@@ -36,8 +36,7 @@ func (s *Server) saveRDB() error {
 	if err != nil {
 		return err
 	}
-	aux := [][2]string{{"redis-ver", Version}, {"redis-bits", "64"}, {"ctime", strconv.FormatInt(time.Now().Unix(), 10)}}
-	err = s.eng.WriteRDB(f, aux)
+	err = s.eng.WriteRDB(f, rdbAux())
 	if err == nil {
 		err = f.Sync()
 	}
@@ -56,6 +55,12 @@ func (s *Server) saveRDB() error {
 		d.Close()
 	}
 	return nil
+}
+
+// rdbAux is the auxiliary fields walrus writes at the head of an RDB
+// file, as Redis names them.
+func rdbAux() [][2]string {
+	return [][2]string{{"redis-ver", Version}, {"redis-bits", "64"}, {"ctime", strconv.FormatInt(time.Now().Unix(), 10)}}
 }
 
 // importBatch is how many keys go to the engine in one request.

@@ -454,7 +454,6 @@ func cmdSync(s *Server, cl *client, _ [][]byte) {
 	if _, err := io.WriteString(nc, "$EOF:"+eof+"\r\n"); err != nil {
 		return
 	}
-	aux := [][2]string{{"redis-ver", Version}, {"redis-bits", "64"}, {"ctime", strconv.FormatInt(time.Now().Unix(), 10)}}
 	// The engine holds its dataset in place while it writes (a checkpoint
 	// install waits), so a client that stops reading is cut off after
 	// repl-timeout, as Redis cuts off a replica that stops reading.
@@ -462,7 +461,7 @@ func cmdSync(s *Server, cl *client, _ [][]byte) {
 	timeout := s.cfg.ReplTimeout
 	s.cfg.RUnlock()
 	w := &deadlineWriter{c: nc, timeout: timeout}
-	if err := s.eng.WriteRDB(w, aux); err != nil {
+	if err := s.eng.WriteRDB(w, rdbAux()); err != nil {
 		s.log.Warn("SYNC: RDB not sent", "client", cl.addr, "err", err)
 		return // the client sees the stream end without its mark
 	}

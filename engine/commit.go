@@ -17,6 +17,7 @@ import (
 type Session struct {
 	DB        int    // selected logical database
 	LastWrite uint64 // log index of this session's last write (WAIT, WAITAOF)
+	RESP3     bool   // replies in RESP3 (HELLO 3); set by the session's owner
 	Client    any    // the caller's handle on the connection, for Options.Observe
 
 	watching   map[watchKey]struct{} // keys under WATCH; committer and owner, see watch.go
@@ -141,7 +142,7 @@ func (e *Engine) Exec(s *Session, cmds [][][]byte, out []byte) []byte {
 	}
 	e.swap.RLock()
 	defer e.swap.RUnlock()
-	c := &ctx{e: e, r: e.db, sess: s, out: out, now: e.opts.Now().UnixMilli()}
+	c := &ctx{e: e, r: e.db, sess: s, out: out, now: e.opts.Now().UnixMilli(), resp3: s.RESP3}
 	c.selectDB(s.DB)
 	for _, args := range cmds {
 		c.run(Lookup(args[0]), args)
@@ -449,7 +450,7 @@ func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
 // writeCtx returns a context writing into the group's batch; its entry
 // will take the next free index.
 func (e *Engine) writeCtx(b *pebble.Batch, g *group, s *Session, next uint64, out []byte) *ctx {
-	c := &ctx{e: e, g: g, r: b, b: b, sess: s, out: out, now: e.opts.Now().UnixMilli()}
+	c := &ctx{e: e, g: g, r: b, b: b, sess: s, out: out, now: e.opts.Now().UnixMilli(), resp3: s.RESP3}
 	c.selectDB(s.DB)
 	c.index = next + uint64(len(g.entries))
 	return c
@@ -525,15 +526,10 @@ func (c *ctx) run(cmd *Command, args [][]byte) {
 // appended its reply at out[mark:].
 func (c *ctx) observe(cmd *Command, args [][]byte, mark int, start time.Time) {
 	reply := c.out[mark:]
-	if cmd.Flags&Blocking != 0 && !c.txn && isNull(reply) && retried(cmd, args) {
+	if cmd.Flags&Blocking != 0 && !c.txn && IsNullReply(reply) && retried(cmd, args) {
 		return
 	}
 	c.e.opts.Observe(c.sess, c.db, cmd, args, time.Since(start), reply)
-}
-
-func isNull(reply []byte) bool {
-	s := string(reply)
-	return s == "*-1\r\n" || s == "$-1\r\n"
 }
 
 // recoverStorage turns a storageError panic into an error reply; it must
@@ -560,7 +556,7 @@ func (e *Engine) execMulti(b *pebble.Batch, g *group, next uint64, r *request) {
 	s := r.sess
 	if s.watchDirty.Load() {
 		e.watch.unwatchAll(s)
-		r.out = append(r.out, "*-1\r\n"...)
+		r.out = AppendNullArray(r.out, s.RESP3)
 		return
 	}
 	e.watch.unwatchAll(s)
@@ -610,15 +606,15 @@ func (c *ctx) nested() func(args [][]byte) []byte {
 	var reply []byte
 	return func(args [][]byte) []byte {
 		cmd := Lookup(args[0])
-		saved := c.out
-		c.out = reply[:0]
+		saved, resp3 := c.out, c.resp3
+		c.out, c.resp3 = reply[:0], false // a script reads RESP2 (Redis's default)
 		before := len(c.effects)
 		c.run(cmd, args)
 		if len(c.effects) > before && cmd != nil {
 			c.e.watch.touch(c, cmd, args)
 		}
 		reply = c.out
-		c.out = saved
+		c.out, c.resp3 = saved, resp3
 		return reply
 	}
 }

@@ -35,6 +35,9 @@ type ctx struct {
 	now  int64  // Unix ms, fixed for the whole command
 	raw  bool   // applying an entry: expiry is not evaluated, nothing is emitted
 	out  []byte // replies
+	// resp3: the replies are in RESP3 (the client said HELLO 3): maps,
+	// sets, doubles and one null where RESP2 has arrays and bulk strings.
+	resp3 bool
 
 	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses
 	readCmd bool // running a read command: its lookups count, in the committer too
@@ -61,8 +64,11 @@ func (c *ctx) writable() bool { return c.b != nil }
 // --- replies ---
 
 func (c *ctx) replyOK()                  { c.out = append(c.out, "+OK\r\n"...) }
-func (c *ctx) replyNull()                { c.out = append(c.out, "$-1\r\n"...) }
-func (c *ctx) replyNullArray()           { c.out = append(c.out, "*-1\r\n"...) }
+func (c *ctx) replyNull()                { c.out = appendNull(c.out, c.resp3, "$-1\r\n") }
+func (c *ctx) replyNullArray()           { c.out = appendNull(c.out, c.resp3, "*-1\r\n") }
+func (c *ctx) replyMap(n int)            { c.out = AppendMap(c.out, c.resp3, n) }
+func (c *ctx) replySet(n int)            { c.out = AppendSet(c.out, c.resp3, n) }
+func (c *ctx) replyDouble(f float64)     { c.out = AppendDouble(c.out, c.resp3, f) }
 func (c *ctx) replyInt(n int64)          { c.out = redcon.AppendInt(c.out, n) }
 func (c *ctx) replyBulk(b []byte)        { c.out = redcon.AppendBulk(c.out, b) }
 func (c *ctx) replyBulkString(s string)  { c.out = redcon.AppendBulkString(c.out, s) }

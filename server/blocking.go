@@ -128,11 +128,6 @@ func blockTimeout(spec *engine.Spec, args [][]byte) []byte {
 	return args[len(args)-1]
 }
 
-func isNullReply(out []byte) bool {
-	s := string(out)
-	return s == "*-1\r\n" || s == "$-1\r\n"
-}
-
 func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 	spec := &engine.Lookup(args[0]).Spec
 	var timeout time.Duration
@@ -164,7 +159,7 @@ func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 	b.mu.Unlock()
 	for {
 		out := s.eng.Exec(cl.sess, [][][]byte{args}, nil)
-		if !isNullReply(out) {
+		if !engine.IsNullReply(out) {
 			b.mu.Lock()
 			b.removeLocked(w)
 			b.mu.Unlock()
@@ -323,7 +318,7 @@ func (s *Server) wakeBlocked(cmds [][][]byte) {
 			}
 			out := s.eng.Exec(w.cl.sess, [][][]byte{w.args}, nil)
 			stream := len(w.args[0]) > 1 && (w.args[0][0]|0x20) == 'x'
-			if isNullReply(out) {
+			if engine.IsNullReply(out) {
 				if stream {
 					continue // later waiters may wait for earlier IDs
 				}

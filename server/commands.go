@@ -117,22 +117,24 @@ const errWrongPass = "WRONGPASS invalid username-password pair or user is disabl
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
 func cmdHello(s *Server, cl *client, args [][]byte) {
+	resp3 := cl.sess.RESP3
 	if len(args) >= 2 {
-		ver, err := strconv.Atoi(string(args[1]))
+		ver, err := strconv.ParseInt(string(args[1]), 10, 64)
 		if err != nil {
 			cl.err("ERR Protocol version is not an integer or out of range")
 			return
 		}
-		if ver != 2 {
+		if ver != 2 && ver != 3 {
 			cl.err("NOPROTO unsupported protocol version")
 			return
 		}
+		resp3 = ver == 3
 	}
 	for i := 2; i < len(args); i++ {
 		switch strings.ToLower(string(args[i])) {
 		case "auth":
 			if i+2 >= len(args) {
-				cl.err("ERR Syntax error in HELLO option 'auth'")
+				cl.err("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 				return
 			}
 			u := s.acl.authenticate(string(args[i+1]), args[i+2])
@@ -145,7 +147,7 @@ func cmdHello(s *Server, cl *client, args [][]byte) {
 			i += 2
 		case "setname":
 			if i+1 >= len(args) {
-				cl.err("ERR Syntax error in HELLO option 'setname'")
+				cl.err("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 				return
 			}
 			if !validName(args[i+1]) {
@@ -163,13 +165,18 @@ func cmdHello(s *Server, cl *client, args [][]byte) {
 		cl.err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
-	cl.array(14)
+	cl.sess.RESP3 = resp3
+	cl.mapLen(7)
 	cl.bulkString("server")
 	cl.bulkString("redis")
 	cl.bulkString("version")
 	cl.bulkString(Version)
 	cl.bulkString("proto")
-	cl.integer(2)
+	if resp3 {
+		cl.integer(3)
+	} else {
+		cl.integer(2)
+	}
 	cl.bulkString("id")
 	cl.integer(cl.id)
 	cl.bulkString("mode")

@@ -272,6 +272,19 @@ func TestDifferentialAgainstRedis(t *testing.T) {
 	}
 }
 
+// TestDifferentialRESP3 runs every family with both connections in RESP3
+// (HELLO 3): replies must have Redis's RESP3 types as well as its values.
+func TestDifferentialRESP3(t *testing.T) {
+	redisAddr := redisServer(t)
+	seed, n := diffParams(5000, 500)
+	s := startServer(t)
+	for _, fam := range families {
+		t.Run(fam.name, func(t *testing.T) {
+			runDifferentialProto(t, fam, seed, n, s.Addr().String(), redisAddr, true)
+		})
+	}
+}
+
 // diffParams is the seed (-diff.seed, or the clock) and the commands per
 // family (-diff.n, or def, short under -short) of a differential test.
 func diffParams(def, short int) (uint64, int) {
@@ -290,16 +303,40 @@ func diffParams(def, short int) (uint64, int) {
 }
 
 func runDifferential(t *testing.T, fam family, seed uint64, n int, walrusAddr, redisAddr string) {
+	runDifferentialProto(t, fam, seed, n, walrusAddr, redisAddr, false)
+}
+
+// runDifferentialProto is runDifferential with the connections in RESP3
+// when resp3 is set: then each reply's shape (its RESP3 types) must be
+// Redis's too.
+func runDifferentialProto(t *testing.T, fam family, seed uint64, n int, walrusAddr, redisAddr string, resp3 bool) {
 	w := dialRaw(t, walrusAddr)
 	r := dialRaw(t, redisAddr)
 	for _, c := range []*rawConn{w, r} {
+		if resp3 {
+			if got := c.do("HELLO", "3"); !strings.Contains(got, "$proto :3") {
+				t.Fatalf("HELLO 3: %s", got)
+			}
+		}
 		c.do("SELECT", "0")
 		c.do("FLUSHALL")
 	}
 	g := &gen{r: rand.New(rand.NewPCG(seed, 0)), now: time.Now().Unix()}
 	for i := 0; i < n; i++ {
 		cmd := fam.next(g)
-		got, want := w.do(cmd...), r.do(cmd...)
+		w.send(cmd...)
+		r.send(cmd...)
+		got, gotShape, err := w.readShape()
+		if err != nil {
+			t.Fatalf("walrus: %s: %v", quoteCmd(cmd), err)
+		}
+		want, wantShape, err := r.readShape()
+		if err != nil {
+			t.Fatalf("redis: %s: %v", quoteCmd(cmd), err)
+		}
+		if resp3 && gotShape != wantShape && !strings.HasPrefix(got, "-") {
+			t.Fatalf("seed %d (-diff.seed=%d), command %d: %s: RESP3 types differ\nwalrus: %s %s\nredis:  %s %s", seed, seed, i, quoteCmd(cmd), gotShape, got, wantShape, want)
+		}
 		if fam.unordered[strings.ToUpper(cmd[0])] {
 			got, want = sortedReply(got), sortedReply(want)
 		}

@@ -286,7 +286,13 @@ func (cl *client) bulk(b []byte)       { cl.out = redcon.AppendBulk(cl.out, b) }
 func (cl *client) bulkString(s string) { cl.out = redcon.AppendBulkString(cl.out, s) }
 func (cl *client) integer(n int64)     { cl.out = redcon.AppendInt(cl.out, n) }
 func (cl *client) array(n int)         { cl.out = redcon.AppendArray(cl.out, n) }
-func (cl *client) null()               { cl.out = append(cl.out, "$-1\r\n"...) }
+func (cl *client) null()               { cl.out = engine.AppendNull(cl.out, cl.sess.RESP3) }
+func (cl *client) nullArray()          { cl.out = engine.AppendNullArray(cl.out, cl.sess.RESP3) }
+func (cl *client) mapLen(n int)        { cl.out = engine.AppendMap(cl.out, cl.sess.RESP3, n) }
+func (cl *client) setLen(n int)        { cl.out = engine.AppendSet(cl.out, cl.sess.RESP3, n) }
+func (cl *client) double(f float64)    { cl.out = engine.AppendDouble(cl.out, cl.sess.RESP3, f) }
+func (cl *client) boolean(v bool)      { cl.out = engine.AppendBool(cl.out, cl.sess.RESP3, v) }
+func (cl *client) verbatim(s string)   { cl.out = engine.AppendVerbatim(cl.out, cl.sess.RESP3, s) }
 
 // statusLines replies an array of status lines (a container's HELP).
 func (cl *client) statusLines(lines []string) {

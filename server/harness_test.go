@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,44 +145,84 @@ func (r *rawConn) waitBlocked(n string) {
 }
 
 // read renders one RESP reply: +s -e :n $bulk *[...] with nil as (nil).
+// A RESP3 reply renders as its RESP2 counterpart would (a map or a set as
+// a flat array, a double as a bulk string, a boolean as 1 or 0, a
+// verbatim string as its text, null as (nil)), so the same comparisons
+// serve both protocols; readShape tells the types apart.
 func (r *rawConn) read() (string, error) {
+	v, _, err := r.readShape()
+	return v, err
+}
+
+// readShape reads one reply and returns its rendering and its shape: the
+// type of each element, RESP3's included ('%' map, '~' set, '>' push, ','
+// double, '#' boolean, '=' verbatim, '_' null, '(' big number), with the
+// elements' shapes of an aggregate sorted, so replies whose order is
+// unspecified have the same shape.
+func (r *rawConn) readShape() (value, shape string, err error) {
 	line, err := r.rd.ReadString('\n')
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	line = strings.TrimSuffix(line, "\r\n")
 	if line == "" {
-		return "", fmt.Errorf("empty reply line")
+		return "", "", fmt.Errorf("empty reply line")
 	}
-	switch line[0] {
-	case '+', ':':
-		return line, nil
-	case '-':
-		return line, nil
-	case '$':
+	kind := line[0]
+	switch kind {
+	case '+', ':', '-':
+		return line, string(kind), nil
+	case ',', '(':
+		if kind == ',' {
+			return "$" + line[1:], ",", nil
+		}
+		return ":" + line[1:], "(", nil
+	case '#':
+		if line == "#t" {
+			return ":1", "#", nil
+		}
+		return ":0", "#", nil
+	case '_':
+		return "(nil)", "_", nil
+	case '$', '=', '!':
 		n, _ := strconv.Atoi(line[1:])
 		if n < 0 {
-			return "(nil)", nil
+			return "(nil)", "$nil", nil
 		}
 		buf := make([]byte, n+2)
 		if _, err := io.ReadFull(r.rd, buf); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return "$" + string(buf[:n]), nil
-	case '*':
+		text := string(buf[:n])
+		switch kind {
+		case '=':
+			return "$" + text[min(4, len(text)):], "=", nil
+		case '!':
+			return "-" + text, "-", nil
+		}
+		return "$" + text, "$", nil
+	case '*', '%', '~', '>', '|':
 		n, _ := strconv.Atoi(line[1:])
 		if n < 0 {
-			return "(nil-array)", nil
+			return "(nil-array)", "*nil", nil
+		}
+		if kind == '%' || kind == '|' {
+			n *= 2
 		}
 		parts := make([]string, n)
+		shapes := make([]string, n)
 		for i := range parts {
-			if parts[i], err = r.read(); err != nil {
-				return "", err
+			if parts[i], shapes[i], err = r.readShape(); err != nil {
+				return "", "", err
 			}
 		}
-		return "[" + strings.Join(parts, " ") + "]", nil
+		if kind == '|' { // an attribute: the reply follows it
+			return r.readShape()
+		}
+		sort.Strings(shapes)
+		return "[" + strings.Join(parts, " ") + "]", string(kind) + "(" + strings.Join(shapes, "") + ")", nil
 	}
-	return "", fmt.Errorf("bad reply line %q", line)
+	return "", "", fmt.Errorf("bad reply line %q", line)
 }
 
 // redisServer starts a real redis-server on a free port, or skips the

@@ -137,6 +137,7 @@ func cmdReset(s *Server, cl *client, args [][]byte) {
 	cl.endMulti()
 	s.eng.Unwatch(cl.sess)
 	cl.sess.DB = 0
+	cl.sess.RESP3 = false
 	cl.db.Store(0)
 	cl.setName("")
 	s.unsubscribeAll(cl) // and stops monitoring

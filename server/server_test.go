@@ -72,15 +72,41 @@ func TestRequirePassDemandsAuth(t *testing.T) {
 	}
 }
 
-func TestHello3FallsBackWithNoProto(t *testing.T) {
-	s := startServer(t)
-	r := dialRaw(t, s.Addr().String())
-	if got := r.do("HELLO", "3"); got != "-NOPROTO unsupported protocol version" {
-		t.Fatalf("HELLO 3: %q", got)
-	}
-	if got := r.do("HELLO", "2"); !strings.Contains(got, "$proto :2") {
-		t.Fatalf("HELLO 2: %q", got)
-	}
+// TestHelloSwitchesProtocol: HELLO 3 answers a map and switches the
+// connection to RESP3; HELLO 2 and RESET switch it back; other versions
+// are refused with NOPROTO and change nothing.
+func TestHelloSwitchesProtocol(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		r := dialRaw(t, addr)
+		for _, v := range []string{"4", "1", "0", "-3"} {
+			if got := r.do("HELLO", v); got != "-NOPROTO unsupported protocol version" {
+				t.Fatalf("HELLO %s: %q", v, got)
+			}
+		}
+		expectShape := func(want string, args ...string) {
+			t.Helper()
+			r.send(args...)
+			_, shape, err := r.readShape()
+			if err != nil || shape != want {
+				t.Fatalf("%v: shape %q (%v), want %q", args, shape, err, want)
+			}
+		}
+		expectShape("*($$$$$$$$$$$*()::)", "HELLO", "2")
+		expectShape("$nil", "GET", "missing")
+		// A failed HELLO keeps the protocol.
+		if got := r.do("HELLO", "3", "SETNAME"); got != "-ERR Syntax error in HELLO option 'SETNAME'" {
+			t.Fatalf("HELLO 3 SETNAME: %q", got)
+		}
+		expectShape("$nil", "GET", "missing")
+		r.send("HELLO", "3")
+		hello, shape, err := r.readShape()
+		if err != nil || shape != "%($$$$$$$$$$$*()::)" || !strings.Contains(hello, "$proto :3") {
+			t.Fatalf("HELLO 3: %s %s %v", shape, hello, err)
+		}
+		expectShape("_", "GET", "missing")
+		expectShape("+", "RESET")
+		expectShape("$nil", "GET", "missing")
+	})
 }
 
 func TestOversizedBulkIsRefusedAndOtherClientsUnaffected(t *testing.T) {

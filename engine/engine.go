@@ -119,6 +119,7 @@ var ErrClosed = errors.New("engine: closed")
 type Engine struct {
 	fnVersion atomic.Uint64 // FunctionsVersion (function.go)
 	notes     notifyMask    // keyspace event classes (notify.go)
+	tracking  atomic.Bool   // note every change, for CLIENT TRACKING (notify.go)
 	opts      Options
 	log       *slog.Logger
 	fs        vfs.FS

@@ -546,6 +546,7 @@ func (c *ctx) flushPhys(phys uint16) {
 	clear(c.g.metas)
 	clear(c.g.elems)
 	c.e.watch.touchDB(phys)
+	c.notifyFlush()
 }
 
 func cmdSelect(c *ctx, args [][]byte) {

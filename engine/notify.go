@@ -31,9 +31,18 @@ const (
 // Note is one keyspace event of a committed write.
 type Note struct {
 	DB    int
+	Class uint32 // the event's class (Notify*); 0 for a flush
 	Event string
-	Key   []byte
+	Key   []byte // nil for a flush
+	// Sess is the session whose command made the change; nil for the
+	// engine's own (active expiry) and a replica's applied entries.
+	Sess *Session
 }
+
+// SetTracking makes the engine note every change whatever the classes of
+// notify-keyspace-events, and the flushes of databases, for the server's
+// client-side caching (CLIENT TRACKING) to invalidate keys by.
+func (e *Engine) SetTracking(on bool) { e.tracking.Store(on) }
 
 // notifyMask is the enabled classes; see SetNotify.
 type notifyMask struct{ atomic.Uint32 }
@@ -41,13 +50,24 @@ type notifyMask struct{ atomic.Uint32 }
 // SetNotify sets the classes of events to note (notify-keyspace-events).
 func (e *Engine) SetNotify(mask uint32) { e.notes.Store(mask) }
 
-// notify notes an event of class on key, if the class is enabled.
+// notify notes an event of class on key, if the class is enabled or
+// clients track keys.
 func (c *ctx) notify(class uint32, event string, key []byte) {
-	mask := c.e.notes.Load()
-	if mask&class == 0 || mask&(NotifyKeyspace|NotifyKeyevent) == 0 || c.g == nil {
+	if c.g == nil {
 		return
 	}
-	c.g.notes = append(c.g.notes, Note{DB: c.db, Event: event, Key: clone(key)})
+	mask := c.e.notes.Load()
+	if (mask&class == 0 || mask&(NotifyKeyspace|NotifyKeyevent) == 0) && !c.e.tracking.Load() {
+		return
+	}
+	c.g.notes = append(c.g.notes, Note{DB: c.db, Class: class, Event: event, Key: clone(key), Sess: c.sess})
+}
+
+// notifyFlush notes that a database was emptied, for client tracking.
+func (c *ctx) notifyFlush() {
+	if c.g != nil && c.e.tracking.Load() {
+		c.g.notes = append(c.g.notes, Note{DB: c.db, Sess: c.sess})
+	}
 }
 
 // notifyColl notes event on a collection a command changed, then the

@@ -45,6 +45,8 @@ type client struct {
 
 	monitor atomic.Bool // MONITOR (monitor.go)
 
+	track trackState // CLIENT TRACKING; the server's trk.mu guards it (tracking.go)
+
 	lastActive atomic.Int64 // Unix ms
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)
 	blocked    atomic.Bool  // waiting in BLPOP & co or held by a pause

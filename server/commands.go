@@ -201,6 +201,14 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 	switch {
 	case sub == "id" && len(args) == 2:
 		cl.integer(cl.id)
+	case sub == "tracking" && len(args) >= 3:
+		s.clientTracking(cl, args)
+	case sub == "caching" && len(args) == 3:
+		s.clientCaching(cl, args)
+	case sub == "getredir" && len(args) == 2:
+		s.clientGetRedir(cl)
+	case sub == "trackinginfo" && len(args) == 2:
+		s.clientTrackingInfo(cl)
 	case sub == "getname" && len(args) == 2:
 		if n := cl.getName(); n != "" {
 			cl.bulkString(n)

@@ -167,6 +167,7 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 			out = append(out, "+QUEUED\r\n"...)
 			continue
 		}
+		s.trackCommand(cl, c, args)       // CLIENT TRACKING (tracking.go)
 		if c.eng != nil && c.run == nil { // blocking rows have both: run blocks outside MULTI
 			if runStart < 0 {
 				runStart = i

@@ -138,6 +138,7 @@ func cmdReset(s *Server, cl *client, args [][]byte) {
 	s.eng.Unwatch(cl.sess)
 	cl.sess.DB = 0
 	cl.sess.RESP3 = false
+	s.forgetTracking(cl)
 	cl.db.Store(0)
 	cl.setName("")
 	s.unsubscribeAll(cl) // and stops monitoring

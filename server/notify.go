@@ -46,7 +46,16 @@ func (s *Server) setNotify(letters string) {
 // committer calls it.
 func (s *Server) publishNotes(notes []engine.Note) {
 	m := s.notifyMask.Load()
+	if s.trk.on.Load() {
+		s.invalidate(notes)
+	}
+	if m&(engine.NotifyKeyspace|engine.NotifyKeyevent) == 0 {
+		return
+	}
 	for _, n := range notes {
+		if n.Class&m == 0 {
+			continue // noted for client tracking only
+		}
 		db := strconv.Itoa(n.DB)
 		if m&engine.NotifyKeyspace != 0 {
 			s.Publish(append([]byte("__keyspace@"+db+"__:"), n.Key...), []byte(n.Event))

@@ -60,6 +60,10 @@ type outQueue struct {
 	dead      bool // closed: drop further output
 	softSince time.Time
 	wake      chan struct{} // cap 1: the writer has work
+	// busy: the connection's reader is running a command; invalidations
+	// wait in held until its reply is queued (pushTracking).
+	busy bool
+	held []byte
 }
 
 func (ps *pubsub) init() {
@@ -150,7 +154,7 @@ func (sub *subscriber) publishCounts() {
 // subscribeModeError is the error for a command a RESP2 client in
 // subscribe mode may not run, or "".
 func (s *Server) subscribeModeError(cl *client, name string) string {
-	if cl.subs.Load() == 0 {
+	if cl.subs.Load() == 0 || cl.sess.RESP3 {
 		return ""
 	}
 	switch name {
@@ -187,7 +191,7 @@ func cmdSubscribe(s *Server, cl *client, args [][]byte) {
 	sub.publishCounts()
 	ps.mu.Unlock()
 	for i, a := range args[1:] {
-		cl.array(3)
+		cl.push(3)
 		cl.bulkString(kind)
 		cl.bulk(a)
 		cl.integer(int64(counts[i]))
@@ -234,14 +238,14 @@ func cmdUnsubscribe(s *Server, cl *client, args [][]byte) {
 	}
 	ps.mu.Unlock()
 	if len(reps) == 0 {
-		cl.array(3)
+		cl.push(3)
 		cl.bulkString(kind)
 		cl.null()
 		cl.integer(int64(left))
 		return
 	}
 	for _, r := range reps {
-		cl.array(3)
+		cl.push(3)
 		cl.bulkString(kind)
 		cl.bulkString(r.name)
 		cl.integer(int64(r.count))
@@ -295,11 +299,28 @@ func (s *Server) deliver(subs map[*client]struct{}, kind string, channel, messag
 	msg = redcon.AppendBulkString(msg, kind)
 	msg = redcon.AppendBulk(msg, channel)
 	msg = redcon.AppendBulk(msg, message)
+	var msg3 []byte
 	for cl := range subs {
-		s.pushTo(s.ps.subs[cl], msg)
+		s.pushTo(s.ps.subs[cl], pushFor(cl, msg, &msg3))
 	}
 	return len(subs)
 }
+
+// pushFor is msg for cl: as it is (an array) for a RESP2 client, as a
+// RESP3 push for a RESP3 one, made once in *msg3.
+func pushFor(cl *client, msg []byte, msg3 *[]byte) []byte {
+	if !cl.resp3.Load() {
+		return msg
+	}
+	if *msg3 == nil {
+		*msg3 = append([]byte{'>'}, msg[1:]...)
+	}
+	return *msg3
+}
+
+// push appends the header of a pub/sub reply of n elements: a push in
+// RESP3, an array in RESP2.
+func (cl *client) push(n int) { cl.out = engine.AppendPush(cl.out, cl.sess.RESP3, n) }
 
 // Publish delivers a message to this node's subscribers of channel and of
 // every matching pattern, and returns how many received it. It never
@@ -318,12 +339,28 @@ func (s *Server) Publish(channel, message []byte) int {
 		msg = redcon.AppendBulkString(msg, pat)
 		msg = redcon.AppendBulk(msg, channel)
 		msg = redcon.AppendBulk(msg, message)
+		var msg3 []byte
 		for cl := range subs {
-			s.pushTo(ps.subs[cl], msg)
+			s.pushTo(ps.subs[cl], pushFor(cl, msg, &msg3))
 			n++
 		}
 	}
 	return n
+}
+
+// pushTracking queues an invalidation for a connection: after the reply
+// of the command it is running, if any, as Redis 7 orders them (so a
+// read's reply never follows the invalidation of what it read).
+func (s *Server) pushTracking(sub *subscriber, b []byte) {
+	q := &sub.q
+	q.mu.Lock()
+	if q.busy && !q.dead {
+		q.held = append(q.held, b...)
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	s.pushTo(sub, b)
 }
 
 // pushTo queues bytes for a subscriber, disconnecting it past the pubsub
@@ -513,10 +550,11 @@ func (s *Server) readLoop(sub *subscriber) {
 		cmds := [][][]byte{cmd.Args}
 		s.stats.commands.Add(1)
 		cl.lastActive.Store(time.Now().UnixMilli())
+		sub.q.mu.Lock()
+		sub.q.busy = true
+		sub.q.mu.Unlock()
 		out := s.dispatch(cl, cmds, nil)
-		if len(out) > 0 {
-			s.queueReply(sub, out)
-		}
+		s.queueReply(sub, out) // and what waited for it
 		s.wakeBlocked(cmds)
 	}
 	q := &sub.q
@@ -533,6 +571,7 @@ func (s *Server) readLoop(sub *subscriber) {
 	s.mu.Unlock()
 	s.eng.Unwatch(cl.sess)
 	s.ps.forget(cl)
+	s.forgetTracking(cl)
 }
 
 // queueReply queues a command's reply (replies are not subject to the
@@ -540,10 +579,16 @@ func (s *Server) readLoop(sub *subscriber) {
 func (s *Server) queueReply(sub *subscriber, out []byte) {
 	q := &sub.q
 	q.mu.Lock()
+	n := len(out) + len(q.held)
 	if !q.dead {
 		q.buf = append(q.buf, out...)
+		q.buf = append(q.buf, q.held...)
 	}
+	q.busy, q.held = false, nil
 	q.mu.Unlock()
+	if n == 0 {
+		return
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:

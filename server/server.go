@@ -73,6 +73,7 @@ type Server struct {
 	repl *replication // master and replica roles; see replication.go
 
 	ps    pubsub   // subscriptions and detached connections; see pubsub.go
+	trk   tracker  // client-side caching; see tracking.go
 	block blocking // clients blocked in BLPOP & co; see blocking.go
 	pause pauser   // CLIENT PAUSE and FAILOVER's pause; see pause.go
 	fail  failover // FAILOVER's state; see failover.go
@@ -325,6 +326,7 @@ func (s *Server) closed(conn redcon.Conn, err error) {
 	s.mu.Unlock()
 	s.eng.Unwatch(cl.sess)
 	s.unsubscribeAll(cl)
+	s.forgetTracking(cl)
 }
 
 func isLoopback(a net.Addr) bool {

@@ -46,6 +46,9 @@ type client struct {
 	monitor atomic.Bool // MONITOR (monitor.go)
 
 	track trackState // CLIENT TRACKING; the server's trk.mu guards it (tracking.go)
+	// resp3 mirrors sess.RESP3 for CLIENT LIST, which other
+	// connections run: HELLO and RESET change it (see runCounted).
+	resp3 atomic.Bool
 
 	lastActive atomic.Int64 // Unix ms
 	busy       atomic.Bool  // inside a command (the idle timeout spares it)

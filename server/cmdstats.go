@@ -90,6 +90,9 @@ func (s *Server) runCounted(c *command, cl *client, args [][]byte) {
 	}
 	mark, start := len(cl.out), time.Now()
 	c.run(s, cl, args)
+	if c.Name == "hello" || c.Name == "reset" {
+		cl.resp3.Store(cl.sess.RESP3) // the protocol CLIENT LIST shows
+	}
 	if blocking {
 		return // a blocking pop counts itself (cmdBlockingPop)
 	}

@@ -17,8 +17,8 @@ import (
 // MULTI). The server rows here override them outside MULTI: the
 // connection's goroutine registers a waiter on the command's keys, tries
 // the pop, and if there was nothing it waits until it is served, its
-// timeout passes (null array), the client disconnects, or the server
-// stops.
+// timeout passes (null array; RESP3's null), the client disconnects, or
+// the server stops.
 //
 // Waking: after every pipeline that ran a write, when anyone is waiting
 // (one atomic load otherwise), the keys the writes named are made ready.
@@ -215,7 +215,7 @@ func cmdBlockingPop(s *Server, cl *client, args [][]byte) {
 		}
 		return
 	}
-	cl.out = append(cl.out, "*-1\r\n"...)
+	cl.out = engine.AppendNullArray(cl.out, cl.sess.RESP3) // RESP3: null
 	if timedOut {
 		s.countRun(stat, 0, nil)
 	}
@@ -258,6 +258,10 @@ func (b *blocking) unblock(id int64, reply string) bool {
 	}
 	b.removeLocked(w)
 	w.reply = []byte(reply)
+	if engine.IsNullReply(w.reply) {
+		// A timeout, in the blocked client's protocol (not the caller's).
+		w.reply = engine.AppendNullArray(nil, w.cl.resp3.Load())
+	}
 	w.unblocked = true
 	w.ch <- struct{}{}
 	return true

@@ -719,7 +719,7 @@ func cmdLCS(c *ctx, args [][]byte) {
 		c.replyBulk(result)
 		return
 	}
-	c.replyArray(4)
+	c.replyMap(2) // matches, len
 	c.replyBulkString("matches")
 	c.replyArray(len(matches))
 	for _, m := range matches {

@@ -161,7 +161,9 @@ func (c *ctx) lookupZSet(key []byte) (z *zset, ok, wrong bool) {
 	return c.openZSet(m), true, false
 }
 
-func (c *ctx) replyScore(f float64) { c.replyBulkString(formatScore(f)) }
+// replyScore replies with a score: a double in RESP3, a bulk string in
+// RESP2, as Redis's addReplyDouble.
+func (c *ctx) replyScore(f float64) { c.replyDouble(f) }
 
 // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
 func cmdZAdd(c *ctx, args [][]byte) {
@@ -767,13 +769,25 @@ func (c *ctx) zrangeCollect(z *zset, r *zrange, fn func(m []byte, s float64)) {
 	})
 }
 
+// replyMembers replies with members, and their scores when withScores:
+// a flat array in RESP2, an array of [member, score] pairs in RESP3, as
+// Redis's range, set-operation and random replies.
 func (c *ctx) replyMembers(members [][]byte, scores []float64, withScores bool) {
-	if withScores {
+	c.replyScored(members, scores, withScores, c.resp3)
+}
+
+// replyScored is replyMembers with the pairs nested or not.
+func (c *ctx) replyScored(members [][]byte, scores []float64, withScores, nested bool) {
+	switch {
+	case withScores && !nested:
 		c.replyArray(2 * len(members))
-	} else {
+	default:
 		c.replyArray(len(members))
 	}
 	for i, m := range members {
+		if withScores && nested {
+			c.replyArray(2)
+		}
 		c.replyBulk(m)
 		if withScores {
 			c.replyScore(scores[i])
@@ -867,7 +881,9 @@ func cmdZPop(c *ctx, args [][]byte) {
 	c.saveColl(key, &z.m, true)
 	c.notifyColl(NotifyZSet, zpopEvent(max), key, &z.m)
 	c.emit(args...)
-	c.replyMembers(members, scores, true)
+	// RESP3 nests the pairs when a count is given; a single pop is one
+	// flat pair, as in RESP2.
+	c.replyScored(members, scores, true, c.resp3 && len(args) == 3)
 }
 
 // zpop removes up to n members from the low (or high) end.
@@ -1299,8 +1315,14 @@ func cmdZRandMember(c *ctx, args [][]byte) {
 			els = append(els, pool[int(i)%len(pool)])
 		}
 	}
+	if c.resp3 {
+		per = 1 // RESP3 nests [member, score] pairs
+	}
 	c.replyArray(len(els) * per)
 	for _, e := range els {
+		if withScores && c.resp3 {
+			c.replyArray(2)
+		}
 		c.replyBulk(e[0])
 		if withScores {
 			c.replyScore(decScore(e[1]))

@@ -218,15 +218,18 @@ func cmdHGetAll(c *ctx, args [][]byte) {
 		return
 	}
 	name := strings.ToLower(string(args[0]))
-	if !ok {
+	switch {
+	case name == "hgetall" && !ok:
+		c.replyMap(0)
+		return
+	case !ok:
 		c.replyArray(0)
 		return
+	case name == "hgetall": // a map of fields to values
+		c.replyMap(int(m.count))
+	default:
+		c.replyArray(int(m.count))
 	}
-	per := 1
-	if name == "hgetall" {
-		per = 2
-	}
-	c.replyArray(int(m.count) * per)
 	c.forEachHashed(&m, func(f, v []byte) bool {
 		if name != "hvals" {
 			c.replyBulk(f)
@@ -416,22 +419,29 @@ func cmdHRandField(c *ctx, args [][]byte) {
 	c.replyRandom(&m, count, withValues)
 }
 
-// replyRandom answers HRANDFIELD/SRANDMEMBER/ZRANDMEMBER with a count:
-// a positive count gives distinct elements, a negative one |count|
-// elements that may repeat.
+// replyRandom answers HRANDFIELD/SRANDMEMBER with a count: a positive
+// count gives distinct elements, a negative one |count| elements that may
+// repeat. With values, RESP2 has a flat array and RESP3 [field, value]
+// pairs, as Redis.
 func (c *ctx) replyRandom(m *meta, count int64, withValues bool) {
 	per := 1
-	if withValues {
+	if withValues && !c.resp3 {
 		per = 2
+	}
+	reply := func(e [2][]byte) {
+		if withValues && c.resp3 {
+			c.replyArray(2)
+		}
+		c.replyBulk(e[0])
+		if withValues {
+			c.replyBulk(e[1])
+		}
 	}
 	if count > 0 {
 		els := c.randomHashed(m, int(min(count, m.count)))
 		c.replyArray(len(els) * per)
 		for _, e := range els {
-			c.replyBulk(e[0])
-			if withValues {
-				c.replyBulk(e[1])
-			}
+			reply(e)
 		}
 		return
 	}
@@ -440,10 +450,6 @@ func (c *ctx) replyRandom(m *meta, count int64, withValues bool) {
 	pool := c.randomHashed(m, int(min(n, m.count, 1024)))
 	c.replyArray(int(n) * per)
 	for i := int64(0); i < n; i++ {
-		e := pool[rand.IntN(len(pool))]
-		c.replyBulk(e[0])
-		if withValues {
-			c.replyBulk(e[1])
-		}
+		reply(pool[rand.IntN(len(pool))])
 	}
 }

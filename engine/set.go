@@ -151,10 +151,10 @@ func cmdSMembers(c *ctx, args [][]byte) {
 		return
 	}
 	if !ok {
-		c.replyArray(0)
+		c.replySet(0)
 		return
 	}
-	c.replyArray(int(m.count))
+	c.replySet(int(m.count))
 	c.forEachHashed(&m, func(f, _ []byte) bool {
 		c.replyBulk(f)
 		return true
@@ -180,12 +180,12 @@ func cmdSPop(c *ctx, args [][]byte) {
 		if count < 0 {
 			c.replyNull()
 		} else {
-			c.replyArray(0)
+			c.replySet(0)
 		}
 		return
 	}
 	if count == 0 {
-		c.replyArray(0)
+		c.replySet(0)
 		return
 	}
 	n := count
@@ -202,7 +202,7 @@ func cmdSPop(c *ctx, args [][]byte) {
 		c.replyBulk(members[0])
 		return
 	}
-	c.replyArray(len(members))
+	c.replySet(len(members))
 	for _, mem := range members {
 		c.replyBulk(mem)
 	}
@@ -391,7 +391,7 @@ func cmdSetOp(c *ctx, args [][]byte) {
 		res = c.setDiff(sets)
 	}
 	if !store {
-		c.replyArray(len(res))
+		c.replySet(len(res))
 		for _, mem := range res {
 			c.replyBulk(mem)
 		}

@@ -523,12 +523,17 @@ func (c *ctx) replyGeoDistance(d float64) {
 // replyGeoCoord writes a coordinate as Redis's addReplyHumanLongDouble:
 // the exact double, rounded to 17 decimals, trailing zeros cut. The
 // double's value is exact in a long double, so no 80-bit arithmetic is
-// involved, only exact decimal rounding, which strconv does.
+// involved, only exact decimal rounding, which strconv does. RESP2 has
+// it as a bulk string, RESP3 as a double of the same text.
 func (c *ctx) replyGeoCoord(f float64) {
 	s := strconv.FormatFloat(f, 'f', 17, 64)
 	s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 	if s == "-0" {
 		s = "0"
+	}
+	if c.resp3 {
+		c.out = append(append(append(c.out, ','), s...), '\r', '\n')
+		return
 	}
 	c.replyBulkString(s)
 }

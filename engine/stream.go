@@ -1025,7 +1025,7 @@ func xinfoSyntax(args [][]byte) string {
 func radixTreeNodes(s *stream) int64 { return s.nodes + 1 }
 
 func (c *ctx) xinfoStream(s *stream) {
-	c.replyArray(20)
+	c.replyMap(10)
 	c.replyBulkString("length")
 	c.replyInt(s.m.count)
 	c.replyBulkString("radix-tree-keys")

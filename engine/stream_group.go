@@ -415,7 +415,9 @@ func cmdXRead(c *ctx, args [][]byte) {
 				c.emit(bs("XGROUP"), bs("CREATECONSUMER"), key, r.group, r.consumer, bs("SEEN"), []byte(strconv.FormatInt(c.now, 10)))
 			}
 			served++
-			c.replyArray(2)
+			if !c.resp3 { // RESP3: a map of keys to entries
+				c.replyArray(2)
+			}
 			c.replyBulk(key)
 			start, ok := t.gt.next()
 			if !ok {
@@ -438,7 +440,11 @@ func cmdXRead(c *ctx, args [][]byte) {
 		c.replyNullArray()
 		return
 	}
-	c.replyArray(served)
+	if c.resp3 {
+		c.replyMap(served)
+	} else {
+		c.replyArray(served)
+	}
 	c.out = append(c.out, body...)
 }
 
@@ -1209,7 +1215,7 @@ func (c *ctx) xinfoGroups(s *stream) {
 	c.replyArray(len(gs))
 	for i := range gs {
 		g := &gs[i]
-		c.replyArray(12)
+		c.replyMap(6)
 		c.replyBulkString("name")
 		c.replyBulk(g.name)
 		c.replyBulkString("consumers")
@@ -1248,7 +1254,7 @@ func (c *ctx) xinfoConsumers(s *stream, key, name []byte) {
 	cs := c.consumers(s, &g)
 	c.replyArray(len(cs))
 	for _, cn := range cs {
-		c.replyArray(6)
+		c.replyMap(3)
 		c.replyBulkString("name")
 		c.replyBulk(cn.name)
 		c.replyBulkString("pending")
@@ -1260,7 +1266,7 @@ func (c *ctx) xinfoConsumers(s *stream, key, name []byte) {
 
 // xinfoStreamFull is XINFO STREAM key FULL [COUNT n] (count 0: all).
 func (c *ctx) xinfoStreamFull(s *stream, count int64) {
-	c.replyArray(18)
+	c.replyMap(9)
 	c.replyBulkString("length")
 	c.replyInt(s.m.count)
 	c.replyBulkString("radix-tree-keys")
@@ -1282,7 +1288,7 @@ func (c *ctx) xinfoStreamFull(s *stream, count int64) {
 	c.replyArray(len(gs))
 	for i := range gs {
 		g := &gs[i]
-		c.replyArray(14)
+		c.replyMap(7)
 		c.replyBulkString("name")
 		c.replyBulk(g.name)
 		c.replyBulkString("last-delivered-id")
@@ -1320,7 +1326,7 @@ func (c *ctx) xinfoStreamFull(s *stream, count int64) {
 		cs := c.consumers(s, g)
 		c.replyArray(len(cs))
 		for _, cn := range cs {
-			c.replyArray(8)
+			c.replyMap(4)
 			c.replyBulkString("name")
 			c.replyBulk(cn.name)
 			c.replyBulkString("seen-time")

@@ -12,10 +12,18 @@ var sortFamily = family{
 	normalize: func(cmd []string, reply string) string {
 		// A set sorted BY nosort comes out in hash-table order (and
 		// LIMIT picks different members): compare the length.
-		if strings.HasPrefix(cmd[1], "s") && strings.Contains(strings.Join(cmd, " "), "nosort") {
+		if setNoSort(cmd) {
 			return arrayLen(reply)
 		}
 		return reply
+	},
+	shape: func(cmd []string, shape string) string {
+		// The same: which elements are null depends on the order, so
+		// only the outer type counts.
+		if setNoSort(cmd) {
+			shape, _, _ = strings.Cut(shape, "(")
+		}
+		return shape
 	},
 	next: func(g *gen) []string {
 		// Lists on l*, sets on s*, sorted sets on z*; k* for wrong types.
@@ -63,4 +71,9 @@ var sortFamily = family{
 			return c
 		}
 	},
+}
+
+// setNoSort says whether cmd sorts a set BY nosort.
+func setNoSort(cmd []string) bool {
+	return strings.HasPrefix(cmd[1], "s") && strings.Contains(strings.Join(cmd, " "), "nosort")
 }

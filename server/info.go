@@ -110,6 +110,7 @@ func (s *Server) infoClients() [][2]string {
 		}
 	}
 	s.mu.Unlock()
+	tracking, _, _, _ := s.trackingInfo()
 	return [][2]string{
 		kv("connected_clients", n),
 		kv("cluster_connections", 0),
@@ -117,7 +118,7 @@ func (s *Server) infoClients() [][2]string {
 		kv("client_recent_max_input_buffer", 0),
 		kv("client_recent_max_output_buffer", 0),
 		kv("blocked_clients", blocked),
-		kv("tracking_clients", 0),
+		kv("tracking_clients", tracking),
 		kv("clients_in_timeout_table", 0),
 	}
 }
@@ -260,6 +261,7 @@ func boolInt(b bool) int {
 
 func (s *Server) infoStats() [][2]string {
 	hits, misses, expired := s.eng.KeyspaceStats()
+	_, trackedKeys, trackedItems, trackedPrefixes := s.trackingInfo()
 	out := [][2]string{
 		kv("total_connections_received", s.stats.connections.Load()),
 		kv("total_commands_processed", s.stats.commands.Load()),
@@ -280,6 +282,9 @@ func (s *Server) infoStats() [][2]string {
 		kv("pubsub_channels", s.pubsubChannels()),
 		kv("pubsub_patterns", s.pubsubPatterns()),
 		kv("pubsubshard_channels", s.pubsubShardChannels()),
+		kv("tracking_total_keys", trackedKeys),
+		kv("tracking_total_items", trackedItems),
+		kv("tracking_total_prefixes", trackedPrefixes),
 		kv("total_error_replies", s.errs.total.Load()),
 	}
 	out = append(out, s.acl.denials.infoStats()...) // not reset by RESETSTAT, as in Redis

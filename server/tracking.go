@@ -117,8 +117,8 @@ func (s *Server) clientTracking(cl *client, args [][]byte) {
 		}
 		s.eng.SetTracking(true)
 		t.on.Store(true)
-		if cl.resp3.Load() && want.redirect == 0 {
-			s.makePushable(cl)
+		if cl.resp3.Load() {
+			s.makePushable(cl) // for its invalidations, or news of a broken redirection
 		}
 	case "off":
 		t.mu.Lock()

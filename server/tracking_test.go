@@ -1,0 +1,181 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// expectNext reads r's next reply, a push or a reply, and checks its
+// rendering and its shape (see rawConn.readShape).
+func expectNext(t *testing.T, r *rawConn, want, wantShape string) {
+	t.Helper()
+	r.c.SetDeadline(time.Now().Add(10 * time.Second))
+	got, shape, err := r.readShape()
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", want, err)
+	}
+	if got != want || shape != wantShape {
+		t.Fatalf("got %s %s\nwant %s %s", shape, got, wantShape, want)
+	}
+}
+
+// TestClientTrackingErrors: CLIENT TRACKING's option checks, CACHING,
+// GETREDIR and TRACKINGINFO, reply for reply with Redis.
+func TestClientTrackingErrors(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		r := dialRaw(t, addr)
+		for _, st := range []struct {
+			cmd  []string
+			want string
+		}{
+			{[]string{"CLIENT", "TRACKING"}, "-ERR wrong number of arguments for 'client|tracking' command"},
+			{[]string{"CLIENT", "TRACKING", "x"}, "-ERR syntax error"},
+			{[]string{"CLIENT", "TRACKING", "on", "prefix", "a"}, "-ERR PREFIX option requires BCAST mode to be enabled"},
+			{[]string{"CLIENT", "TRACKING", "on", "optin", "optout"}, "-ERR You can't specify both OPTIN mode and OPTOUT mode"},
+			{[]string{"CLIENT", "TRACKING", "on", "bcast", "optin"}, "-ERR OPTIN and OPTOUT are not compatible with BCAST"},
+			{[]string{"CLIENT", "TRACKING", "on", "redirect", "99999"}, "-ERR The client ID you want redirect to does not exist"},
+			{[]string{"CLIENT", "TRACKING", "on", "redirect", "x"}, "-ERR value is not an integer or out of range"},
+			{[]string{"CLIENT", "TRACKING", "on", "bogus"}, "-ERR syntax error"},
+			{[]string{"CLIENT", "TRACKING", "on", "prefix"}, "-ERR syntax error"},
+			{[]string{"CLIENT", "TRACKING", "on", "bcast", "prefix", "a", "prefix", "ab"}, "-ERR Prefix 'a' overlaps with another provided prefix 'ab'. Prefixes for a single client must not overlap."},
+			{[]string{"CLIENT", "CACHING", "yes"}, "-ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"},
+			{[]string{"CLIENT", "GETREDIR"}, ":-1"},
+			{[]string{"CLIENT", "TRACKINGINFO"}, "[$flags [$off] $redirect :-1 $prefixes []]"},
+			{[]string{"CLIENT", "TRACKING", "off"}, "+OK"},
+			{[]string{"CLIENT", "TRACKING", "on", "optin"}, "+OK"},
+			{[]string{"CLIENT", "CACHING", "no"}, "-ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."},
+			{[]string{"CLIENT", "CACHING", "maybe"}, "-ERR syntax error"},
+			{[]string{"CLIENT", "CACHING", "yes"}, "+OK"},
+			{[]string{"CLIENT", "TRACKING", "on", "optout"}, "-ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."},
+			{[]string{"CLIENT", "TRACKING", "on", "bcast"}, "-ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."},
+			// CACHING YES lasts over CLIENT commands, until another runs.
+			{[]string{"CLIENT", "TRACKINGINFO"}, "[$flags [$on $optin $caching-yes] $redirect :0 $prefixes []]"},
+			{[]string{"GET", "k"}, "(nil)"},
+			{[]string{"CLIENT", "TRACKINGINFO"}, "[$flags [$on $optin] $redirect :0 $prefixes []]"},
+			{[]string{"CLIENT", "GETREDIR"}, ":0"},
+			{[]string{"CLIENT", "TRACKING", "off"}, "+OK"},
+			{[]string{"CLIENT", "TRACKING", "on", "bcast", "prefix", "b", "noloop"}, "+OK"},
+			{[]string{"CLIENT", "TRACKING", "on", "bcast", "prefix", "ba"}, "-ERR Prefix 'ba' overlaps with an existing prefix 'b'. Prefixes for a single client must not overlap."},
+			{[]string{"CLIENT", "TRACKING", "on", "bcast", "prefix", "c"}, "+OK"},
+			{[]string{"CLIENT", "TRACKINGINFO"}, "[$flags [$on $bcast] $redirect :0 $prefixes [$b $c]]"},
+			{[]string{"CLIENT", "TRACKING", "off"}, "+OK"},
+			{[]string{"CLIENT", "TRACKING", "on", "bcast"}, "+OK"},
+			{[]string{"CLIENT", "TRACKINGINFO"}, "[$flags [$on $bcast] $redirect :0 $prefixes [$]]"},
+		} {
+			if got := r.do(st.cmd...); got != st.want {
+				t.Fatalf("%v: %q, want %q", st.cmd, got, st.want)
+			}
+		}
+		if got := infoField(t, r, "clients", "tracking_clients"); got != "1" {
+			t.Fatalf("tracking_clients %q", got)
+		}
+		r.do("CLIENT", "TRACKING", "off")
+		if got := infoField(t, r, "clients", "tracking_clients"); got != "0" {
+			t.Fatalf("tracking_clients after off %q", got)
+		}
+	})
+}
+
+// TestClientTrackingInvalidates: the invalidations of the default mode,
+// NOLOOP, OPTIN, BCAST, flushes and RESP2 redirection, message for
+// message with Redis.
+func TestClientTrackingInvalidates(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		w := dialRaw(t, addr) // the writer
+		hello3 := func() *rawConn {
+			c := dialRaw(t, addr)
+			c.do("HELLO", "3")
+			return c
+		}
+
+		// Default mode, RESP3: each key read, once, invalidated by the
+		// first change; the keys of a client's own writes too.
+		a := hello3()
+		a.expect("+OK", "CLIENT", "TRACKING", "on")
+		a.do("GET", "k1")
+		a.do("MGET", "k2", "k3")
+		a.do("EXISTS", "k4")
+		w.expect("+OK", "MSET", "k1", "1", "k2", "2", "k3", "3", "k9", "9")
+		for _, k := range []string{"k1", "k2", "k3"} {
+			expectNext(t, a, "[$invalidate [$"+k+"]]", ">($*($))")
+		}
+		w.expect("+OK", "MSET", "k1", "1", "k2", "2") // forgotten once invalidated
+		w.expect("+OK", "SET", "k4", "x")
+		expectNext(t, a, "[$invalidate [$k4]]", ">($*($))")
+		a.do("GET", "k5")
+		a.send("SET", "k5", "mine")
+		expectNext(t, a, "+OK", "+") // its own write: the reply, then the push
+		expectNext(t, a, "[$invalidate [$k5]]", ">($*($))")
+		a.send("PING")
+		expectNext(t, a, "+PONG", "+")
+
+		// FLUSHALL: a null invalidation to every tracking client, the
+		// flusher too, after its reply.
+		a.do("GET", "k6")
+		a.send("FLUSHALL")
+		expectNext(t, a, "+OK", "+")
+		expectNext(t, a, "[$invalidate (nil)]", ">($_)")
+		w.expect("+OK", "SET", "k6", "after") // the table was emptied
+		a.send("PING")
+		expectNext(t, a, "+PONG", "+")
+
+		// NOLOOP: not told of its own writes.
+		n := hello3()
+		n.expect("+OK", "CLIENT", "TRACKING", "on", "NOLOOP")
+		n.do("GET", "n1")
+		n.expect("+OK", "SET", "n1", "x")
+		n.send("PING")
+		expectNext(t, n, "+PONG", "+")
+
+		// OPTIN: only the keys of the command after CLIENT CACHING YES.
+		o := hello3()
+		o.expect("+OK", "CLIENT", "TRACKING", "on", "OPTIN")
+		o.do("GET", "o1")
+		o.expect("+OK", "CLIENT", "CACHING", "yes")
+		o.do("GET", "o2")
+		o.do("GET", "o3")
+		w.expect("+OK", "MSET", "o1", "1", "o2", "2", "o3", "3")
+		expectNext(t, o, "[$invalidate [$o2]]", ">($*($))")
+		o.send("PING")
+		expectNext(t, o, "+PONG", "+")
+
+		// BCAST: every change under a prefix, one message per prefix.
+		b := hello3()
+		b.expect("+OK", "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "p:", "PREFIX", "q")
+		w.expect("+OK", "MSET", "p:1", "a", "q2", "b", "zz", "c")
+		expectNext(t, b, "[$invalidate [$p:1]]", ">($*($))")
+		expectNext(t, b, "[$invalidate [$q2]]", ">($*($))")
+		w.expect(":1", "DEL", "p:1")
+		expectNext(t, b, "[$invalidate [$p:1]]", ">($*($))")
+
+		// RESP2: invalidations go to a subscribed connection as messages
+		// on __redis__:invalidate.
+		sub := dialRaw(t, addr)
+		id := strings.TrimPrefix(sub.do("CLIENT", "ID"), ":")
+		sub.expect("[$subscribe $x :1]", "SUBSCRIBE", "x")
+		r2 := dialRaw(t, addr)
+		r2.expect("+OK", "CLIENT", "TRACKING", "on", "REDIRECT", id)
+		r2.expect(":"+id, "CLIENT", "GETREDIR")
+		r2.do("GET", "z")
+		w.expect("+OK", "SET", "z", "1")
+		expectNext(t, sub, "[$message $__redis__:invalidate [$z]]", "*($$*($))")
+		r2.do("GET", "z")
+		w.expect("+OK", "FLUSHDB")
+		expectNext(t, sub, "[$message $__redis__:invalidate (nil)]", "*($$$nil)")
+
+		// A RESP3 client whose redirection is gone is told so.
+		gone := dialRaw(t, addr)
+		goneID := strings.TrimPrefix(gone.do("CLIENT", "ID"), ":")
+		e := hello3()
+		e.expect("+OK", "CLIENT", "TRACKING", "on", "REDIRECT", goneID)
+		e.do("GET", "e1")
+		gone.c.Close()
+		waitFor(t, "the redirection's target to go", 10*time.Second, func() bool {
+			return !strings.Contains(w.do("CLIENT", "LIST"), "id="+goneID+" ")
+		})
+		w.expect("+OK", "SET", "e1", "x")
+		expectNext(t, e, "[$tracking-redir-broken :"+goneID+"]", ">($:)")
+		e.expect("[$flags [$on $broken_redirect] $redirect :"+goneID+" $prefixes []]", "CLIENT", "TRACKINGINFO")
+	})
+}

@@ -332,6 +332,37 @@ func (s *Server) trackCommand(cl *client, c *command, args [][]byte) {
 		t.rememberLocked(cl, c, args)
 	}
 	cur.caching = false
+	s.cfg.RLock()
+	limit := s.cfg.TrackingTableMaxKeys
+	s.cfg.RUnlock()
+	if limit > 0 && len(t.keys) > limit {
+		evicted := t.evictLocked(len(t.keys) - limit)
+		t.mu.Unlock()
+		for _, p := range evicted {
+			s.sendInvalidation(p.cl, p.keys)
+		}
+		t.mu.Lock()
+	}
+}
+
+// evictLocked forgets n keys of the table, as Redis does past
+// tracking-table-max-keys: their clients are told they changed.
+func (t *tracker) evictLocked(n int) []trackPush {
+	var out []trackPush
+	for key, ids := range t.keys {
+		if n == 0 {
+			break
+		}
+		n--
+		for cl := range ids {
+			if cl.track.on && !cl.track.bcast {
+				out = append(out, trackPush{cl, []string{key}})
+			}
+		}
+		t.items -= len(ids)
+		delete(t.keys, key)
+	}
+	return out
 }
 
 // rememberLocked adds the keys of a read-only command to the table for
@@ -363,11 +394,7 @@ func (t *tracker) rememberLocked(cl *client, c *command, args [][]byte) {
 // the committer calls it (publishNotes).
 func (s *Server) invalidate(notes []engine.Note) {
 	t := &s.trk
-	type push struct {
-		cl   *client
-		keys []string // nil: a flush
-	}
-	var out []push
+	var out []trackPush
 	bcast := map[string]map[string]*client{} // prefix -> changed key -> who changed it last
 	t.mu.Lock()
 	for i, n := range notes {
@@ -377,7 +404,7 @@ func (s *Server) invalidate(notes []engine.Note) {
 				continue // FLUSHALL empties every database: one message
 			}
 			for cl := range s.trackingClientsLocked() {
-				out = append(out, push{cl: cl})
+				out = append(out, trackPush{cl: cl})
 			}
 			clear(t.keys)
 			t.items = 0
@@ -400,7 +427,7 @@ func (s *Server) invalidate(notes []engine.Note) {
 			if !cl.track.on || cl.track.bcast || cl.track.noloop && cl == from {
 				continue
 			}
-			out = append(out, push{cl: cl, keys: []string{key}})
+			out = append(out, trackPush{cl: cl, keys: []string{key}})
 		}
 		t.items -= len(ids)
 		delete(t.keys, key)
@@ -423,7 +450,7 @@ func (s *Server) invalidate(notes []engine.Note) {
 			}
 			if len(keys) > 0 {
 				sort.Strings(keys)
-				out = append(out, push{cl: cl, keys: keys})
+				out = append(out, trackPush{cl: cl, keys: keys})
 			}
 		}
 	}
@@ -431,6 +458,13 @@ func (s *Server) invalidate(notes []engine.Note) {
 	for _, p := range out {
 		s.sendInvalidation(p.cl, p.keys)
 	}
+}
+
+// trackPush is an invalidation to send: keys changed, or with nil keys
+// everything did (a flush).
+type trackPush struct {
+	cl   *client
+	keys []string
 }
 
 // trackingClientsLocked is every client with tracking on.

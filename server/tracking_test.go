@@ -179,3 +179,70 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		e.expect("[$flags [$on $broken_redirect] $redirect :"+goneID+" $prefixes []]", "CLIENT", "TRACKINGINFO")
 	})
 }
+
+// TestClientTrackingTableLimit: past tracking-table-max-keys the server
+// forgets keys and tells their readers they changed (which keys is
+// Redis's random pick, so only how many is compared).
+func TestClientTrackingTableLimit(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		a := dialRaw(t, addr)
+		a.do("HELLO", "3")
+		a.expect("+OK", "CONFIG", "SET", "tracking-table-max-keys", "2")
+		a.expect("+OK", "CLIENT", "TRACKING", "on")
+		a.expect("[(nil) (nil) (nil)]", "MGET", "t1", "t2", "t3")
+		a.c.SetDeadline(time.Now().Add(10 * time.Second))
+		got, shape, err := a.readShape()
+		if err != nil || shape != ">($*($))" || !strings.HasPrefix(got, "[$invalidate [$t") {
+			t.Fatalf("eviction: %s %s %v", shape, got, err)
+		}
+		a.send("PING")
+		expectNext(t, a, "+PONG", "+")
+		if keys := infoField(t, a, "stats", "tracking_total_keys"); keys != "2" {
+			t.Fatalf("tracking_total_keys %q, want 2", keys)
+		}
+	})
+}
+
+// TestClientTrackingOnReplica: a client tracking keys on a replica hears
+// of the master's writes to them as the replica applies them.
+func TestClientTrackingOnReplica(t *testing.T) {
+	_, rs, mc, _ := masterAndReplica(t)
+	r := dialRaw(t, rs.Addr().String())
+	r.do("HELLO", "3")
+	r.expect("+OK", "CLIENT", "TRACKING", "on")
+	r.expect("(nil)", "GET", "cached")
+	mc.expect("+OK", "SET", "cached", "v")
+	expectNext(t, r, "[$invalidate [$cached]]", ">($*($))")
+}
+
+// TestPubSubRESP3: in RESP3, (un)subscriptions and messages are pushes,
+// and a subscriber may run any command, as in Redis.
+func TestPubSubRESP3(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		sub := dialRaw(t, addr)
+		sub.do("HELLO", "3")
+		sub.send("SUBSCRIBE", "ch", "ch2")
+		expectNext(t, sub, "[$subscribe $ch :1]", ">($$:)")
+		expectNext(t, sub, "[$subscribe $ch2 :2]", ">($$:)")
+		sub.send("PSUBSCRIBE", "c*")
+		expectNext(t, sub, "[$psubscribe $c* :3]", ">($$:)")
+		sub.send("SET", "k", "v")
+		expectNext(t, sub, "+OK", "+")
+		sub.send("GET", "k")
+		expectNext(t, sub, "$v", "$")
+		sub.send("PING")
+		expectNext(t, sub, "+PONG", "+")
+		pub := dialRaw(t, addr)
+		pub.expect(":2", "PUBLISH", "ch", "hello")
+		expectNext(t, sub, "[$message $ch $hello]", ">($$$)")
+		expectNext(t, sub, "[$pmessage $c* $ch $hello]", ">($$$$)")
+		sub.send("UNSUBSCRIBE", "ch")
+		expectNext(t, sub, "[$unsubscribe $ch :2]", ">($$:)")
+		sub.send("UNSUBSCRIBE")
+		expectNext(t, sub, "[$unsubscribe $ch2 :1]", ">($$:)")
+		sub.send("PUNSUBSCRIBE")
+		expectNext(t, sub, "[$punsubscribe $c* :0]", ">($$:)")
+		sub.send("SUNSUBSCRIBE")
+		expectNext(t, sub, "[$sunsubscribe (nil) :0]", ">($:_)")
+	})
+}

@@ -28,6 +28,7 @@ type Config struct {
 	TCPKeepAlive           time.Duration      // tcp-keepalive: default 300s; 0 = off
 	Timeout                time.Duration      // timeout: close clients idle this long; default 0 = never
 	MaxClients             int                // maxclients: default 10000
+	TrackingTableMaxKeys   int                // tracking-table-max-keys: 0 for no limit
 	ProtoMaxBulkLen        int64              // proto-max-bulk-len: largest bulk string in bytes; default 512mb
 	ClientQueryBufferLimit int64              // client-query-buffer-limit: default 1gb
 	OutputBufferLimits     OutputBufferLimits // client-output-buffer-limit

@@ -277,7 +277,7 @@ var directives = []*directive{
 	{name: "hll-sparse-max-bytes", def: "3000", flags: mutable, v: memoryField(nil, 0, longMax)},
 	{name: "stream-node-max-bytes", def: "4096", flags: mutable, v: memoryField(nil, 0, longMax)},
 	{name: "stream-node-max-entries", def: "100", flags: mutable, v: intField(nil, 0, longMax)},
-	{name: "tracking-table-max-keys", def: "1000000", flags: mutable, v: intField(nil, 0, longMax)},
+	{name: "tracking-table-max-keys", def: "1000000", flags: mutable, v: intField(func(c *Config) *int { return &c.TrackingTableMaxKeys }, 0, longMax)},
 
 	// Monitoring and scripting (accepted, not acted on).
 	{name: "busy-reply-threshold", aliases: []string{"lua-time-limit"}, def: "5000", flags: mutable, v: intField(nil, 0, longMax)},

@@ -109,21 +109,19 @@ func (s *Server) clientTracking(cl *client, args [][]byte) {
 		msg := t.refuseLocked(cl, &want)
 		if msg == "" {
 			t.enableLocked(cl, &want)
+			s.eng.SetTracking(true)
+			t.on.Store(true)
 		}
 		t.mu.Unlock()
 		if msg != "" {
 			cl.err(msg)
 			return
 		}
-		s.eng.SetTracking(true)
-		t.on.Store(true)
 		if cl.resp3.Load() {
 			s.makePushable(cl) // for its invalidations, or news of a broken redirection
 		}
 	case "off":
-		t.mu.Lock()
-		t.disableLocked(cl)
-		t.mu.Unlock()
+		s.forgetTracking(cl)
 	default:
 		cl.err("ERR syntax error")
 		return
@@ -214,12 +212,18 @@ func (t *tracker) disableLocked(cl *client) {
 	}
 }
 
-// forget turns a closing connection's tracking off.
+// forgetTracking turns a client's tracking off (CLIENT TRACKING OFF,
+// RESET, a closed connection); with the last one, the engine stops
+// noting every change.
 func (s *Server) forgetTracking(cl *client) {
 	t := &s.trk
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.disableLocked(cl)
-	t.mu.Unlock()
+	if t.clients == 0 && t.on.Load() {
+		s.eng.SetTracking(false)
+		t.on.Store(false)
+	}
 }
 
 // CLIENT CACHING YES|NO

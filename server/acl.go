@@ -867,9 +867,9 @@ func cmdACL(s *Server, cl *client, args [][]byte) {
 		if p.payload != "" {
 			flags = append(flags, p.payload)
 		}
-		cl.array(12)
+		cl.mapLen(6) // RESP3: a map, its flags a set
 		cl.bulkString("flags")
-		cl.array(len(flags))
+		cl.setLen(len(flags))
 		for _, f := range flags {
 			cl.bulkString(f)
 		}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,8 +110,8 @@ func (l *aclLog) reset() {
 	l.mu.Unlock()
 }
 
-// reply writes the newest count entries as ACL LOG does (RESP2: each
-// entry a flat array of field names and values).
+// reply writes the newest count entries as ACL LOG does: each entry a
+// map (RESP2: a flat array of field names and values).
 func (l *aclLog) reply(cl *client, count int64) {
 	now := time.Now().UnixMilli()
 	l.mu.Lock()
@@ -124,7 +123,7 @@ func (l *aclLog) reply(cl *client, count int64) {
 	cl.array(int(n))
 	for i := len(l.entries) - 1; n > 0; i, n = i-1, n-1 {
 		e := l.entries[i]
-		cl.array(14)
+		cl.mapLen(7)
 		cl.bulkString("count")
 		cl.integer(e.count)
 		cl.bulkString("reason")
@@ -139,8 +138,8 @@ func (l *aclLog) reply(cl *client, count int64) {
 		cl.bulkString(e.object)
 		cl.bulkString("username")
 		cl.bulkString(e.username)
-		cl.bulkString("age-seconds") // a double, %.17g as Redis 7.0 writes it
-		cl.bulkString(strconv.FormatFloat(float64(now-e.updated)/1000, 'g', 17, 64))
+		cl.bulkString("age-seconds")
+		cl.double(float64(now-e.updated) / 1000) // RESP2: %.17g, as Redis 7.0 writes it
 		cl.bulkString("client-info")
 		cl.bulkString(e.cinfo)
 	}

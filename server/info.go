@@ -39,7 +39,7 @@ func cmdInfo(s *Server, cl *client, args [][]byte) {
 			b.WriteString("\r\n")
 		}
 	}
-	cl.bulkString(b.String())
+	cl.verbatim(b.String()) // RESP3: a verbatim string, as Redis replies it
 }
 
 type infoSection struct {
@@ -348,10 +348,10 @@ func cmdCommand(s *Server, cl *client, args [][]byte) {
 				docs = append(docs, r)
 			}
 		}
-		cl.array(2 * len(docs))
+		cl.mapLen(len(docs))
 		for _, r := range docs {
 			cl.bulkString(r.Name)
-			cl.array(6)
+			cl.mapLen(3)
 			cl.bulkString("summary")
 			cl.bulkString(r.Summary)
 			cl.bulkString("since")
@@ -421,9 +421,12 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 	cl.array(len(rows))
 	for _, r := range rows {
 		if r == nil {
-			cl.out = append(cl.out, "*-1\r\n"...)
+			cl.nullArray()
 			continue
 		}
+		// RESP3: the flags and categories are sets, and so are the tips,
+		// key specs and subcommands, which walrus has none of (Redis 7.0
+		// replies an empty set for each of them then).
 		cl.array(10)
 		cl.bulkString(r.Name)
 		cl.integer(int64(r.Arity))
@@ -431,22 +434,22 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 		if r.NumKeysAt > 0 || r.KeysAfter != "" || r.KeysOf != nil {
 			flags = append(flags, "movablekeys")
 		}
-		cl.array(len(flags))
+		cl.setLen(len(flags))
 		for _, f := range flags {
 			cl.status(f)
 		}
 		cl.integer(int64(r.FirstKey))
 		cl.integer(int64(r.LastKey))
 		cl.integer(int64(r.Step))
-		cl.array(bits.OnesCount32(uint32(r.cats))) // ACL categories (acl.go)
+		cl.setLen(bits.OnesCount32(uint32(r.cats))) // ACL categories (acl.go)
 		for i, name := range aclCategoryNames {
 			if r.cats&(1<<i) != 0 {
 				cl.status("@" + name)
 			}
 		}
-		cl.array(0)
-		cl.array(0)
-		cl.array(0)
+		cl.setLen(0) // tips
+		cl.setLen(0) // key specs
+		cl.setLen(0) // subcommands
 	}
 }
 
@@ -464,7 +467,7 @@ func cmdConfig(s *Server, cl *client, args [][]byte) {
 				}
 			}
 		}
-		cl.array(2 * len(pairs))
+		cl.mapLen(len(pairs))
 		for _, kv := range pairs {
 			cl.bulkString(kv[0])
 			cl.bulkString(kv[1])

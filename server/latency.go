@@ -263,9 +263,9 @@ func cmdLatency(s *Server, cl *client, args [][]byte) {
 			cl.err("ERR No samples available for event '" + clip(string(args[2])) + "'")
 			return
 		}
-		cl.bulkString(latencyGraph(string(args[2]), ev))
+		cl.verbatim(latencyGraph(string(args[2]), ev))
 	case sub == "doctor" && len(args) == 2:
-		cl.bulkString(latencyDoctor(s))
+		cl.verbatim(latencyDoctor(s))
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + clip(string(args[1])) + "'. Try LATENCY HELP.")
 	}
@@ -273,7 +273,8 @@ func cmdLatency(s *Server, cl *client, args [][]byte) {
 
 // latencyHistogram is LATENCY HISTOGRAM [command ...]: for each command
 // called (all of them when none is named), its calls and the cumulative
-// count at each bucket's upper bound in µs, where it grows.
+// count at each bucket's upper bound in µs, where it grows. RESP3: a map
+// of maps, as Redis replies it.
 func latencyHistogram(s *Server, cl *client, names [][]byte) {
 	type line struct {
 		name string
@@ -308,10 +309,10 @@ func latencyHistogram(s *Server, cl *client, names [][]byte) {
 			out = append(out, hist{l.name, c, total})
 		}
 	}
-	cl.array(2 * len(out))
+	cl.mapLen(len(out))
 	for _, h := range out {
 		cl.bulkString(h.name)
-		cl.array(4)
+		cl.mapLen(2)
 		cl.bulkString("calls")
 		cl.integer(h.total)
 		cl.bulkString("histogram_usec")
@@ -321,7 +322,7 @@ func latencyHistogram(s *Server, cl *client, names [][]byte) {
 				points++
 			}
 		}
-		cl.array(2 * points)
+		cl.mapLen(points)
 		var cum int64
 		for k, n := range h.counts {
 			if n == 0 {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tidwall/redcon"
 	"github.com/walrus-kv/walrus/engine"
 )
 
@@ -45,12 +44,12 @@ func cmdMemory(s *Server, cl *client, args [][]byte) {
 	case sub == "stats" && len(args) == 2:
 		memoryStats(s, cl)
 	case sub == "doctor" && len(args) == 2:
-		cl.bulkString("walrus keeps its dataset in Pebble, not in the heap, so there is no memory problem of Redis's kind to report. INFO memory shows the heap, Pebble's memtables and block cache, and the process's RSS.")
+		cl.verbatim("walrus keeps its dataset in Pebble, not in the heap, so there is no memory problem of Redis's kind to report. INFO memory shows the heap, Pebble's memtables and block cache, and the process's RSS.")
 	case sub == "purge" && len(args) == 2:
 		debug.FreeOSMemory()
 		cl.ok()
 	case sub == "malloc-stats" && len(args) == 2:
-		cl.bulkString("Stats not supported for the current allocator")
+		cl.verbatim("Stats not supported for the current allocator")
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + clip(string(args[1])) + "'. Try MEMORY HELP.")
 	}
@@ -89,7 +88,8 @@ func memoryUsage(s *Server, cl *client, args [][]byte) {
 }
 
 // memoryStats is MEMORY STATS: Redis's fields that mean something here,
-// from the same figures as INFO memory.
+// from the same figures as INFO memory. RESP3: a map, whose ratios are
+// doubles.
 func memoryStats(s *Server, cl *client) {
 	f := s.memoryFigures()
 	used, dataset, frag := int64(f.used), int64(f.dataset), f.frag
@@ -126,7 +126,7 @@ func memoryStats(s *Server, cl *client) {
 		{"keys.bytes-per-key", perKey},
 		{"dataset.bytes", dataset},
 	}
-	cl.array(2*len(ints) + 6)
+	cl.mapLen(len(ints) + 3)
 	for _, f := range ints {
 		cl.bulkString(f.name)
 		cl.integer(f.v)
@@ -140,6 +140,10 @@ func memoryStats(s *Server, cl *client) {
 		{"fragmentation", frag},
 	} {
 		cl.bulkString(f.name)
-		cl.out = redcon.AppendBulkString(cl.out, strconv.FormatFloat(f.v, 'f', -1, 64))
+		if cl.sess.RESP3 {
+			cl.double(f.v)
+		} else {
+			cl.bulkString(strconv.FormatFloat(f.v, 'f', -1, 64))
+		}
 	}
 }

@@ -149,8 +149,8 @@ func (cl *client) info() string {
 	if cmd == "" {
 		cmd = "NULL"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d",
 		cl.id, cl.addr, cl.laddr, name, int(now.Sub(cl.created).Seconds()),
 		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(),
-		cl.subCounts[subChannel].Load(), cl.subCounts[subPattern].Load(), cl.subCounts[subShard].Load(), multi, strings.ToLower(cmd), cl.user.Load().name)
+		cl.subCounts[subChannel].Load(), cl.subCounts[subPattern].Load(), cl.subCounts[subShard].Load(), multi, strings.ToLower(cmd), cl.user.Load().name, 2+boolInt(cl.resp3.Load()))
 }

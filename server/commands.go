@@ -66,7 +66,7 @@ func cmdPing(s *Server, cl *client, args [][]byte) {
 	switch {
 	case len(args) > 2:
 		cl.err("ERR wrong number of arguments for 'ping' command")
-	case cl.subs.Load() > 0:
+	case cl.subs.Load() > 0 && !cl.sess.RESP3: // RESP3 has no subscribed mode's PING
 		cl.array(2)
 		cl.bulkString("pong")
 		if len(args) == 2 {
@@ -225,7 +225,7 @@ func cmdClient(s *Server, cl *client, args [][]byte) {
 	case sub == "setinfo" && len(args) == 4:
 		cl.ok()
 	case sub == "info" && len(args) == 2:
-		cl.bulkString(cl.info() + "\n")
+		cl.verbatim(cl.info() + "\n")
 	case sub == "list":
 		s.clientList(cl, args[2:])
 	case sub == "pause" && (len(args) == 3 || len(args) == 4):
@@ -331,7 +331,7 @@ func (s *Server) clientList(cl *client, args [][]byte) {
 		}
 	}
 	s.mu.Unlock()
-	cl.bulkString(b.String())
+	cl.verbatim(b.String())
 }
 
 // sortedClients returns the clients by id; s.mu must be held.
@@ -599,7 +599,7 @@ func cmdExec(s *Server, cl *client, args [][]byte) {
 		// REWRITE, CLIENT KILL, EXEC): nothing for the log; run them here.
 		if cl.sess.WatchFailed() {
 			s.eng.Unwatch(cl.sess)
-			cl.out = append(cl.out, "*-1\r\n"...)
+			cl.nullArray()
 			return
 		}
 		s.eng.Unwatch(cl.sess)

@@ -279,17 +279,18 @@ func cmdFunction(s *Server, cl *client, args [][]byte) {
 			}
 		}
 		fail = s.withFunctions(cl, func(vm *scriptVM, run func([][]byte) []byte) {
-			reply = listFunctions(vm, pattern, withCode)
+			reply = listFunctions(vm, pattern, withCode, cl.sess.RESP3)
 		})
 	case "stats":
 		fail = s.withFunctions(cl, func(vm *scriptVM, run func([][]byte) []byte) {
-			out := redcon.AppendArray(nil, 4)
+			resp3 := cl.sess.RESP3 // RESP3: maps
+			out := engine.AppendMap(nil, resp3, 2)
 			out = redcon.AppendBulkString(out, "running_script")
-			out = append(out, "$-1\r\n"...) // nothing else runs while this does
+			out = engine.AppendNull(out, resp3) // nothing else runs while this does
 			out = redcon.AppendBulkString(out, "engines")
-			out = redcon.AppendArray(out, 2)
+			out = engine.AppendMap(out, resp3, 1)
 			out = redcon.AppendBulkString(out, "LUA")
-			out = redcon.AppendArray(out, 4)
+			out = engine.AppendMap(out, resp3, 2)
 			out = redcon.AppendBulkString(out, "libraries_count")
 			out = redcon.AppendInt(out, int64(len(vm.libs)))
 			out = redcon.AppendBulkString(out, "functions_count")
@@ -421,8 +422,9 @@ func (s *Server) withFunctions(cl *client, fn func(vm *scriptVM, run func([][]by
 	})
 }
 
-// listFunctions is FUNCTION LIST's reply, libraries by name.
-func listFunctions(vm *scriptVM, pattern string, withCode bool) []byte {
+// listFunctions is FUNCTION LIST's reply, libraries by name: each
+// library and function a map, a function's flags a set (RESP3).
+func listFunctions(vm *scriptVM, pattern string, withCode, resp3 bool) []byte {
 	var libs []*functionLib
 	for _, lib := range vm.libs {
 		if pattern == "" || engine.GlobMatch(pattern, lib.name) {
@@ -432,11 +434,11 @@ func listFunctions(vm *scriptVM, pattern string, withCode bool) []byte {
 	sort.Slice(libs, func(i, j int) bool { return libs[i].name < libs[j].name })
 	out := redcon.AppendArray(nil, len(libs))
 	for _, lib := range libs {
-		n := 6
+		n := 3
 		if withCode {
-			n = 8
+			n = 4
 		}
-		out = redcon.AppendArray(out, n)
+		out = engine.AppendMap(out, resp3, n)
 		out = redcon.AppendBulkString(out, "library_name")
 		out = redcon.AppendBulkString(out, lib.name)
 		out = redcon.AppendBulkString(out, "engine")
@@ -444,17 +446,17 @@ func listFunctions(vm *scriptVM, pattern string, withCode bool) []byte {
 		out = redcon.AppendBulkString(out, "functions")
 		out = redcon.AppendArray(out, len(lib.fns))
 		for _, f := range lib.fns {
-			out = redcon.AppendArray(out, 6)
+			out = engine.AppendMap(out, resp3, 3)
 			out = redcon.AppendBulkString(out, "name")
 			out = redcon.AppendBulkString(out, f.name)
 			out = redcon.AppendBulkString(out, "description")
 			if f.desc == "" {
-				out = append(out, "$-1\r\n"...)
+				out = engine.AppendNull(out, resp3)
 			} else {
 				out = redcon.AppendBulkString(out, f.desc)
 			}
 			out = redcon.AppendBulkString(out, "flags")
-			out = redcon.AppendArray(out, len(f.flags))
+			out = engine.AppendSet(out, resp3, len(f.flags))
 			for _, flag := range f.flags {
 				out = redcon.AppendString(out, flag) // status strings, as Redis replies them
 			}

@@ -19,6 +19,10 @@ type Session struct {
 	LastWrite uint64 // log index of this session's last write (WAIT, WAITAOF)
 	RESP3     bool   // replies in RESP3 (HELLO 3); set by the session's owner
 	Client    any    // the caller's handle on the connection, for Options.Observe
+	// ScriptRESP3: the commands run through Atomic's run (and a
+	// transaction's foreign run) reply in RESP3, as a script's do after
+	// redis.setresp(3). The owner sets it inside the run's callback.
+	ScriptRESP3 bool
 
 	watching   map[watchKey]struct{} // keys under WATCH; committer and owner, see watch.go
 	watchDirty atomic.Bool           // a watched key changed since WATCH
@@ -607,7 +611,8 @@ func (c *ctx) nested() func(args [][]byte) []byte {
 	return func(args [][]byte) []byte {
 		cmd := Lookup(args[0])
 		saved, resp3 := c.out, c.resp3
-		c.out, c.resp3 = reply[:0], false // a script reads RESP2 (Redis's default)
+		// A script reads RESP2 (Redis's default) unless it asked for RESP3.
+		c.out, c.resp3 = reply[:0], c.sess != nil && c.sess.ScriptRESP3
 		before := len(c.effects)
 		c.run(cmd, args)
 		if len(c.effects) > before && cmd != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -254,14 +255,16 @@ func (s *Server) runLua(vm *scriptVM, cl *client, run func([][]byte) []byte, rea
 	defer s.scripts.running.Store(nil)
 
 	defer vm.reset()
-	vm.cur = &scriptCall{s: s, cl: cl, sr: sr, run: run, readOnly: readOnly}
+	sc := &scriptCall{s: s, cl: cl, sr: sr, run: run, readOnly: readOnly}
+	vm.cur = sc
+	defer func() { cl.sess.ScriptRESP3 = false }() // redis.setresp lasts one script
 	L := vm.L
 	nargs := push(L)
 	L.SetContext(ctx)
 	if err := L.PCall(nargs, 1, nil); err != nil {
 		return scriptFailure(err, name, source, sr.killed.Load())
 	}
-	return appendLuaReply(nil, L.Get(-1), 0)
+	return luaReply{resp3: cl.sess.RESP3, scriptRESP3: sc.resp3}.append(nil, L.Get(-1), 0)
 }
 
 func luaStrings(L *lua.LState, items [][]byte) *lua.LTable {
@@ -383,6 +386,7 @@ type scriptCall struct {
 	sr       *scriptRun
 	run      func([][]byte) []byte
 	readOnly bool
+	resp3    bool // redis.setresp(3): the commands reply in RESP3
 }
 
 // redisTable builds the redis table; its functions act for vm.cur.
@@ -422,10 +426,10 @@ func redisTable(L *lua.LState, vm *scriptVM, log *slog.Logger) *lua.LTable {
 			return 0
 		},
 		"setresp": func(L *lua.LState) int {
-			if L.CheckInt(1) != 2 {
-				L.RaiseError("RESP version must be 2 (walrus speaks RESP2 only).")
+			if vm.cur == nil { // a library loading: it runs no commands
+				L.RaiseError("Script attempted to access nonexistent global variable 'setresp'")
 			}
-			return 0
+			return vm.cur.setResp(L)
 		},
 		"set_repl":           func(L *lua.LState) int { return 0 }, // effects are always what replicates
 		"replicate_commands": func(L *lua.LState) int { L.Push(lua.LTrue); return 1 },
@@ -506,6 +510,24 @@ func (sc *scriptCall) call(L *lua.LState, protected bool) int {
 	return 1
 }
 
+// setResp is redis.setresp(2|3): the protocol of the replies the
+// script's commands give it (RESP2 until it asks), and with it how the
+// script's booleans reply (see luaReply).
+func (sc *scriptCall) setResp(L *lua.LState) int {
+	if L.GetTop() != 1 {
+		sc.raise(L, errorTable(L, "redis.setresp() requires one argument."))
+		return 0
+	}
+	n := int(L.ToNumber(1)) // as Redis's int of lua_tonumber: "3" and 3.5 are 3
+	if n != 2 && n != 3 {
+		sc.raise(L, errorTable(L, "RESP version must be 2 or 3."))
+		return 0
+	}
+	sc.resp3 = n == 3
+	sc.cl.sess.ScriptRESP3 = sc.resp3 // the engine's commands (engine.Session)
+	return 0
+}
+
 // raise raises an error table, marked with the line of the script that
 // called redis.call, as Redis's error handler marks it.
 func (sc *scriptCall) raise(L *lua.LState, t *lua.LTable) {
@@ -560,11 +582,13 @@ func (sc *scriptCall) command(args [][]byte) []byte {
 		}
 		return sc.run(args)
 	}
-	saved := cl.out
-	cl.out = nil
+	// A server command replies in the script's protocol, not the
+	// client's.
+	saved, resp3 := cl.out, cl.sess.RESP3
+	cl.out, cl.sess.RESP3 = nil, sc.resp3
 	s.runCounted(c, cl, args)
 	reply := cl.out
-	cl.out = saved
+	cl.out, cl.sess.RESP3 = saved, resp3
 	return reply
 }
 
@@ -671,42 +695,123 @@ var scriptLine = regexp.MustCompile(`^ERR user_(?:script|function):(\d+):`)
 // holds itself would otherwise recurse forever.
 const maxReplyDepth = 1000
 
-// appendLuaReply appends the RESP form of a script's value, by Redis's
-// rules: a number is an integer (truncated), a string a bulk string,
-// true 1 and false or nil a null; a table with an err field is an error,
-// one with an ok field a status, any other the array of its elements
-// from 1 to the first nil.
-func appendLuaReply(out []byte, v lua.LValue, depth int) []byte {
+// luaReply converts a script's value to the RESP reply for its client,
+// by Redis's rules: a number is an integer (truncated), a string a bulk
+// string, nil a null; a table with an err field is an error, one with an
+// ok field a status, one with a double, big_number, verbatim_string, map
+// or set field (in that order) that RESP3 type (its RESP2 form to a
+// RESP2 client), any other the array of its elements from 1 to the first
+// nil. A boolean follows the script's protocol (redis.setresp): RESP2's
+// true is 1 and false a null, RESP3's are booleans.
+type luaReply struct {
+	resp3       bool // the client's protocol (HELLO 3)
+	scriptRESP3 bool // the script's (redis.setresp(3))
+}
+
+func (r luaReply) append(out []byte, v lua.LValue, depth int) []byte {
 	switch v := v.(type) {
 	case lua.LString:
 		return redcon.AppendBulkString(out, string(v))
 	case lua.LNumber:
 		return redcon.AppendInt(out, luaInteger(float64(v)))
 	case lua.LBool:
-		if v {
+		switch {
+		case r.scriptRESP3:
+			return engine.AppendBool(out, r.resp3, bool(v))
+		case bool(v):
 			return redcon.AppendInt(out, 1)
 		}
 	case *lua.LTable:
 		if depth >= maxReplyDepth {
 			return appendError(out, "ERR reached lua stack limit")
 		}
-		if e, ok := v.RawGetString("err").(lua.LString); ok {
-			return appendError(out, string(e))
+		return r.appendTable(out, v, depth)
+	}
+	return engine.AppendNull(out, r.resp3)
+}
+
+func (r luaReply) appendTable(out []byte, t *lua.LTable, depth int) []byte {
+	if e, ok := t.RawGetString("err").(lua.LString); ok {
+		return appendError(out, string(e))
+	}
+	if st, ok := t.RawGetString("ok").(lua.LString); ok {
+		return redcon.AppendString(out, string(st))
+	}
+	if d, ok := t.RawGetString("double").(lua.LNumber); ok {
+		return appendLuaDouble(out, r.resp3, float64(d))
+	}
+	if n, ok := t.RawGetString("big_number").(lua.LString); ok {
+		num := strings.NewReplacer("\r", " ", "\n", " ").Replace(string(n))
+		if !r.resp3 {
+			return redcon.AppendBulkString(out, num)
 		}
-		if st, ok := v.RawGetString("ok").(lua.LString); ok {
-			return redcon.AppendString(out, string(st))
+		return append(append(append(out, '('), num...), '\r', '\n')
+	}
+	if vt, ok := t.RawGetString("verbatim_string").(*lua.LTable); ok {
+		format, ok1 := vt.RawGetString("format").(lua.LString)
+		text, ok2 := vt.RawGetString("string").(lua.LString)
+		if ok1 && ok2 {
+			return appendVerbatim(out, r.resp3, string(format), string(text))
 		}
+	}
+	if m, ok := t.RawGetString("map").(*lua.LTable); ok {
 		n := 0
-		for v.RawGetInt(n+1) != lua.LNil {
-			n++
-		}
-		out = redcon.AppendArray(out, n)
-		for i := 1; i <= n; i++ {
-			out = appendLuaReply(out, v.RawGetInt(i), depth+1)
-		}
+		m.ForEach(func(lua.LValue, lua.LValue) { n++ })
+		out = engine.AppendMap(out, r.resp3, n)
+		m.ForEach(func(k, v lua.LValue) {
+			out = r.append(out, k, depth+1)
+			out = r.append(out, v, depth+1)
+		})
 		return out
 	}
-	return append(out, "$-1\r\n"...)
+	if set, ok := t.RawGetString("set").(*lua.LTable); ok {
+		n := 0
+		set.ForEach(func(lua.LValue, lua.LValue) { n++ })
+		out = engine.AppendSet(out, r.resp3, n)
+		set.ForEach(func(k, _ lua.LValue) { out = r.append(out, k, depth+1) })
+		return out
+	}
+	n := 0
+	for t.RawGetInt(n+1) != lua.LNil {
+		n++
+	}
+	out = redcon.AppendArray(out, n)
+	for i := 1; i <= n; i++ {
+		out = r.append(out, t.RawGetInt(i), depth+1)
+	}
+	return out
+}
+
+// appendLuaDouble appends a script's double as Redis's addReplyDouble
+// does: "%.17g" (NaN as C prints it, with its sign), inf and -inf.
+func appendLuaDouble(out []byte, resp3 bool, f float64) []byte {
+	if f == f {
+		return engine.AppendDouble(out, resp3, f)
+	}
+	nan := "nan"
+	if math.Signbit(f) {
+		nan = "-nan"
+	}
+	if !resp3 {
+		return redcon.AppendBulkString(out, nan)
+	}
+	return append(append(append(out, ','), nan...), '\r', '\n')
+}
+
+// appendVerbatim appends a verbatim string of a format as Redis's
+// addReplyVerbatim does: its first three bytes, padded with spaces
+// (RESP2: a bulk string of the text).
+func appendVerbatim(out []byte, resp3 bool, format, text string) []byte {
+	if !resp3 {
+		return redcon.AppendBulkString(out, text)
+	}
+	f := []byte("   ")
+	copy(f, format)
+	out = append(out, '=')
+	out = strconv.AppendInt(out, int64(len(text)+4), 10)
+	out = append(out, '\r', '\n')
+	out = append(append(append(out, f...), ':'), text...)
+	return append(out, '\r', '\n')
 }
 
 // luaInteger converts a Lua number as Redis's C cast does on amd64:
@@ -721,7 +826,14 @@ func luaInteger(f float64) int64 {
 // luaFromReply converts one RESP reply to Lua, by Redis's rules: an
 // integer is a number, a bulk string a string, a null false, an array a
 // table, a status a table with an ok field and an error one with an err
-// field. It returns the rest of b.
+// field. RESP3's types (a script that called redis.setresp(3) gets them)
+// convert as Redis converts them: a map is a table with a map field (of
+// the map's keys and values), a set one with a set field (of its
+// elements, each true), a double one with a double field, a big number
+// one with a big_number field, a verbatim string one with a
+// verbatim_string field (of its format and string); a boolean is a Lua
+// boolean and RESP3's null nil; an attribute is skipped. It returns the
+// rest of b.
 func luaFromReply(L *lua.LState, b []byte) (lua.LValue, []byte) {
 	if len(b) < 3 {
 		return lua.LFalse, nil
@@ -731,34 +843,82 @@ func luaFromReply(L *lua.LState, b []byte) (lua.LValue, []byte) {
 		return lua.LFalse, nil
 	}
 	line, rest := string(b[1:i]), b[i+2:]
+	field := func(name string, v lua.LValue) *lua.LTable {
+		t := L.CreateTable(0, 1)
+		t.RawSetString(name, v)
+		return t
+	}
 	switch b[0] {
 	case '+':
-		t := L.NewTable()
-		t.RawSetString("ok", lua.LString(line))
-		return t, rest
+		return field("ok", lua.LString(line)), rest
 	case '-':
 		return errorTable(L, "-"+line), rest
 	case ':':
 		n, _ := strconv.ParseInt(line, 10, 64)
 		return lua.LNumber(n), rest
-	case '$':
+	case '$', '=':
 		n, _ := strconv.Atoi(line)
 		if n < 0 || n+2 > len(rest) {
 			return lua.LFalse, rest
 		}
-		return lua.LString(rest[:n]), rest[n+2:]
-	case '*':
+		text, rest := rest[:n], rest[n+2:]
+		if b[0] == '$' {
+			return lua.LString(text), rest
+		}
+		format, text, _ := bytes.Cut(text, []byte(":"))
+		v := L.CreateTable(0, 2)
+		v.RawSetString("format", lua.LString(format))
+		v.RawSetString("string", lua.LString(text))
+		return field("verbatim_string", v), rest
+	case '*', '~', '%', '|':
 		n, _ := strconv.Atoi(line)
 		if n < 0 {
 			return lua.LFalse, rest
 		}
+		switch b[0] {
+		case '~':
+			set := L.CreateTable(0, n)
+			for range n {
+				var v lua.LValue
+				v, rest = luaFromReply(L, rest)
+				if v != lua.LNil {
+					set.RawSet(v, lua.LTrue)
+				}
+			}
+			return field("set", set), rest
+		case '%', '|':
+			m := L.CreateTable(0, n)
+			for range n {
+				var k, v lua.LValue
+				k, rest = luaFromReply(L, rest)
+				v, rest = luaFromReply(L, rest)
+				if k != lua.LNil {
+					m.RawSet(k, v)
+				}
+			}
+			if b[0] == '|' { // an attribute: the reply follows it
+				return luaFromReply(L, rest)
+			}
+			return field("map", m), rest
+		}
 		t := L.CreateTable(n, 0)
-		for range n {
+		for j := range n {
 			var v lua.LValue
 			v, rest = luaFromReply(L, rest)
-			t.Append(v)
+			if v != lua.LNil { // RESP3's null leaves a hole, as in Redis
+				t.RawSetInt(j+1, v)
+			}
 		}
 		return t, rest
+	case ',':
+		f, _ := strconv.ParseFloat(line, 64)
+		return field("double", lua.LNumber(f)), rest
+	case '(':
+		return field("big_number", lua.LString(line)), rest
+	case '#':
+		return lua.LBool(line == "t"), rest
+	case '_':
+		return lua.LNil, rest
 	}
 	return lua.LFalse, nil
 }

@@ -73,10 +73,12 @@ func runServer(t testing.TB, cfg *config.Config) (*Server, func()) {
 	return s, stop
 }
 
-// goRedis returns a go-redis client for s, closed at the end of the test.
+// goRedis returns a go-redis client for s, closed at the end of the test,
+// in RESP3 as go-redis speaks by default (the raw connections and the
+// differential tests cover RESP2).
 func goRedis(t testing.TB, s *Server) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Addr().String(), Protocol: 2, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr().String(), Protocol: 3, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	return c
 }

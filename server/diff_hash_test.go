@@ -66,7 +66,7 @@ var hashFamily = family{
 			case 1:
 				return []string{"HRANDFIELD", k, g.int(-5, 20)}
 			case 2:
-				return []string{"HRANDFIELD", k, g.int(0, 20), "WITHVALUES"}
+				return []string{"HRANDFIELD", k, g.int(-5, 20), "WITHVALUES"}
 			default:
 				return []string{"HRANDFIELD", k, g.pick("x", "3"), g.pick("WITHVALUES", "BAD")}
 			}

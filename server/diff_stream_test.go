@@ -216,6 +216,10 @@ var streamFamily = family{
 			if g.r.IntN(3) == 0 {
 				c = append(c, "COUNT", g.pick("1", "2", "0", "-1", "x"))
 			}
+			if g.r.IntN(6) == 0 {
+				// Served at once, or a null when the wait times out.
+				c = append(c, "BLOCK", "1")
+			}
 			c = append(c, "STREAMS", k)
 			if g.r.IntN(2) == 0 {
 				c = append(c, g.streamKey(), g.streamAt(), g.pick(g.streamAt(), "$"))
@@ -265,6 +269,9 @@ var streamFamily = family{
 			}
 			if g.r.IntN(6) == 0 {
 				c = append(c, "NOACK")
+			}
+			if g.r.IntN(6) == 0 {
+				c = append(c, "BLOCK", "1")
 			}
 			c = append(c, "STREAMS", k)
 			if g.r.IntN(5) == 0 {

@@ -185,7 +185,7 @@ var zsetFamily = family{
 			case 1:
 				return []string{"ZRANDMEMBER", k, g.int(-5, 10)}
 			default:
-				return []string{"ZRANDMEMBER", k, g.int(0, 10), g.pick("WITHSCORES", "BAD")}
+				return []string{"ZRANDMEMBER", k, g.int(-5, 10), g.pick("WITHSCORES", "BAD")}
 			}
 		case 37:
 			return append([]string{"ZSCAN", k, "0", "COUNT", "1000"}, [][]string{{}, {"MATCH", "m1*"}}[g.r.IntN(2)]...)

@@ -511,7 +511,7 @@ func cmdBgRewriteAOF(s *Server, cl *client, _ [][]byte) {
 	cl.status("Background append only file rewriting started")
 }
 
-// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
+// DEBUG DIGEST | DIGEST-VALUE key... | SLEEP seconds | FLUSH | PROTOCOL type
 func cmdDebug(s *Server, cl *client, args [][]byte) {
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "digest" && len(args) == 2:
@@ -530,14 +530,78 @@ func cmdDebug(s *Server, cl *client, args [][]byte) {
 		}
 		time.Sleep(time.Duration(f * float64(time.Second)))
 		cl.ok()
+	case sub == "populate" && len(args) >= 3 && len(args) <= 5:
+		s.debugPopulate(cl, args)
 	case sub == "flush":
 		if _, err := s.eng.Flush(); err != nil {
 			cl.err("ERR " + err.Error())
 			return
 		}
 		cl.ok()
+	case sub == "protocol" && len(args) == 3:
+		debugProtocol(cl, strings.ToLower(string(args[2])))
 	default:
 		cl.err("ERR unknown subcommand '" + string(args[1]) + "'. Try DEBUG HELP.")
+	}
+}
+
+// debugProtocol is DEBUG PROTOCOL type: a reply of each of RESP3's types,
+// Redis's own, which clients' tests read (RESP2: each one's RESP2 form).
+func debugProtocol(cl *client, typ string) {
+	switch typ {
+	case "string":
+		cl.bulkString("Hello World")
+	case "integer":
+		cl.integer(12345)
+	case "double":
+		cl.double(3.141)
+	case "bignum":
+		if cl.sess.RESP3 {
+			cl.out = append(cl.out, "(1234567999999999999999999999999999999\r\n"...)
+		} else {
+			cl.bulkString("1234567999999999999999999999999999999")
+		}
+	case "null":
+		cl.null()
+	case "array", "set", "map":
+		switch typ {
+		case "array":
+			cl.array(3)
+		case "set":
+			cl.setLen(3)
+		default:
+			cl.mapLen(3)
+		}
+		for i := range 3 {
+			cl.integer(int64(i))
+			if typ == "map" {
+				cl.boolean(i == 1)
+			}
+		}
+	case "attrib":
+		if cl.sess.RESP3 { // RESP2 has no attributes
+			cl.out = append(cl.out, "|1\r\n"...)
+			cl.bulkString("key-popularity")
+			cl.array(2)
+			cl.bulkString("key:123")
+			cl.integer(90)
+		}
+		cl.bulkString("Some real reply following the attribute")
+	case "push":
+		if !cl.sess.RESP3 {
+			cl.err("ERR RESP2 is not supported by this command")
+			return
+		}
+		cl.out = engine.AppendPush(cl.out, true, 2)
+		cl.bulkString("server-cpu-usage")
+		cl.integer(42)
+		cl.bulkString("Some real reply following the push reply")
+	case "verbatim":
+		cl.verbatim("This is a verbatim\nstring")
+	case "true", "false":
+		cl.boolean(typ == "true")
+	default:
+		cl.err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
 	}
 }
 

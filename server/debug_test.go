@@ -1,0 +1,50 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDebugPopulate: DEBUG POPULATE's keys, values, sizes, errors and
+// kept keys, reply for reply with Redis; on walrus its keys replicate.
+func TestDebugPopulate(t *testing.T) {
+	scenario := func(t *testing.T, addr string) {
+		r := dialRaw(t, addr)
+		for _, st := range []struct {
+			cmd  []string
+			want string
+		}{
+			{[]string{"SET", "key:0", "mine"}, "+OK"},
+			{[]string{"DEBUG", "POPULATE", "10"}, "+OK"},
+			{[]string{"DBSIZE"}, ":10"},
+			{[]string{"GET", "key:0"}, "$mine"},
+			{[]string{"GET", "key:9"}, "$value:9"},
+			{[]string{"DEBUG", "POPULATE", "3", "p", "10"}, "+OK"},
+			{[]string{"GET", "p:2"}, "$value:2\x00\x00\x00"},
+			{[]string{"DEBUG", "POPULATE", "2", "q", "3"}, "+OK"},
+			{[]string{"GET", "q:1"}, "$val"},
+			{[]string{"DEBUG", "POPULATE", "0"}, "+OK"},
+			{[]string{"DEBUG", "POPULATE", "-1"}, "-ERR value is out of range, must be positive"},
+			{[]string{"DEBUG", "POPULATE", "x"}, "-ERR value is out of range, must be positive"},
+			{[]string{"DEBUG", "POPULATE", "1", "p", "-5"}, "-ERR value is out of range, must be positive"},
+			{[]string{"DEBUG", "POPULATE", "1", strings.Repeat("l", 200)}, "+OK"},
+			{[]string{"STRLEN", strings.Repeat("l", 127)}, ":7"},
+			{[]string{"DBSIZE"}, ":16"},
+		} {
+			if got := r.do(st.cmd...); got != st.want {
+				t.Fatalf("%.60v: %q, want %q", st.cmd, got, st.want)
+			}
+		}
+	}
+	t.Run("walrus", func(t *testing.T) { scenario(t, startServer(t).Addr().String()) })
+	t.Run("redis", func(t *testing.T) { scenario(t, redisServer(t, "--enable-debug-command", "yes")) })
+	t.Run("replicated", func(t *testing.T) {
+		_, rs, mc, rc := masterAndReplica(t)
+		mc.expect("+OK", "DEBUG", "POPULATE", "2000")
+		waitFor(t, "the replica to hold the keys", 10*time.Second, func() bool { return rc.do("DBSIZE") == ":2000" })
+		if got, want := rc.do("DEBUG", "DIGEST"), mc.do("DEBUG", "DIGEST"); got != want {
+			t.Fatalf("replica %s digest %s, master's %s", rs.Addr(), got, want)
+		}
+	})
+}

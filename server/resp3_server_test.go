@@ -23,6 +23,7 @@ type reply3 struct {
 	text  string    // a simple reply's text; a verbatim string's without its format
 	elems []*reply3 // an aggregate's elements; a map's keys and values in turn
 	null  bool      // RESP2's null bulk string or null array
+	attr  *reply3   // the attribute that came before it (RESP3's '|')
 }
 
 func readReply3(rd *bufio.Reader) (*reply3, error) {
@@ -70,7 +71,12 @@ func readReply3(rd *bufio.Reader) (*reply3, error) {
 			x.elems = append(x.elems, e)
 		}
 		if x.kind == '|' { // an attribute: the reply follows it
-			return readReply3(rd)
+			y, err := readReply3(rd)
+			if y != nil {
+				x.kind = '%'
+				y.attr = x
+			}
+			return y, err
 		}
 		return x, nil
 	}
@@ -143,6 +149,11 @@ func (x *reply3) kinds() string {
 
 // String renders the reply with its types, elements in order.
 func (x *reply3) String() string {
+	if x.attr != nil {
+		a := *x
+		a.attr = nil
+		return "|" + x.attr.String() + " " + a.String()
+	}
 	switch {
 	case x.null:
 		return string(x.kind) + "nil"
@@ -257,8 +268,10 @@ type resp3Case struct {
 	cmp   int
 	// check, when set, checks more of the walrus (w) and Redis (r) replies.
 	check func(t *testing.T, w, r *reply3)
-	// resp3Only: the RESP2 replies differ (a difference kept as it was).
+	// resp3Only: the case runs in RESP3 only.
 	resp3Only bool
+	// then: the replies that follow the command's (after a push).
+	then int
 }
 
 func c(args ...string) []string { return args }
@@ -461,6 +474,22 @@ func resp3Cases() []resp3Case {
 		{cmd: c("OBJECT", "ENCODING", "r3nokey"), cmp: cmpValue},
 		{cmd: c("OBJECT", "FREQ", "r3nokey"), cmp: cmpValue},
 		{cmd: c("DEBUG", "DIGEST-VALUE", "r3nokey"), cmp: cmpShape},
+		// DEBUG PROTOCOL: each of RESP3's types (push: see
+		// TestRESP3ServerScenarios).
+		{cmd: c("DEBUG", "PROTOCOL", "string"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "integer"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "double"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "bignum"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "null"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "array"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "set"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "map"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "attrib"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "verbatim"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "true"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "false"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "nosuch"), cmp: cmpValue},
+		{cmd: c("DEBUG", "PROTOCOL", "push"), cmp: cmpValue, resp3Only: true, then: 1},
 		// ROLE, TIME, HELP lines.
 		{cmd: c("ROLE"), cmp: cmpShape},
 		{cmd: c("TIME"), cmp: cmpShape},
@@ -499,6 +528,15 @@ func TestRESP3ServerCommands(t *testing.T) {
 					r.do3(s...)
 				}
 				got, want := w.do3(tc.cmd...), r.do3(tc.cmd...)
+				for range tc.then {
+					g, err1 := readReply3(w.rd)
+					h, err2 := readReply3(r.rd)
+					if err1 != nil || err2 != nil {
+						t.Fatalf("%v: %v %v", tc.cmd, err1, err2)
+					}
+					got = &reply3{kind: '*', elems: []*reply3{got, g}}
+					want = &reply3{kind: '*', elems: []*reply3{want, h}}
+				}
 				name := quoteCmd(tc.cmd)
 				if len(name) > 100 {
 					name = name[:100] + "..."

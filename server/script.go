@@ -580,6 +580,7 @@ func (sc *scriptCall) command(args [][]byte) []byte {
 		if s.renamed {
 			args[0] = []byte(c.Name)
 		}
+		s.trackScriptRead(cl, c, args)
 		return sc.run(args)
 	}
 	// A server command replies in the script's protocol, not the

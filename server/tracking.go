@@ -369,6 +369,21 @@ func (t *tracker) evictLocked(n int) []trackPush {
 	return out
 }
 
+// trackScriptRead remembers the keys a script's command is about to
+// read for the client running the script, as Redis tracks the reads of
+// scripts' commands (CLIENT CACHING's effect lasts the whole script).
+func (s *Server) trackScriptRead(cl *client, c *command, args [][]byte) {
+	if !s.trk.on.Load() {
+		return
+	}
+	t := &s.trk
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cl.track.on {
+		t.rememberLocked(cl, c, args)
+	}
+}
+
 // rememberLocked adds the keys of a read-only command to the table for
 // cl, unless BCAST, OPTIN without CACHING YES or OPTOUT after CACHING NO
 // say not to.

@@ -246,3 +246,21 @@ func TestPubSubRESP3(t *testing.T) {
 		expectNext(t, sub, "[$sunsubscribe (nil) :0]", ">($:_)")
 	})
 }
+
+// TestClientTrackingScriptReads: the keys a script's commands read are
+// tracked for the client that ran it, its writes invalidate, as in Redis.
+func TestClientTrackingScriptReads(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		w := dialRaw(t, addr)
+		a := dialRaw(t, addr)
+		a.do("HELLO", "3")
+		a.expect("+OK", "CLIENT", "TRACKING", "on")
+		a.expect("(nil)", "EVAL", "return redis.call('GET', KEYS[1])", "1", "sk1")
+		a.expect("(nil)", "EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "sk2")
+		w.expect("+OK", "MSET", "sk1", "1", "sk2", "2", "sk3", "3")
+		expectNext(t, a, "[$invalidate [$sk1]]", ">($*($))")
+		expectNext(t, a, "[$invalidate [$sk2]]", ">($*($))")
+		a.send("PING")
+		expectNext(t, a, "+PONG", "+")
+	})
+}

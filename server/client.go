@@ -45,7 +45,8 @@ type client struct {
 
 	monitor atomic.Bool // MONITOR (monitor.go)
 
-	track trackState // CLIENT TRACKING; the server's trk.mu guards it (tracking.go)
+	track     trackState                   // CLIENT TRACKING; the server's trk.mu guards it (tracking.go)
+	trackView atomic.Pointer[trackSummary] // what CLIENT LIST shows of it
 	// resp3 mirrors sess.RESP3 for CLIENT LIST, which other
 	// connections run: HELLO and RESET change it (see runCounted).
 	resp3 atomic.Bool
@@ -135,22 +136,31 @@ func (cl *client) info() string {
 	name, cmd := cl.name, cl.lastCmd
 	cl.mu.Unlock()
 	now := time.Now()
-	flags := "N"
+	// Redis's flag letters, in its order.
+	flags := ""
+	if cl.subs.Load() > 0 {
+		flags += "P"
+	}
 	multi := cl.multiQueued.Load()
 	if multi >= 0 {
-		flags = "x"
+		flags += "x"
 	}
 	if cl.blocked.Load() {
-		flags = "b"
+		flags += "b"
 	}
-	if cl.subs.Load() > 0 {
-		flags = "P"
+	redir := int64(-1)
+	if tv := cl.trackView.Load(); tv != nil {
+		flags += tv.flags
+		redir = tv.redirect
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	if cmd == "" {
 		cmd = "NULL"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=%d resp=%d",
 		cl.id, cl.addr, cl.laddr, name, int(now.Sub(cl.created).Seconds()),
 		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(),
-		cl.subCounts[subChannel].Load(), cl.subCounts[subPattern].Load(), cl.subCounts[subShard].Load(), multi, strings.ToLower(cmd), cl.user.Load().name, 2+boolInt(cl.resp3.Load()))
+		cl.subCounts[subChannel].Load(), cl.subCounts[subPattern].Load(), cl.subCounts[subShard].Load(), multi, strings.ToLower(cmd), cl.user.Load().name, redir, 2+boolInt(cl.resp3.Load()))
 }

@@ -246,7 +246,7 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if cl.inMulti() && c.Flags&engine.NoMulti != 0 {
 		return nil, "ERR Command not allowed inside a transaction"
 	}
-	if msg := s.subscribeModeError(cl, c.Name); msg != "" {
+	if msg := s.subscribeModeError(cl, name); msg != "" {
 		return nil, msg
 	}
 	if msg := s.repl.check(cl, c, args); msg != "" {

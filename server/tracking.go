@@ -49,6 +49,31 @@ type trackState struct {
 	broken                           bool // the redirection's target is gone
 }
 
+// trackSummary is what CLIENT LIST shows of a client's tracking: its
+// flag letters (t, R for a broken redirection, B for BCAST) and its
+// redirection (-1 when tracking is off).
+type trackSummary struct {
+	flags    string
+	redirect int64
+}
+
+// showLocked publishes cl's tracking state for CLIENT LIST.
+func (cl *client) showLocked() {
+	cur := &cl.track
+	if !cur.on {
+		cl.trackView.Store(nil)
+		return
+	}
+	v := &trackSummary{flags: "t", redirect: cur.redirect}
+	if cur.broken {
+		v.flags += "R"
+	}
+	if cur.bcast {
+		v.flags += "B"
+	}
+	cl.trackView.Store(v)
+}
+
 // tracker is the server's tracking table.
 type tracker struct {
 	on atomic.Bool // some client tracks (the engine notes every change)
@@ -187,6 +212,7 @@ func (t *tracker) enableLocked(cl *client, want *trackState) {
 		t.prefixes[p][cl] = struct{}{}
 		cur.prefixes = append(cur.prefixes, p)
 	}
+	cl.showLocked()
 }
 
 // disableLocked turns tracking off. The keys the client read stay in
@@ -205,6 +231,7 @@ func (t *tracker) disableLocked(cl *client) {
 		}
 	}
 	*cur = trackState{}
+	cl.showLocked()
 	t.clients--
 	if t.clients == 0 {
 		clear(t.keys)
@@ -521,6 +548,7 @@ func (s *Server) sendInvalidation(cl *client, keys []string) {
 		if to == nil {
 			s.trk.mu.Lock()
 			cl.track.broken = true
+			cl.showLocked()
 			s.trk.mu.Unlock()
 			if resp3 {
 				msg := engine.AppendPush(nil, true, 2)

@@ -177,6 +177,19 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		w.expect("+OK", "SET", "e1", "x")
 		expectNext(t, e, "[$tracking-redir-broken :"+goneID+"]", ">($:)")
 		e.expect("[$flags [$on $broken_redirect] $redirect :"+goneID+" $prefixes []]", "CLIENT", "TRACKINGINFO")
+		if info := e.do("CLIENT", "INFO"); !strings.Contains(info, " flags=tR ") || !strings.Contains(info, " redir="+goneID+" ") {
+			t.Fatalf("CLIENT INFO of a broken redirection: %s", info)
+		}
+		expectNext(t, b, "[$invalidate (nil)]", ">($_)") // FLUSHDB reached BCAST too
+		if info := b.do("CLIENT", "INFO"); !strings.Contains(info, " flags=tB ") || !strings.Contains(info, " redir=0 ") {
+			t.Fatalf("CLIENT INFO of BCAST tracking: %s", info)
+		}
+		// A RESP2 subscriber may not run CLIENT INFO; the error names the
+		// subcommand.
+		sub.expect("-ERR Can't execute 'client|info': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", "CLIENT", "INFO")
+		if list := w.do("CLIENT", "LIST"); !strings.Contains(list, "id="+id+" ") || !strings.Contains(list, " flags=P ") {
+			t.Fatalf("CLIENT LIST without a subscriber's P flag: %s", list)
+		}
 	})
 }
 

@@ -312,7 +312,7 @@ func (s *Server) infoKeyspace() [][2]string {
 	return out
 }
 
-// COMMAND [COUNT | INFO name... | DOCS name... | LIST]
+// COMMAND [COUNT | INFO name... | DOCS name... | LIST | GETKEYS cmd... | HELP]
 func cmdCommand(s *Server, cl *client, args [][]byte) {
 	rows := s.rows()
 	sub := ""
@@ -359,6 +359,28 @@ func cmdCommand(s *Server, cl *client, args [][]byte) {
 			cl.bulkString("group")
 			cl.bulkString(r.Group)
 		}
+	case "help":
+		cl.statusLines([]string{
+			"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"(no subcommand)",
+			"    Return details about all Redis commands.",
+			"COUNT",
+			"    Return the total number of commands in this Redis server.",
+			"LIST",
+			"    Return a list of all commands in this Redis server.",
+			"INFO [<command-name> ...]",
+			"    Return details about multiple Redis commands.",
+			"    If no command names are given, documentation details for all",
+			"    commands are returned.",
+			"DOCS [<command-name> ...]",
+			"    Return documentation details about multiple Redis commands.",
+			"    If no command names are given, documentation details for all",
+			"    commands are returned.",
+			"GETKEYS <full-command>",
+			"    Return the keys from a full Redis command.",
+			"HELP",
+			"    Prints this help.",
+		})
 	case "getkeys":
 		if len(args) < 4 {
 			cl.err("ERR wrong number of arguments for 'command|getkeys' command")
@@ -453,7 +475,7 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 	}
 }
 
-// CONFIG GET pattern... | SET name value [name value ...] | REWRITE | RESETSTAT
+// CONFIG GET pattern... | SET name value [name value ...] | REWRITE | RESETSTAT | HELP
 func cmdConfig(s *Server, cl *client, args [][]byte) {
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "get" && len(args) >= 3:
@@ -490,6 +512,20 @@ func cmdConfig(s *Server, cl *client, args [][]byte) {
 			return
 		}
 		cl.ok()
+	case sub == "help" && len(args) == 2:
+		cl.statusLines([]string{
+			"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"GET <pattern>",
+			"    Return parameters matching the glob-like <pattern> and their values.",
+			"SET <directive> <value>",
+			"    Set the configuration <directive> to <value>.",
+			"RESETSTAT",
+			"    Reset statistics reported by the INFO command.",
+			"REWRITE",
+			"    Rewrite the configuration file.",
+			"HELP",
+			"    Prints this help.",
+		})
 	case sub == "resetstat" && len(args) == 2:
 		s.stats.commands.Store(0)
 		s.stats.connections.Store(0)

@@ -497,6 +497,8 @@ func resp3Cases() []resp3Case {
 		{cmd: c("SCRIPT", "HELP"), cmp: cmpKinds},
 		{cmd: c("FUNCTION", "HELP"), cmp: cmpKinds},
 		{cmd: c("ACL", "HELP"), cmp: cmpKinds},
+		{cmd: c("CONFIG", "HELP"), cmp: cmpValue},
+		{cmd: c("COMMAND", "HELP"), cmp: cmpKinds},
 		{cmd: c("MODULE", "LIST"), cmp: cmpValue},
 	}
 }

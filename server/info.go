@@ -443,7 +443,7 @@ func (s *Server) commandInfo(cl *client, rows []*command) {
 	cl.array(len(rows))
 	for _, r := range rows {
 		if r == nil {
-			cl.nullArray()
+			cl.null() // Redis 7.0: $-1 in RESP2
 			continue
 		}
 		// RESP3: the flags and categories are sets, and so are the tips,

@@ -343,6 +343,7 @@ func resp3Cases() []resp3Case {
 		{cmd: args3("CLIENT", "HELP"), cmp: cmpKinds},
 		// COMMAND: sets of flags and categories, maps of docs.
 		{cmd: args3("COMMAND", "INFO", "get", "nosuch", "set", "eval", "keys"), cmp: cmpType, check: commandInfo},
+		{cmd: args3("COMMAND", "INFO", "nosuch"), cmp: cmpValue},
 		{cmd: args3("COMMAND", "COUNT"), cmp: cmpType},
 		{cmd: args3("COMMAND", "LIST"), cmp: cmpKinds},
 		{cmd: args3("COMMAND", "DOCS", "get", "nosuch", "config"), cmp: cmpCommon},

@@ -602,7 +602,7 @@ func scriptMayRun(c *command) bool {
 		return c.run == nil // blocking rows have both
 	}
 	switch c.Name {
-	case "ping", "echo", "time", "info", "lastsave", "publish", "pubsub", "command", "memory", "latency", "slowlog", "role":
+	case "ping", "echo", "time", "info", "lastsave", "publish", "pubsub", "command", "memory", "slowlog":
 		return true
 	}
 	return false

@@ -354,7 +354,7 @@ func (s *Server) Publish(channel, message []byte) int {
 func (s *Server) pushTracking(sub *subscriber, b []byte) {
 	q := &sub.q
 	q.mu.Lock()
-	if q.busy && !q.dead {
+	if q.busy && !q.dead && !sub.cl.blocked.Load() { // a blocked client runs nothing: as Redis, push now
 		q.held = append(q.held, b...)
 		q.mu.Unlock()
 		return

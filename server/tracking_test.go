@@ -277,3 +277,21 @@ func TestClientTrackingScriptReads(t *testing.T) {
 		expectNext(t, a, "+PONG", "+")
 	})
 }
+
+// TestClientTrackingWhileBlocked: a tracking client blocked in BLPOP
+// hears of a change at once, as in Redis, not when its pop returns.
+func TestClientTrackingWhileBlocked(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		w := dialRaw(t, addr)
+		a := dialRaw(t, addr)
+		a.do("HELLO", "3")
+		a.expect("+OK", "CLIENT", "TRACKING", "on")
+		a.do("GET", "bk")
+		a.send("BLPOP", "blist", "0")
+		w.waitBlocked("1")
+		w.expect("+OK", "SET", "bk", "x")
+		expectNext(t, a, "[$invalidate [$bk]]", ">($*($))")
+		w.expect(":1", "RPUSH", "blist", "v")
+		expectNext(t, a, "[$blist $v]", "*($$)")
+	})
+}

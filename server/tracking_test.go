@@ -249,6 +249,11 @@ func TestPubSubRESP3(t *testing.T) {
 		pub.expect(":2", "PUBLISH", "ch", "hello")
 		expectNext(t, sub, "[$message $ch $hello]", ">($$$)")
 		expectNext(t, sub, "[$pmessage $c* $ch $hello]", ">($$$$)")
+		// Its own PUBLISH: the messages come before the reply, as in Redis.
+		sub.send("PUBLISH", "ch", "mine")
+		expectNext(t, sub, "[$message $ch $mine]", ">($$$)")
+		expectNext(t, sub, "[$pmessage $c* $ch $mine]", ">($$$$)")
+		expectNext(t, sub, ":2", ":")
 		sub.send("UNSUBSCRIBE", "ch")
 		expectNext(t, sub, "[$unsubscribe $ch :2]", ">($$:)")
 		sub.send("UNSUBSCRIBE")

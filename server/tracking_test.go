@@ -228,43 +228,6 @@ func TestClientTrackingOnReplica(t *testing.T) {
 	expectNext(t, r, "[$invalidate [$cached]]", ">($*($))")
 }
 
-// TestPubSubRESP3: in RESP3, (un)subscriptions and messages are pushes,
-// and a subscriber may run any command, as in Redis.
-func TestPubSubRESP3(t *testing.T) {
-	againstBoth(t, func(t *testing.T, addr string) {
-		sub := dialRaw(t, addr)
-		sub.do("HELLO", "3")
-		sub.send("SUBSCRIBE", "ch", "ch2")
-		expectNext(t, sub, "[$subscribe $ch :1]", ">($$:)")
-		expectNext(t, sub, "[$subscribe $ch2 :2]", ">($$:)")
-		sub.send("PSUBSCRIBE", "c*")
-		expectNext(t, sub, "[$psubscribe $c* :3]", ">($$:)")
-		sub.send("SET", "k", "v")
-		expectNext(t, sub, "+OK", "+")
-		sub.send("GET", "k")
-		expectNext(t, sub, "$v", "$")
-		sub.send("PING")
-		expectNext(t, sub, "+PONG", "+")
-		pub := dialRaw(t, addr)
-		pub.expect(":2", "PUBLISH", "ch", "hello")
-		expectNext(t, sub, "[$message $ch $hello]", ">($$$)")
-		expectNext(t, sub, "[$pmessage $c* $ch $hello]", ">($$$$)")
-		// Its own PUBLISH: the messages come before the reply, as in Redis.
-		sub.send("PUBLISH", "ch", "mine")
-		expectNext(t, sub, "[$message $ch $mine]", ">($$$)")
-		expectNext(t, sub, "[$pmessage $c* $ch $mine]", ">($$$$)")
-		expectNext(t, sub, ":2", ":")
-		sub.send("UNSUBSCRIBE", "ch")
-		expectNext(t, sub, "[$unsubscribe $ch :2]", ">($$:)")
-		sub.send("UNSUBSCRIBE")
-		expectNext(t, sub, "[$unsubscribe $ch2 :1]", ">($$:)")
-		sub.send("PUNSUBSCRIBE")
-		expectNext(t, sub, "[$punsubscribe $c* :0]", ">($$:)")
-		sub.send("SUNSUBSCRIBE")
-		expectNext(t, sub, "[$sunsubscribe (nil) :0]", ">($:_)")
-	})
-}
-
 // TestClientTrackingScriptReads: the keys a script's commands read are
 // tracked for the client that ran it, its writes invalidate, as in Redis.
 func TestClientTrackingScriptReads(t *testing.T) {

@@ -264,26 +264,21 @@ var keysFamily = family{
 // adds its own.
 var families = []family{stringFamily, keysFamily}
 
-func TestDifferentialAgainstRedis(t *testing.T) {
-	redisAddr := redisServer(t)
-	seed, n := diffParams(20000, 1000)
-	s := startServer(t)
-	for _, fam := range families {
-		t.Run(fam.name, func(t *testing.T) {
-			runDifferential(t, fam, seed, n, s.Addr().String(), redisAddr)
-		})
-	}
-}
+func TestDifferentialAgainstRedis(t *testing.T) { runFamilies(t, 20000, 1000, false) }
 
 // TestDifferentialRESP3 runs every family with both connections in RESP3
 // (HELLO 3): replies must have Redis's RESP3 types as well as its values.
-func TestDifferentialRESP3(t *testing.T) {
+func TestDifferentialRESP3(t *testing.T) { runFamilies(t, 5000, 500, true) }
+
+// runFamilies runs every family against one walrus and one redis-server,
+// def commands each (short under -short).
+func runFamilies(t *testing.T, def, short int, resp3 bool) {
 	redisAddr := redisServer(t)
-	seed, n := diffParams(5000, 500)
+	seed, n := diffParams(def, short)
 	s := startServer(t)
 	for _, fam := range families {
 		t.Run(fam.name, func(t *testing.T) {
-			runDifferentialProto(t, fam, seed, n, s.Addr().String(), redisAddr, true)
+			runDifferentialProto(t, fam, seed, n, s.Addr().String(), redisAddr, resp3)
 		})
 	}
 }

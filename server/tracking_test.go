@@ -20,6 +20,15 @@ func expectNext(t *testing.T, r *rawConn, want, wantShape string) {
 	}
 }
 
+// trackingClient dials addr in RESP3 and turns tracking on with opts.
+func trackingClient(t *testing.T, addr string, opts ...string) *rawConn {
+	t.Helper()
+	c := dialRaw(t, addr)
+	c.do("HELLO", "3")
+	c.expect("+OK", append([]string{"CLIENT", "TRACKING", "on"}, opts...)...)
+	return c
+}
+
 // TestClientTrackingErrors: CLIENT TRACKING's option checks, CACHING,
 // GETREDIR and TRACKINGINFO, reply for reply with Redis.
 func TestClientTrackingErrors(t *testing.T) {
@@ -83,16 +92,9 @@ func TestClientTrackingErrors(t *testing.T) {
 func TestClientTrackingInvalidates(t *testing.T) {
 	againstBoth(t, func(t *testing.T, addr string) {
 		w := dialRaw(t, addr) // the writer
-		hello3 := func() *rawConn {
-			c := dialRaw(t, addr)
-			c.do("HELLO", "3")
-			return c
-		}
-
 		// Default mode, RESP3: each key read, once, invalidated by the
 		// first change; the keys of a client's own writes too.
-		a := hello3()
-		a.expect("+OK", "CLIENT", "TRACKING", "on")
+		a := trackingClient(t, addr)
 		a.do("GET", "k1")
 		a.do("MGET", "k2", "k3")
 		a.do("EXISTS", "k4")
@@ -121,16 +123,14 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		expectNext(t, a, "+PONG", "+")
 
 		// NOLOOP: not told of its own writes.
-		n := hello3()
-		n.expect("+OK", "CLIENT", "TRACKING", "on", "NOLOOP")
+		n := trackingClient(t, addr, "NOLOOP")
 		n.do("GET", "n1")
 		n.expect("+OK", "SET", "n1", "x")
 		n.send("PING")
 		expectNext(t, n, "+PONG", "+")
 
 		// OPTIN: only the keys of the command after CLIENT CACHING YES.
-		o := hello3()
-		o.expect("+OK", "CLIENT", "TRACKING", "on", "OPTIN")
+		o := trackingClient(t, addr, "OPTIN")
 		o.do("GET", "o1")
 		o.expect("+OK", "CLIENT", "CACHING", "yes")
 		o.do("GET", "o2")
@@ -141,8 +141,7 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		expectNext(t, o, "+PONG", "+")
 
 		// BCAST: every change under a prefix, one message per prefix.
-		b := hello3()
-		b.expect("+OK", "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "p:", "PREFIX", "q")
+		b := trackingClient(t, addr, "BCAST", "PREFIX", "p:", "PREFIX", "q")
 		w.expect("+OK", "MSET", "p:1", "a", "q2", "b", "zz", "c")
 		expectNext(t, b, "[$invalidate [$p:1]]", ">($*($))")
 		expectNext(t, b, "[$invalidate [$q2]]", ">($*($))")
@@ -167,8 +166,7 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		// A RESP3 client whose redirection is gone is told so.
 		gone := dialRaw(t, addr)
 		goneID := strings.TrimPrefix(gone.do("CLIENT", "ID"), ":")
-		e := hello3()
-		e.expect("+OK", "CLIENT", "TRACKING", "on", "REDIRECT", goneID)
+		e := trackingClient(t, addr, "REDIRECT", goneID)
 		e.do("GET", "e1")
 		gone.c.Close()
 		waitFor(t, "the redirection's target to go", 10*time.Second, func() bool {
@@ -220,9 +218,7 @@ func TestClientTrackingTableLimit(t *testing.T) {
 // of the master's writes to them as the replica applies them.
 func TestClientTrackingOnReplica(t *testing.T) {
 	_, rs, mc, _ := masterAndReplica(t)
-	r := dialRaw(t, rs.Addr().String())
-	r.do("HELLO", "3")
-	r.expect("+OK", "CLIENT", "TRACKING", "on")
+	r := trackingClient(t, rs.Addr().String())
 	r.expect("(nil)", "GET", "cached")
 	mc.expect("+OK", "SET", "cached", "v")
 	expectNext(t, r, "[$invalidate [$cached]]", ">($*($))")
@@ -233,9 +229,7 @@ func TestClientTrackingOnReplica(t *testing.T) {
 func TestClientTrackingScriptReads(t *testing.T) {
 	againstBoth(t, func(t *testing.T, addr string) {
 		w := dialRaw(t, addr)
-		a := dialRaw(t, addr)
-		a.do("HELLO", "3")
-		a.expect("+OK", "CLIENT", "TRACKING", "on")
+		a := trackingClient(t, addr)
 		a.expect("(nil)", "EVAL", "return redis.call('GET', KEYS[1])", "1", "sk1")
 		a.expect("(nil)", "EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "sk2")
 		w.expect("+OK", "MSET", "sk1", "1", "sk2", "2", "sk3", "3")
@@ -251,9 +245,7 @@ func TestClientTrackingScriptReads(t *testing.T) {
 func TestClientTrackingWhileBlocked(t *testing.T) {
 	againstBoth(t, func(t *testing.T, addr string) {
 		w := dialRaw(t, addr)
-		a := dialRaw(t, addr)
-		a.do("HELLO", "3")
-		a.expect("+OK", "CLIENT", "TRACKING", "on")
+		a := trackingClient(t, addr)
 		a.do("GET", "bk")
 		a.send("BLPOP", "blist", "0")
 		w.waitBlocked("1")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,7 +80,7 @@ type tracker struct {
 	on atomic.Bool // some client tracks (the engine notes every change)
 
 	mu       sync.Mutex
-	keys     map[string]map[*client]struct{} // default mode: key -> clients that read it
+	keys     map[string][]*client            // default mode: key -> clients that read it (a slice: most keys have one)
 	items    int                             // sum of the keys' client counts
 	prefixes map[string]map[*client]struct{} // BCAST: prefix -> clients
 	clients  int                             // clients with tracking on
@@ -385,7 +386,7 @@ func (t *tracker) evictLocked(n int) []trackPush {
 			break
 		}
 		n--
-		for cl := range ids {
+		for _, cl := range ids {
 			if cl.track.on && !cl.track.bcast {
 				out = append(out, trackPush{cl, []string{key}})
 			}
@@ -422,17 +423,14 @@ func (t *tracker) rememberLocked(cl *client, c *command, args [][]byte) {
 	}
 	for _, k := range c.eng.Keys(args) {
 		ids := t.keys[string(k)]
-		if ids == nil {
-			if t.keys == nil {
-				t.keys = map[string]map[*client]struct{}{}
-			}
-			ids = map[*client]struct{}{}
-			t.keys[string(k)] = ids
+		if slices.Contains(ids, cl) {
+			continue
 		}
-		if _, ok := ids[cl]; !ok {
-			ids[cl] = struct{}{}
-			t.items++
+		if t.keys == nil {
+			t.keys = map[string][]*client{}
 		}
+		t.keys[string(k)] = append(ids, cl)
+		t.items++
 	}
 }
 
@@ -469,7 +467,7 @@ func (s *Server) invalidate(notes []engine.Note) {
 		if !ok {
 			continue
 		}
-		for cl := range ids {
+		for _, cl := range ids {
 			if !cl.track.on || cl.track.bcast || cl.track.noloop && cl == from {
 				continue
 			}

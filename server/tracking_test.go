@@ -1,9 +1,13 @@
 package server
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walrus-kv/walrus/engine"
 )
 
 // expectNext reads r's next reply, a push or a reply, and checks its
@@ -254,4 +258,36 @@ func TestClientTrackingWhileBlocked(t *testing.T) {
 		w.expect(":1", "RPUSH", "blist", "v")
 		expectNext(t, a, "[$blist $v]", "*($$)")
 	})
+}
+
+// BenchmarkTrackingTableMemory: the heap a default-mode tracking table
+// takes per remembered key (one reader each), and the time to remember
+// one. go test ./server -run XXX -bench TrackingTableMemory -benchtime 1000000x
+func BenchmarkTrackingTableMemory(b *testing.B) {
+	var t tracker
+	cl := &client{}
+	cl.track.on = true
+	eng := engine.Lookup([]byte("GET"))
+	get := &command{Spec: eng.Spec, eng: eng}
+	keys := make([][][]byte, b.N)
+	for i := range keys {
+		keys[i] = [][]byte{[]byte("GET"), []byte(fmt.Sprintf("key:%012d", i))}
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	t.mu.Lock()
+	for _, args := range keys {
+		t.rememberLocked(cl, get, args)
+	}
+	t.mu.Unlock()
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(keys) // measure the table alone
+	if len(t.keys) != b.N {
+		b.Fatalf("%d keys remembered, want %d", len(t.keys), b.N)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/key")
 }

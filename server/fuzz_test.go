@@ -62,6 +62,9 @@ func FuzzDispatch(f *testing.F) {
 		"*-1\r\n*0\r\n\r\n\n",
 		"*1\r\n$100\r\nshort\r\n",
 		"EXPIRE k 10\r\nTTL k\r\nPERSIST k\r\nDEL k a t\r\n",
+		// RESP3: maps, sets, doubles, a subscriber running commands.
+		"HELLO 3\r\nHSET h f v\r\nHGETALL h\r\nZADD z 1.5 a\r\nZRANGE z 0 -1 WITHSCORES\r\nSMEMBERS s\r\nXINFO STREAM x\r\n",
+		"HELLO 3\r\nSUBSCRIBE c\r\nGET a1\r\nPUBLISH c m\r\nPING\r\nUNSUBSCRIBE\r\nHELLO 2\r\nPING\r\n",
 	} {
 		f.Add([]byte(seed))
 	}

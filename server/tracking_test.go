@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -290,4 +292,97 @@ func BenchmarkTrackingTableMemory(b *testing.B) {
 		b.Fatalf("%d keys remembered, want %d", len(t.keys), b.N)
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/key")
+}
+
+// TestClientTrackingRandomOps drives three connections with random
+// tracking, caching, protocol, pub/sub, read and write commands, without
+// waiting for replies (pushes interleave), while a drainer reads each
+// one. The server must stay up and consistent: afterwards every client
+// turns tracking off and the table's counters return to zero.
+func TestClientTrackingRandomOps(t *testing.T) {
+	s := startServer(t)
+	addr := s.Addr().String()
+	seed, n := diffParams(3000, 500)
+	g := &gen{r: rand.New(rand.NewPCG(seed, 1))}
+	var conns []*rawConn
+	var ids []string
+	var drained sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		c := dialRaw(t, addr)
+		ids = append(ids, strings.TrimPrefix(c.do("CLIENT", "ID"), ":"))
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		drained.Add(1)
+		go func(c *rawConn) {
+			defer drained.Done()
+			for {
+				c.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+				if _, _, err := c.readShape(); err != nil {
+					return
+				}
+			}
+		}(c)
+	}
+	key := func() string { return "t" + g.int(0, 5) }
+	for i := 0; i < n; i++ {
+		c := conns[g.r.IntN(len(conns))]
+		var cmd []string
+		switch g.r.IntN(14) {
+		case 0:
+			cmd = []string{"HELLO", g.pick("2", "3")}
+		case 1:
+			cmd = []string{"CLIENT", "TRACKING", g.pick("on", "off")}
+			for _, o := range [][]string{{"BCAST"}, {"PREFIX", "t"}, {"OPTIN"}, {"OPTOUT"}, {"NOLOOP"}, {"REDIRECT", ids[g.r.IntN(len(ids))]}} {
+				if g.r.IntN(4) == 0 {
+					cmd = append(cmd, o...)
+				}
+			}
+		case 2:
+			cmd = []string{"CLIENT", "CACHING", g.pick("yes", "no")}
+		case 3:
+			cmd = []string{g.pick("SUBSCRIBE", "UNSUBSCRIBE"), "ch"}
+		case 4:
+			cmd = []string{"MGET", key(), key()}
+		case 5:
+			cmd = []string{"FLUSHALL"}
+		case 6:
+			cmd = []string{"EVAL", "return redis.call('GET', KEYS[1])", "1", key()}
+		case 7:
+			cmd = []string{"MULTI"}
+		case 8:
+			cmd = []string{"EXEC"}
+		case 9:
+			cmd = []string{"CLIENT", "TRACKINGINFO"}
+		case 10:
+			cmd = []string{"DEL", key()}
+		case 11:
+			cmd = []string{"SET", key(), g.val()}
+		default:
+			cmd = []string{"GET", key()}
+		}
+		c.send(cmd...)
+	}
+	ctl := dialRaw(t, addr)
+	for i, c := range conns {
+		c.send("RESET")
+		c.send("CLIENT", "SETNAME", "done"+itoa(i)) // it has run everything before
+	}
+	waitFor(t, "every client to run its commands", 60*time.Second, func() bool {
+		list := ctl.do("CLIENT", "LIST")
+		return strings.Contains(list, "name=done0 ") && strings.Contains(list, "name=done1 ") && strings.Contains(list, "name=done2 ")
+	})
+	if got := infoField(t, ctl, "clients", "tracking_clients"); got != "0" {
+		t.Fatalf("tracking_clients %s after RESET (seed %d)", got, seed)
+	}
+	for _, f := range []string{"tracking_total_keys", "tracking_total_items", "tracking_total_prefixes"} {
+		if got := infoField(t, ctl, "stats", f); got != "0" {
+			t.Fatalf("%s %s after every client stopped tracking (seed %d)", f, got, seed)
+		}
+	}
+	ctl.expect("+PONG", "PING")
+	for _, c := range conns {
+		c.c.Close()
+	}
+	drained.Wait()
 }

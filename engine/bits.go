@@ -294,7 +294,9 @@ func cmdBitOp(c *ctx, args [][]byte) {
 	srcs := make([][]byte, 0, len(args)-3)
 	maxLen := 0
 	for _, k := range args[3:] {
-		m, _, wrong := c.lookupString(k)
+		var m meta
+		var wrong bool
+		c.reading(func() { m, _, wrong = c.lookupString(k) })
 		if wrong {
 			return
 		}
@@ -302,7 +304,9 @@ func cmdBitOp(c *ctx, args [][]byte) {
 		maxLen = max(maxLen, len(m.value))
 	}
 	dest := args[2]
-	old, had := c.lookup(dest)
+	var old meta
+	var had bool
+	c.writing(func() { old, had = c.lookup(dest) })
 	if maxLen == 0 {
 		if had {
 			c.deleteKey(dest, &old)
@@ -411,7 +415,14 @@ func cmdBitField(c *ctx, args [][]byte) {
 		c.replyError("ERR BITFIELD_RO only supports the GET subcommand") // before the key's type, as in Redis
 		return
 	}
-	m, exists, wrong := c.lookupString(args[1])
+	var m meta
+	var exists, wrong bool
+	lookup := func() { m, exists, wrong = c.lookupString(args[1]) }
+	if writes {
+		lookup()
+	} else {
+		c.reading(lookup) // GETs only: Redis reads the key (lookupKeyRead)
+	}
 	if wrong {
 		return
 	}

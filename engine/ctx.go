@@ -41,7 +41,11 @@ type ctx struct {
 
 	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses
 	readCmd bool // running a read command: its lookups count, in the committer too
-	txn     bool // running a transaction's commands (EXEC)
+	// readLookup: a write command is reading a key it does not change
+	// (a source), where Redis's lookupKeyRead sends "keymiss"; see
+	// lookupRead. noMiss: the command sends none (OBJECT).
+	readLookup, noMiss bool
+	txn                bool // running a transaction's commands (EXEC)
 	// quietNew: the key being written replaces one (putMetaStored), so
 	// it is not a "new" key to keyspace notifications.
 	quietNew bool
@@ -126,6 +130,7 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 	v, found := c.readMeta(mk)
 	if !found {
 		c.countLookup(false)
+		c.notifyMiss(key)
 		return meta{}, false
 	}
 	m, ok := decodeMeta(v)
@@ -141,6 +146,7 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 			c.notify(NotifyExpired, "expired", key)
 		}
 		c.countLookup(false)
+		c.notifyMiss(key)
 		return meta{}, false
 	}
 	c.countLookup(true)

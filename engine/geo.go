@@ -952,7 +952,8 @@ func (c *ctx) geoBoxArgs(args [][]byte, s *geoShape) bool {
 // a DEL of what was there, then a ZADD of every member. search says
 // GEOSEARCHSTORE stores, not GEORADIUS, for the keyspace event.
 func (c *ctx) geoStore(key []byte, pts []geoPoint, dist, search bool) {
-	_, existed := c.lookup(key)
+	var existed bool
+	c.writing(func() { _, existed = c.lookup(key) })
 	members := make([][]byte, len(pts))
 	scores := make([]float64, len(pts))
 	zadd := make([][]byte, 0, 2+2*len(pts))

@@ -486,7 +486,9 @@ func cmdPFMerge(c *ctx, args [][]byte) {
 	var dest meta
 	var destOK bool
 	for i, key := range args[1:] {
-		m, ok, done := c.lookupHLL(key)
+		var m meta
+		var ok, done bool
+		c.reading(func() { m, ok, done = c.lookupHLL(key) })
 		if done {
 			return
 		}

@@ -312,7 +312,7 @@ func cmdCopy(c *ctx, args [][]byte) {
 		c.replyError("ERR source and destination objects are the same")
 		return
 	}
-	m, ok := c.lookup(src)
+	m, ok := c.lookupRead(src)
 	if !ok {
 		c.replyInt(0)
 		return

@@ -63,6 +63,61 @@ func (c *ctx) notify(class uint32, event string, key []byte) {
 	c.g.notes = append(c.g.notes, Note{DB: c.db, Class: class, Event: event, Key: clone(key), Sess: c.sess})
 }
 
+// notifyMiss notes a lookup of a missing key ("keymiss", class m) by a
+// read command, or by a write command reading a source (lookupRead), as
+// Redis's lookupKeyRead does. A read outside the committer hands it over
+// at once: there is nothing to wait for.
+func (c *ctx) notifyMiss(key []byte) {
+	if c.raw || c.noStats || c.noMiss || !c.readCmd && !c.readLookup || c.e.opts.Notify == nil {
+		return
+	}
+	mask := c.e.notes.Load()
+	if mask&NotifyKeyMiss == 0 || mask&(NotifyKeyspace|NotifyKeyevent) == 0 {
+		return
+	}
+	n := Note{DB: c.db, Class: NotifyKeyMiss, Event: "keymiss", Key: clone(key), Sess: c.sess}
+	if c.g != nil {
+		c.g.notes = append(c.g.notes, n)
+		return
+	}
+	c.e.opts.Notify([]Note{n})
+}
+
+// reading runs fn, a write command's lookups of keys it reads, so that
+// a miss sends "keymiss" as Redis's lookupKeyRead does (where Redis looks
+// a key up to change it, lookupKeyWrite, it sends none).
+func (c *ctx) reading(fn func()) {
+	saved := c.readLookup
+	c.readLookup = true
+	defer func() { c.readLookup = saved }()
+	fn()
+}
+
+// writing runs fn, a lookup of the key a command is about to change (a
+// destination), which sends no "keymiss" (Redis's lookupKeyWrite).
+func (c *ctx) writing(fn func()) {
+	saved := c.readLookup
+	c.readLookup = false
+	defer func() { c.readLookup = saved }()
+	fn()
+}
+
+// readsSources are the write commands whose lookups are reads but for
+// their destination's (which goes through writing), as Redis looks their
+// keys up with lookupKeyRead.
+var readsSources = map[string]bool{
+	"sort": true, "sinterstore": true, "sunionstore": true, "sdiffstore": true,
+	"zunionstore": true, "zinterstore": true, "zdiffstore": true, "zrangestore": true,
+	"georadius": true, "georadiusbymember": true, "geosearchstore": true,
+	"xreadgroup": true, "xclaim": true, "xack": true,
+}
+
+// lookupRead is lookup in reading.
+func (c *ctx) lookupRead(key []byte) (m meta, ok bool) {
+	c.reading(func() { m, ok = c.lookup(key) })
+	return m, ok
+}
+
 // notifyFlush notes that a database was emptied, for client tracking.
 func (c *ctx) notifyFlush() {
 	if c.g != nil && c.e.tracking.Load() {

@@ -19,6 +19,8 @@ func init() {
 const listpackMaxEntries = 128 // Redis's *-max-listpack-entries default
 
 func cmdObject(c *ctx, args [][]byte) {
+	c.noMiss = true // Redis looks the key up with LOOKUP_NONOTIFY
+	defer func() { c.noMiss = false }()
 	sub := strings.ToLower(string(args[1]))
 	if sub == "help" && len(args) == 2 {
 		lines := []string{

@@ -405,7 +405,9 @@ func cmdSetOp(c *ctx, args [][]byte) {
 // storeSet replaces key (whatever it holds) with a set of members, or
 // deletes it when members is empty; it says whether key existed.
 func (c *ctx) storeSet(key []byte, members [][]byte) bool {
-	old, exists := c.lookup(key)
+	var old meta
+	var exists bool
+	c.writing(func() { old, exists = c.lookup(key) })
 	if len(members) == 0 {
 		if exists {
 			c.deleteKey(key, &old)

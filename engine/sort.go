@@ -251,7 +251,9 @@ func cmdSort(c *ctx, args [][]byte) {
 		}
 		return
 	}
-	old, exists := c.lookup(store)
+	var old meta
+	var exists bool
+	c.writing(func() { old, exists = c.lookup(store) })
 	if len(out) == 0 {
 		if exists {
 			c.deleteKey(store, &old)

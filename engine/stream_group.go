@@ -361,6 +361,8 @@ func cmdXRead(c *ctx, args [][]byte) {
 					t.ok = false
 				}
 			}
+		} else if !t.ok {
+			c.notifyMiss(key) // Redis looks a key up again for each time it is named
 		}
 		if isGroup && !t.ok {
 			c.replyError("NOGROUP No such key '" + string(key) + "' or consumer group '" + string(r.group) + "' in XREADGROUP with GROUP option")
@@ -395,6 +397,9 @@ func cmdXRead(c *ctx, args [][]byte) {
 	for i, key := range r.keys {
 		t := &ts[i]
 		if !t.ok {
+			// Redis looks each key up again to serve it: a second
+			// "keymiss" for a missing one.
+			c.notifyMiss(key)
 			continue
 		}
 		serve, history := false, false
@@ -1086,6 +1091,7 @@ func cmdXClaim(c *ctx, args [][]byte) {
 // XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 func cmdXAutoClaim(c *ctx, args [][]byte) {
 	key, name, cons := args[1], args[2], args[3]
+	c.lookupRead(key) // Redis looks the key up before its arguments: a "keymiss" first
 	minIdle, err := parseInt(args[4])
 	if err != nil {
 		c.replyError("ERR Invalid min-idle-time argument for XAUTOCLAIM")

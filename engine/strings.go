@@ -170,7 +170,9 @@ func cmdSet(c *ctx, args [][]byte) {
 	case prevString:
 		old, exists = meta{typ: typeString}, true
 	default:
+		c.readLookup = get // SET ... GET reads the key first, as Redis's GET
 		old, exists = c.lookup(key)
+		c.readLookup = false
 	}
 	if get && exists && old.typ != typeString {
 		c.replyWrongType()
@@ -203,10 +205,13 @@ func cmdSet(c *ctx, args [][]byte) {
 	}
 	if expireAt != 0 && expireAt <= c.now && !c.raw {
 		// Already expired: the key is gone. Redis sets it and lets it
-		// expire, so its events are set, expire and expired.
+		// expire, so its events are new (for a key that was not there),
+		// set, expire and expired.
 		if exists {
 			c.deleteKey(key, oldp)
 			c.emit(bs("DEL"), key)
+		} else {
+			c.notify(NotifyNew, "new", key)
 		}
 		c.notify(NotifyString, "set", key)
 		c.notify(NotifyGeneric, "expire", key)
@@ -328,7 +333,9 @@ func cmdGetSet(c *ctx, args [][]byte) {
 }
 
 func cmdGetDel(c *ctx, args [][]byte) {
-	m, ok, wrong := c.lookupString(args[1])
+	var m meta
+	var ok, wrong bool
+	c.reading(func() { m, ok, wrong = c.lookupString(args[1]) })
 	switch {
 	case wrong:
 	case !ok:
@@ -367,7 +374,9 @@ func cmdGetEx(c *ctx, args [][]byte) {
 	}
 	// Like Redis, a missing key is nil and a wrong type WRONGTYPE before
 	// the expire time is looked at.
-	m, ok, wrong := c.lookupString(args[1])
+	var m meta
+	var ok, wrong bool
+	c.reading(func() { m, ok, wrong = c.lookupString(args[1]) })
 	if wrong {
 		return
 	}

@@ -798,7 +798,9 @@ func (c *ctx) replyScored(members [][]byte, scores []float64, withScores, nested
 // storeZSet replaces key with a sorted set (deleted when empty); it says
 // whether key existed.
 func (c *ctx) storeZSet(key []byte, members [][]byte, scores []float64) bool {
-	old, exists := c.lookup(key)
+	var old meta
+	var exists bool
+	c.writing(func() { old, exists = c.lookup(key) })
 	if len(members) == 0 {
 		if exists {
 			c.deleteKey(key, &old)

@@ -34,7 +34,7 @@ func runNotifyDifferential(t *testing.T, fam family, seed uint64, n int, walrusA
 		s.cmd, s.sub = dialRaw(t, addr), dialRaw(t, addr)
 		s.cmd.do("SELECT", "0")
 		s.cmd.do("FLUSHALL")
-		s.cmd.expect("+OK", "CONFIG", "SET", "notify-keyspace-events", "KEg$lshztn")
+		s.cmd.expect("+OK", "CONFIG", "SET", "notify-keyspace-events", "KEg$lshztnm")
 		s.sub.expect("[$psubscribe $__key*__:* :1]", "PSUBSCRIBE", "__key*__:*")
 	}
 	t.Cleanup(func() {
@@ -66,11 +66,27 @@ func runNotifyDifferential(t *testing.T, fam family, seed uint64, n int, walrusA
 			s.cmd.do(cmd...)
 		}
 		got, want := events(sides[0]), events(sides[1])
+		if name := strings.ToUpper(cmd[0]); name == "SORT" || name == "SORT_RO" {
+			// SORT's BY and GET lookups send no key misses on walrus
+			// (README): compare the other events.
+			got, want = withoutKeymiss(got), withoutKeymiss(want)
+		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("seed %d (-diff.seed=%d), command %d: %s\nwalrus events:\n  %s\nredis events:\n  %s",
 				seed, seed, i, quoteCmd(cmd), strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
 	}
+}
+
+// withoutKeymiss drops the key-miss events of a list of events.
+func withoutKeymiss(events []string) []string {
+	var out []string
+	for _, e := range events {
+		if !strings.Contains(e, "keymiss") {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // TestKeyspaceExpiredEvents: a key that expires (actively, or found

@@ -442,6 +442,9 @@ func (s *Server) invalidate(notes []engine.Note) {
 	bcast := map[string]map[string]*client{} // prefix -> changed key -> who changed it last
 	t.mu.Lock()
 	for i, n := range notes {
+		if n.Class == engine.NotifyKeyMiss {
+			continue // a read changes nothing
+		}
 		from := noteClient(n)
 		if n.Key == nil {
 			if i > 0 && notes[i-1].Key == nil && notes[i-1].Sess == n.Sess {

@@ -75,8 +75,10 @@ type Options struct {
 	// The session is the client's, nil for a master's entry.
 	Observe func(s *Session, db int, cmd *Command, args [][]byte, took time.Duration, reply []byte)
 	// Notify, if set, is handed the keyspace events of each committed
-	// group of writes, in order, from the committer (see SetNotify); the
-	// slice is reused after it returns.
+	// group of writes, in order, from the committer (see SetNotify), and
+	// the key misses of reads outside the committer from the reading
+	// goroutine: it must be safe for concurrent use. The slice is reused
+	// after it returns.
 	Notify func(notes []Note)
 	// Logger receives operator-facing messages. Default slog.Default().
 	Logger *slog.Logger

@@ -341,14 +341,17 @@ func (s *Server) clientTrackingInfo(cl *client) {
 // it runs: dispatch calls it before running a command (not one queued in
 // MULTI; EXEC stands for its queue).
 func (s *Server) trackCommand(cl *client, c *command, args [][]byte) {
-	if !s.trk.on.Load() {
+	// A transaction that turns tracking on tracks the reads queued in
+	// it, as Redis does; they are remembered now, before any runs.
+	enabling := c.Name == "exec" && slices.ContainsFunc(cl.queued, turnsTrackingOn)
+	if !s.trk.on.Load() && !enabling {
 		return
 	}
 	t := &s.trk
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cur := &cl.track
-	if !cur.on {
+	if !cur.on && !enabling {
 		return
 	}
 	switch c.Name {
@@ -410,6 +413,12 @@ func (s *Server) trackScriptRead(cl *client, c *command, args [][]byte) {
 	if cl.track.on {
 		t.rememberLocked(cl, c, args)
 	}
+}
+
+// turnsTrackingOn reports whether a queued command is CLIENT TRACKING ON.
+func turnsTrackingOn(args [][]byte) bool {
+	return len(args) >= 3 && strings.EqualFold(string(args[0]), "client") &&
+		strings.EqualFold(string(args[1]), "tracking") && strings.EqualFold(string(args[2]), "on")
 }
 
 // rememberLocked adds the keys of a read-only command to the table for

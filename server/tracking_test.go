@@ -246,6 +246,24 @@ func TestClientTrackingScriptReads(t *testing.T) {
 	})
 }
 
+// TestClientTrackingInTransaction: CLIENT TRACKING ON inside MULTI
+// tracks the reads queued after it, as in Redis.
+func TestClientTrackingInTransaction(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		w := dialRaw(t, addr)
+		a := dialRaw(t, addr)
+		a.do("HELLO", "3")
+		a.expect("+OK", "MULTI")
+		a.expect("+QUEUED", "CLIENT", "TRACKING", "on")
+		a.expect("+QUEUED", "GET", "mk")
+		a.expect("[+OK (nil)]", "EXEC")
+		w.expect("+OK", "SET", "mk", "1")
+		expectNext(t, a, "[$invalidate [$mk]]", ">($*($))")
+		a.send("PING")
+		expectNext(t, a, "+PONG", "+")
+	})
+}
+
 // TestClientTrackingWhileBlocked: a tracking client blocked in BLPOP
 // hears of a change at once, as in Redis, not when its pop returns.
 func TestClientTrackingWhileBlocked(t *testing.T) {

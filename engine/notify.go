@@ -68,11 +68,7 @@ func (c *ctx) notify(class uint32, event string, key []byte) {
 // Redis's lookupKeyRead does. A read outside the committer hands it over
 // at once: there is nothing to wait for.
 func (c *ctx) notifyMiss(key []byte) {
-	if c.raw || c.noStats || c.noMiss || !c.readCmd && !c.readLookup || c.e.opts.Notify == nil {
-		return
-	}
-	mask := c.e.notes.Load()
-	if mask&NotifyKeyMiss == 0 || mask&(NotifyKeyspace|NotifyKeyevent) == 0 {
+	if c.raw || c.noStats || c.noMiss || !c.readCmd && !c.readLookup || !c.missWanted() {
 		return
 	}
 	n := Note{DB: c.db, Class: NotifyKeyMiss, Event: "keymiss", Key: clone(key), Sess: c.sess}
@@ -81,6 +77,12 @@ func (c *ctx) notifyMiss(key []byte) {
 		return
 	}
 	c.e.opts.Notify([]Note{n})
+}
+
+// missWanted reports whether key misses are announced (class m on).
+func (c *ctx) missWanted() bool {
+	mask := c.e.notes.Load()
+	return c.e.opts.Notify != nil && mask&NotifyKeyMiss != 0 && mask&(NotifyKeyspace|NotifyKeyevent) != 0
 }
 
 // reading runs fn, a write command's lookups of keys it reads, so that

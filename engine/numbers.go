@@ -66,14 +66,17 @@ func formatFloat(f float64) string {
 }
 
 // formatScore formats a double like Redis's ZSCORE / %.17g replies.
-func formatScore(f float64) string {
-	if math.IsInf(f, 1) {
-		return "inf"
+func formatScore(f float64) string { return string(appendScore(nil, f)) }
+
+// appendScore appends f as formatScore formats it.
+func appendScore(b []byte, f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return append(b, "inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-inf"...)
 	}
-	if math.IsInf(f, -1) {
-		return "-inf"
-	}
-	return strconv.FormatFloat(f, 'g', 17, 64)
+	return strconv.AppendFloat(b, f, 'g', 17, 64)
 }
 
 // Redis computes INCRBYFLOAT and HINCRBYFLOAT in x87 long double (64-bit

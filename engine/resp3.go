@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/tidwall/redcon"
@@ -46,15 +45,7 @@ func AppendDouble(b []byte, resp3 bool, f float64) []byte {
 	if !resp3 {
 		return redcon.AppendBulkString(b, formatScore(f))
 	}
-	b = append(b, ',')
-	switch {
-	case math.IsInf(f, 1):
-		b = append(b, "inf"...)
-	case math.IsInf(f, -1):
-		b = append(b, "-inf"...)
-	default:
-		b = strconv.AppendFloat(b, f, 'g', 17, 64)
-	}
+	b = appendScore(append(b, ','), f)
 	return append(b, '\r', '\n')
 }
 

@@ -1091,7 +1091,9 @@ func cmdXClaim(c *ctx, args [][]byte) {
 // XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 func cmdXAutoClaim(c *ctx, args [][]byte) {
 	key, name, cons := args[1], args[2], args[3]
-	c.lookupRead(key) // Redis looks the key up before its arguments: a "keymiss" first
+	if c.missWanted() {
+		c.lookupRead(key) // Redis looks the key up before its arguments: a "keymiss" first
+	}
 	minIdle, err := parseInt(args[4])
 	if err != nil {
 		c.replyError("ERR Invalid min-idle-time argument for XAUTOCLAIM")

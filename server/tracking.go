@@ -448,7 +448,7 @@ func (t *tracker) rememberLocked(cl *client, c *command, args [][]byte) {
 func (s *Server) invalidate(notes []engine.Note) {
 	t := &s.trk
 	var out []trackPush
-	bcast := map[string]map[string]*client{} // prefix -> changed key -> who changed it last
+	var bcast map[string]map[string]*client // prefix -> changed key -> who changed it last
 	t.mu.Lock()
 	for i, n := range notes {
 		if n.Class == engine.NotifyKeyMiss {
@@ -469,6 +469,9 @@ func (s *Server) invalidate(notes []engine.Note) {
 		key := string(n.Key)
 		for p := range t.prefixes {
 			if strings.HasPrefix(key, p) {
+				if bcast == nil {
+					bcast = map[string]map[string]*client{}
+				}
 				if bcast[p] == nil {
 					bcast[p] = map[string]*client{}
 				}

@@ -26,6 +26,14 @@ func expectNext(t *testing.T, r *rawConn, want, wantShape string) {
 	}
 }
 
+// expectQuiet checks that nothing is waiting on r: a PING's PONG is the
+// next thing it reads.
+func expectQuiet(t *testing.T, r *rawConn) {
+	t.Helper()
+	r.send("PING")
+	expectNext(t, r, "+PONG", "+")
+}
+
 // trackingClient dials addr in RESP3 and turns tracking on with opts.
 func trackingClient(t *testing.T, addr string, opts ...string) *rawConn {
 	t.Helper()
@@ -115,8 +123,7 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		a.send("SET", "k5", "mine")
 		expectNext(t, a, "+OK", "+") // its own write: the reply, then the push
 		expectNext(t, a, "[$invalidate [$k5]]", ">($*($))")
-		a.send("PING")
-		expectNext(t, a, "+PONG", "+")
+		expectQuiet(t, a)
 
 		// FLUSHALL: a null invalidation to every tracking client, the
 		// flusher too, after its reply.
@@ -125,15 +132,13 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		expectNext(t, a, "+OK", "+")
 		expectNext(t, a, "[$invalidate (nil)]", ">($_)")
 		w.expect("+OK", "SET", "k6", "after") // the table was emptied
-		a.send("PING")
-		expectNext(t, a, "+PONG", "+")
+		expectQuiet(t, a)
 
 		// NOLOOP: not told of its own writes.
 		n := trackingClient(t, addr, "NOLOOP")
 		n.do("GET", "n1")
 		n.expect("+OK", "SET", "n1", "x")
-		n.send("PING")
-		expectNext(t, n, "+PONG", "+")
+		expectQuiet(t, n)
 
 		// OPTIN: only the keys of the command after CLIENT CACHING YES.
 		o := trackingClient(t, addr, "OPTIN")
@@ -143,8 +148,7 @@ func TestClientTrackingInvalidates(t *testing.T) {
 		o.do("GET", "o3")
 		w.expect("+OK", "MSET", "o1", "1", "o2", "2", "o3", "3")
 		expectNext(t, o, "[$invalidate [$o2]]", ">($*($))")
-		o.send("PING")
-		expectNext(t, o, "+PONG", "+")
+		expectQuiet(t, o)
 
 		// BCAST: every change under a prefix, one message per prefix.
 		b := trackingClient(t, addr, "BCAST", "PREFIX", "p:", "PREFIX", "q")
@@ -212,8 +216,7 @@ func TestClientTrackingTableLimit(t *testing.T) {
 		if err != nil || shape != ">($*($))" || !strings.HasPrefix(got, "[$invalidate [$t") {
 			t.Fatalf("eviction: %s %s %v", shape, got, err)
 		}
-		a.send("PING")
-		expectNext(t, a, "+PONG", "+")
+		expectQuiet(t, a)
 		if keys := infoField(t, a, "stats", "tracking_total_keys"); keys != "2" {
 			t.Fatalf("tracking_total_keys %q, want 2", keys)
 		}
@@ -241,8 +244,7 @@ func TestClientTrackingScriptReads(t *testing.T) {
 		w.expect("+OK", "MSET", "sk1", "1", "sk2", "2", "sk3", "3")
 		expectNext(t, a, "[$invalidate [$sk1]]", ">($*($))")
 		expectNext(t, a, "[$invalidate [$sk2]]", ">($*($))")
-		a.send("PING")
-		expectNext(t, a, "+PONG", "+")
+		expectQuiet(t, a)
 	})
 }
 
@@ -259,8 +261,7 @@ func TestClientTrackingInTransaction(t *testing.T) {
 		a.expect("[+OK (nil)]", "EXEC")
 		w.expect("+OK", "SET", "mk", "1")
 		expectNext(t, a, "[$invalidate [$mk]]", ">($*($))")
-		a.send("PING")
-		expectNext(t, a, "+PONG", "+")
+		expectQuiet(t, a)
 	})
 }
 

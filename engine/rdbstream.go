@@ -254,8 +254,9 @@ func (c *ctx) restoreStream(ds *dumpStream) meta {
 }
 
 // appendStream writes a stream in RDB type 19 (Redis 7.0's): its
-// entries in listpack nodes of up to 100, each node's master fields the
-// fields of its first entry.
+// entries in listpack nodes cut where Redis would cut them had the
+// entries been added in order, each node's master fields the fields of
+// its first entry.
 func (c *ctx) appendStream(b []byte, m *meta) []byte {
 	s := decodeStream(*m)
 	var entries []dumpEntry
@@ -264,10 +265,9 @@ func (c *ctx) appendStream(b []byte, m *meta) []byte {
 		entries = append(entries, dumpEntry{decodeID(sub), cloneAll(fields)})
 		return true
 	})
-	nodes := (len(entries) + streamNodeMaxEntries - 1) / streamNodeMaxEntries
-	b = appendRDBLen(b, uint64(nodes))
-	for i := 0; i < len(entries); i += streamNodeMaxEntries {
-		node := entries[i:min(i+streamNodeMaxEntries, len(entries))]
+	nodes := splitNodes(entries)
+	b = appendRDBLen(b, uint64(len(nodes)))
+	for _, node := range nodes {
 		b = appendRDBString(b, idBytes(node[0].id))
 		b = appendRDBString(b, streamListpack(node))
 	}
@@ -328,6 +328,26 @@ func (c *ctx) appendStream(b []byte, m *meta) []byte {
 		}
 	}
 	return b
+}
+
+// splitNodes cuts entries into nodes by Redis's rule (streamnode.go).
+func splitNodes(entries []dumpEntry) [][]dumpEntry {
+	var nodes [][]dumpEntry
+	var n streamNode
+	start := 0
+	for i, e := range entries {
+		if i == 0 || !n.fits(e.fields) {
+			if i > 0 {
+				nodes = append(nodes, entries[start:i])
+			}
+			start, n = i, openNode(e.fields)
+		}
+		n.add(entries[start].id, e.id, e.fields)
+	}
+	if len(entries) > 0 {
+		nodes = append(nodes, entries[start:])
+	}
+	return nodes
 }
 
 func appendIDLens(b []byte, id streamID) []byte {
@@ -405,11 +425,9 @@ func (lp *listpack) int(v int64) {
 
 // str adds a string, as an integer when it is one (as Redis stores it).
 func (lp *listpack) str(s []byte) {
-	if len(s) <= 20 {
-		if v, err := strconv.ParseInt(string(s), 10, 64); err == nil && string(itoa(v)) == string(s) {
-			lp.int(v)
-			return
-		}
+	if v, ok := lpInt(s); ok {
+		lp.int(v)
+		return
 	}
 	var e []byte
 	switch n := len(s); {

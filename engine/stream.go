@@ -19,7 +19,7 @@ import (
 // collections. The first byte after the version names the row:
 //
 //	'e' id(16)                        an entry: node(16) then its fields
-//	'n' id(16)                        a node: live(8) total(8) last(16)
+//	'n' id(16)                        a node: live(8) total(8) last(16) size(8) master fields
 //	'g' group                         a group: lastID(16) entriesRead(8) pending(8) consumers(8)
 //	'p' len(4) group id(16)           a pending entry: delivered(8) count(8) consumer
 //	'c' len(4) group consumer         a consumer: seen(8) pending(8)
@@ -30,10 +30,8 @@ import (
 //
 // Nodes stand for Redis's listpack nodes, whose boundaries decide what
 // approximate (~) trimming removes: an entry joins the last node while
-// that node has had fewer than streamNodeMaxEntries entries, and a node
-// goes when its last live entry does. Redis also closes a node at 4096
-// bytes; walrus counts entries only, so `~` trims as Redis does for
-// streams of small entries.
+// that node has room by Redis's rule (streamnode.go), and a node goes
+// when its last live entry does.
 //
 // Logging. Whatever depends on the clock or on the master's state is
 // logged explicitly, as Redis propagates it: XADD logs the ID it gave and
@@ -59,9 +57,6 @@ func init() {
 		&Command{Spec{Name: "xinfo", Arity: -2, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1, Group: "stream", Summary: "A container for stream introspection commands"}, cmdXInfo},
 	)
 }
-
-// streamNodeMaxEntries is Redis's stream-node-max-entries default.
-const streamNodeMaxEntries = 100
 
 // Row tags under a stream's version.
 const (
@@ -337,24 +332,6 @@ func decodeEntry(v []byte) (node streamID, fields [][]byte) {
 }
 
 // streamNode is a node row's value.
-type streamNode struct {
-	live, total int64
-	last        streamID
-}
-
-func (n streamNode) encode() []byte {
-	v := binary.BigEndian.AppendUint64(nil, uint64(n.live))
-	v = binary.BigEndian.AppendUint64(v, uint64(n.total))
-	return appendID(v, n.last)
-}
-
-func decodeNode(v []byte) streamNode {
-	if len(v) < 32 {
-		return streamNode{}
-	}
-	return streamNode{int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint64(v[8:])), decodeID(v[16:])}
-}
-
 // lastNode returns the stream's last node, if any.
 func (c *ctx) lastNode(s *stream) (id streamID, n streamNode, ok bool) {
 	p := c.streamRow(s, rowNode)
@@ -369,13 +346,11 @@ func (c *ctx) lastNode(s *stream) (id streamID, n streamNode, ok bool) {
 // appendEntry stores a new entry with an ID greater than the last.
 func (c *ctx) appendEntry(s *stream, id streamID, fields [][]byte) {
 	nodeID, node, ok := c.lastNode(s)
-	if !ok || node.total >= streamNodeMaxEntries {
-		nodeID, node = id, streamNode{}
+	if !ok || !node.fits(fields) {
+		nodeID, node = id, openNode(fields)
 		s.nodes++
 	}
-	node.live++
-	node.total++
-	node.last = id
+	node.add(nodeID, id, fields)
 	c.set(c.streamRow(s, rowNode, idBytes(nodeID)), node.encode())
 	c.set(c.streamRow(s, rowEntry, idBytes(id)), encodeEntry(nodeID, fields))
 	s.m.count++

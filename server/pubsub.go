@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -539,16 +541,19 @@ func (s *Server) writeLoop(sub *subscriber) {
 }
 
 // readLoop serves a detached connection's commands until it closes, then
-// forgets the client.
+// forgets the client. Like redcon's loop it serves a pipeline at a time:
+// the commands parsed from one read go to dispatch together, so a
+// pipeline's writes share a group commit.
 func (s *Server) readLoop(sub *subscriber) {
 	cl := sub.cl
+	var cmds [][][]byte
 	for {
 		cmd, err := sub.dc.ReadCommand()
 		if err != nil {
 			break
 		}
-		cmds := [][][]byte{cmd.Args}
-		s.stats.commands.Add(1)
+		cmds, err = sub.readBuffered(append(cmds[:0], cmd.Args))
+		s.stats.commands.Add(int64(len(cmds)))
 		cl.lastActive.Store(time.Now().UnixMilli())
 		sub.q.mu.Lock()
 		sub.q.busy = true
@@ -556,6 +561,9 @@ func (s *Server) readLoop(sub *subscriber) {
 		out := s.dispatch(cl, cmds, nil)
 		s.queueReply(sub, out) // and what waited for it
 		s.wakeBlocked(cmds)
+		if err != nil {
+			break
+		}
 	}
 	q := &sub.q
 	q.mu.Lock()
@@ -572,6 +580,26 @@ func (s *Server) readLoop(sub *subscriber) {
 	s.eng.Unwatch(cl.sess)
 	s.ps.forget(cl)
 	s.forgetTracking(cl)
+}
+
+// readBuffered appends to cmds the commands already read from the
+// socket, without waiting for more: a deadline in the past makes a read
+// that would reach the socket fail at once, and leaves redcon's reader as
+// it was. err is a failure other than that deadline.
+func (sub *subscriber) readBuffered(cmds [][][]byte) (_ [][][]byte, err error) {
+	nc := sub.dc.NetConn()
+	nc.SetReadDeadline(time.Unix(1, 0))
+	defer nc.SetReadDeadline(time.Time{})
+	for {
+		cmd, err := sub.dc.ReadCommand()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = nil
+			}
+			return cmds, err
+		}
+		cmds = append(cmds, cmd.Args)
+	}
 }
 
 // queueReply queues a command's reply (replies are not subject to the

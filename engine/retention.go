@@ -253,6 +253,42 @@ func (e *Engine) compactIdleL0(quiet dataState) error {
 	return nil
 }
 
+// Reclaim flushes Pebble and compacts the whole store, so that what was
+// deleted stops taking space: an LSM frees a deleted key's bytes only
+// when a compaction drops them, and a quiet store may not compact for a
+// long time. With persistence off this is memory (maxmemory in the
+// server uses it after deletions).
+func (e *Engine) Reclaim() error {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	if _, err := e.flushLocked(); err != nil {
+		return fmt.Errorf("flush pebble: %w", err)
+	}
+	levels, err := e.db.SSTables()
+	if err != nil {
+		return err
+	}
+	var lo, hi []byte
+	for _, tables := range levels {
+		for _, t := range tables {
+			if lo == nil || bytes.Compare(t.Smallest.UserKey, lo) < 0 {
+				lo = t.Smallest.UserKey
+			}
+			if hi == nil || bytes.Compare(t.Largest.UserKey, hi) > 0 {
+				hi = t.Largest.UserKey
+			}
+		}
+	}
+	if lo == nil {
+		return nil
+	}
+	// Compact's end is inclusive, but it must be above start.
+	if err := e.db.Compact(lo, append(bytes.Clone(hi), 0), true); err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	return nil
+}
+
 // l0CompactsIntoLastLevel reports whether L0 holds tables that Pebble
 // would compact straight into the last level: nothing in between, no
 // compaction running, and a store small enough (under lbaseMaxBytes) that

@@ -246,6 +246,9 @@ func (s *Server) check(cl *client, args [][]byte) (*command, string) {
 	if cl.inMulti() && c.Flags&engine.NoMulti != 0 {
 		return nil, "ERR Command not allowed inside a transaction"
 	}
+	if s.mem.over.Load() && s.oomRefuses(cl, c, sub) {
+		return nil, errOOM
+	}
 	if msg := s.subscribeModeError(cl, name); msg != "" {
 		return nil, msg
 	}

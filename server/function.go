@@ -34,6 +34,7 @@ type luaFunction struct {
 	name, desc string
 	flags      []string
 	noWrites   bool
+	allowOOM   bool
 	fn         *lua.LFunction
 	lib        *functionLib
 }
@@ -164,6 +165,7 @@ func registerFunction(L *lua.LState, lib *functionLib) int {
 				}
 				f.flags = append(f.flags, flag)
 				f.noWrites = f.noWrites || flag == "no-writes"
+				f.allowOOM = f.allowOOM || flag == "allow-oom"
 			}
 		}
 	} else {
@@ -484,6 +486,9 @@ func cmdFcall(s *Server, cl *client, args [][]byte) {
 		case f == nil:
 			reply = errReply("ERR Function not found")
 			return
+		case !f.noWrites && !f.allowOOM && s.mem.over.Load():
+			reply = errReply(errOOM)
+			return
 		case ro && !f.noWrites:
 			reply = errReply("ERR Can not execute a script with write flag using *_ro command.")
 			return
@@ -491,7 +496,7 @@ func cmdFcall(s *Server, cl *client, args [][]byte) {
 			reply = errReply("READONLY You can't write against a read only replica.")
 			return
 		}
-		reply = s.runLua(vm, cl, run, f.noWrites || ro, name, functionSource, func(L *lua.LState) int {
+		reply = s.runLua(vm, cl, run, f.noWrites || ro, false, name, functionSource, func(L *lua.LState) int {
 			L.Push(f.fn)
 			L.Push(luaStrings(L, keys))
 			L.Push(luaStrings(L, argv))

@@ -169,6 +169,9 @@ func (s *Server) infoMemory() [][2]string {
 	f := s.memoryFigures()
 	used, rss, frag, pm := f.used, f.rss, f.frag, f.pebble
 	scripts, scriptBytes := s.scripts.cached()
+	s.cfg.RLock()
+	maxmemory, policy := s.cfg.MaxMemory, s.cfg.MaxMemoryPolicy
+	s.cfg.RUnlock()
 	return [][2]string{
 		kv("used_memory", used),
 		kv("used_memory_human", human(used)),
@@ -179,9 +182,9 @@ func (s *Server) infoMemory() [][2]string {
 		kv("used_memory_peak", f.peak),
 		kv("used_memory_peak_human", human(f.peak)),
 		kv("used_memory_dataset", f.dataset),
-		kv("maxmemory", 0),
-		kv("maxmemory_human", "0B"),
-		kv("maxmemory_policy", "noeviction"),
+		kv("maxmemory", maxmemory),
+		kv("maxmemory_human", human(uint64(maxmemory))),
+		kv("maxmemory_policy", policy),
 		kv("mem_fragmentation_ratio", fmt.Sprintf("%.2f", frag)),
 		kv("mem_allocator", "go"),
 		kv("used_memory_scripts_eval", scriptBytes),
@@ -189,6 +192,7 @@ func (s *Server) infoMemory() [][2]string {
 		kv("walrus_pebble_memtable_bytes", pm.MemTable.Size),
 		kv("walrus_pebble_block_cache_bytes", pm.BlockCache.Size),
 		kv("walrus_pebble_disk_bytes", pm.DiskSpaceUsage()),
+		kv("walrus_pebble_l0_tables", pm.Levels[0].NumFiles),
 	}
 }
 

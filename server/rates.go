@@ -88,6 +88,7 @@ func (s *Server) sampleRates(stop <-chan struct{}) {
 			return
 		case now := <-t.C:
 			s.sample(now)
+			s.checkMemory(true)
 		}
 	}
 }

@@ -236,7 +236,9 @@ func (s *Server) runScript(cl *client, proto *lua.FunctionProto, sha string, key
 	vm := s.scripts.vm(s.log)
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
-	return s.runLua(vm, cl, run, readOnly, sha, scriptSource, func(L *lua.LState) int {
+	// Over maxmemory at its start, a script without flags may not begin
+	// to write (Redis's scriptVerifyOOM).
+	return s.runLua(vm, cl, run, readOnly, s.mem.over.Load(), sha, scriptSource, func(L *lua.LState) int {
 		vm.globals.RawSetString("KEYS", luaStrings(L, keys))
 		vm.globals.RawSetString("ARGV", luaStrings(L, argv))
 		L.Push(L.NewFunctionFromProto(proto))
@@ -247,7 +249,7 @@ func (s *Server) runScript(cl *client, proto *lua.FunctionProto, sha string, key
 // runLua runs what push pushes (a function, then its nargs arguments) in
 // the VM, whose lock the caller holds, and returns its reply; name and
 // source mark its errors.
-func (s *Server) runLua(vm *scriptVM, cl *client, run func([][]byte) []byte, readOnly bool, name, source string, push func(L *lua.LState) (nargs int)) []byte {
+func (s *Server) runLua(vm *scriptVM, cl *client, run func([][]byte) []byte, readOnly, oom bool, name, source string, push func(L *lua.LState) (nargs int)) []byte {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sr := &scriptRun{start: time.Now(), cancel: cancel}
@@ -255,7 +257,7 @@ func (s *Server) runLua(vm *scriptVM, cl *client, run func([][]byte) []byte, rea
 	defer s.scripts.running.Store(nil)
 
 	defer vm.reset()
-	sc := &scriptCall{s: s, cl: cl, sr: sr, run: run, readOnly: readOnly}
+	sc := &scriptCall{s: s, cl: cl, sr: sr, run: run, readOnly: readOnly, oom: oom}
 	vm.cur = sc
 	defer func() { cl.sess.ScriptRESP3 = false }() // redis.setresp lasts one script
 	L := vm.L
@@ -386,6 +388,7 @@ type scriptCall struct {
 	sr       *scriptRun
 	run      func([][]byte) []byte
 	readOnly bool
+	oom      bool // over maxmemory when the script started (maxmemory.go)
 	resp3    bool // redis.setresp(3): the commands reply in RESP3
 }
 
@@ -557,7 +560,8 @@ func (sc *scriptCall) command(args [][]byte) []byte {
 	case sc.readOnly && c.Flags&engine.Write != 0:
 		return errReply("ERR Write commands are not allowed from read-only scripts.")
 	}
-	if sub, unknown := subcommand(c, args); unknown {
+	sub, unknown := subcommand(c, args)
+	if unknown {
 		return errReply("ERR Unknown Redis command called from script")
 	} else if sub != nil {
 		if msg := sub.arityError(len(args)); msg != "" {
@@ -570,6 +574,9 @@ func (sc *scriptCall) command(args [][]byte) []byte {
 	}
 	if msg := s.repl.check(cl, c, args); msg != "" {
 		return errReply(msg)
+	}
+	if sc.oom && !sc.sr.wrote.Load() && denyOOM(c, sub) {
+		return errReply(errOOM)
 	}
 	if c.Flags&engine.Write != 0 {
 		sc.sr.wrote.Store(true)

@@ -36,6 +36,7 @@ type Server struct {
 	log     *slog.Logger
 	eng     *engine.Engine
 	lim     limits
+	mem     memLimit            // maxmemory (maxmemory.go)
 	table   map[string]*command // command name (after rename-command) -> row
 	engRows []*command          // rows of engine commands by engine.Command.ID; nil: renamed away
 	errs    errorStats          // error replies (INFO errorstats)
@@ -145,6 +146,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.watchConfig()
+	s.checkMemory(false)
 	if _, err := s.importRDB(); err != nil {
 		s.repl.close()
 		eng.Close()
@@ -355,6 +357,9 @@ func (s *Server) watchConfig() {
 		s.setNotify(letters)
 		return nil
 	})
+	for _, name := range []string{"maxmemory", "maxmemory-policy"} {
+		s.cfg.OnChange(name, func(*config.Config) error { s.checkMemory(false); return nil })
+	}
 	s.cfg.OnChange("client-query-buffer-limit", func(c *config.Config) error {
 		s.lim.maxQuery.Store(c.ClientQueryBufferLimit)
 		return nil

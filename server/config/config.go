@@ -8,7 +8,7 @@ import (
 
 // Config is walrus's configuration: one typed field per directive it acts
 // on. Directives it only accepts for compatibility (rdbcompression,
-// maxmemory-policy, ...) are kept privately and reachable through Get.
+// maxmemory-samples, ...) are kept privately and reachable through Get.
 //
 // Guard: Load, Parse and Default fill a Config before anyone else sees it.
 // Afterwards the fields change only in Set and SetReplicaOf, under mu held
@@ -29,6 +29,8 @@ type Config struct {
 	Timeout                time.Duration      // timeout: close clients idle this long; default 0 = never
 	MaxClients             int                // maxclients: default 10000
 	TrackingTableMaxKeys   int                // tracking-table-max-keys: 0 for no limit
+	MaxMemory              int64              // maxmemory: bytes; 0 = no limit (acted on with persistence off)
+	MaxMemoryPolicy        string             // maxmemory-policy: default noeviction
 	ProtoMaxBulkLen        int64              // proto-max-bulk-len: largest bulk string in bytes; default 512mb
 	ClientQueryBufferLimit int64              // client-query-buffer-limit: default 1gb
 	OutputBufferLimits     OutputBufferLimits // client-output-buffer-limit

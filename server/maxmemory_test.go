@@ -91,8 +91,10 @@ func TestMaxmemoryFollowsTheDataset(t *testing.T) {
 	before := used()
 	c.expect("+OK", "DEBUG", "POPULATE", "300000", "key", "100") // not denyoom
 	// Once the keys are flushed and L0 compacted (walrus does it when
-	// writes pause), FLUSHALL's deletion waits in a memtable that nothing
-	// flushes: only walrus's compaction over the limit frees the keys.
+	// writes pause), FLUSHALL's deletion waits in a memtable: walrus's
+	// compaction over the limit frees the keys at once (without it they
+	// would go at the periodic flush, every 10 s; the engine's
+	// TestReclaimFreesDeletedKeys checks the compaction itself).
 	c.do("BGREWRITEAOF")
 	waitFor(t, "L0 compacted", 30*time.Second, func() bool { return infoField(t, c, "memory", "walrus_pebble_l0_tables") == "0" })
 	c.expect("+OK", "MEMORY", "PURGE") // what is left is live

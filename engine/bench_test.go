@@ -78,6 +78,16 @@ func BenchmarkLPush(b *testing.B) {
 	})
 }
 
+// BenchmarkXAdd appends to one stream, with a field and a 100-byte
+// value: every entry sizes its node (streamnode.go).
+func BenchmarkXAdd(b *testing.B) {
+	e := benchEngine(b)
+	val := make([]byte, 100)
+	benchPipelines(b, e, func(*rand.Rand, int) [][]byte {
+		return [][]byte{[]byte("XADD"), []byte("mystream"), []byte("*"), []byte("field"), val}
+	})
+}
+
 // BenchmarkLPop pops a list filled with b.N elements first.
 func BenchmarkLPop(b *testing.B) {
 	e := benchEngine(b)

@@ -233,8 +233,11 @@ type stream struct {
 	entriesAdded int64
 	groups       int64
 	nodes        int64
+	tail         streamID // the last node's ID; 0-0 when not known
 }
 
+// streamExtra is the header's size before the last node's ID, which
+// streams written by earlier walrus versions do not have.
 const streamExtra = 16*3 + 8*3
 
 func decodeStream(m meta) stream {
@@ -245,16 +248,19 @@ func decodeStream(m meta) stream {
 		s.groups = int64(binary.BigEndian.Uint64(v[56:]))
 		s.nodes = int64(binary.BigEndian.Uint64(v[64:]))
 	}
+	if v := m.value; len(v) >= streamExtra+16 {
+		s.tail = decodeID(v[streamExtra:])
+	}
 	return s
 }
 
 func (s *stream) encode() {
-	v := make([]byte, 0, streamExtra)
+	v := make([]byte, 0, streamExtra+16)
 	v = appendID(appendID(appendID(v, s.last), s.maxDeleted), s.first)
 	v = binary.BigEndian.AppendUint64(v, uint64(s.entriesAdded))
 	v = binary.BigEndian.AppendUint64(v, uint64(s.groups))
 	v = binary.BigEndian.AppendUint64(v, uint64(s.nodes))
-	s.m.value = v
+	s.m.value = appendID(v, s.tail)
 }
 
 // lookupStream returns key's stream; wrong is true (the WRONGTYPE reply
@@ -332,8 +338,16 @@ func decodeEntry(v []byte) (node streamID, fields [][]byte) {
 }
 
 // streamNode is a node row's value.
-// lastNode returns the stream's last node, if any.
+// lastNode returns the stream's last node, if any: a point read when the
+// header knows its ID. (Reading backwards is slow here: every XADD
+// rewrites the last node's row, and Pebble steps back over each of the
+// row's versions still in the memtable.)
 func (c *ctx) lastNode(s *stream) (id streamID, n streamNode, ok bool) {
+	if !s.tail.isZero() {
+		if v, found := c.get(c.streamRow(s, rowNode, idBytes(s.tail))); found {
+			return s.tail, decodeNode(v), true
+		}
+	}
 	p := c.streamRow(s, rowNode)
 	it := c.iter(p, prefixEnd(p))
 	defer it.Close()
@@ -350,6 +364,7 @@ func (c *ctx) appendEntry(s *stream, id streamID, fields [][]byte) {
 		nodeID, node = id, openNode(fields)
 		s.nodes++
 	}
+	s.tail = nodeID
 	node.add(nodeID, id, fields)
 	c.set(c.streamRow(s, rowNode, idBytes(nodeID)), node.encode())
 	c.set(c.streamRow(s, rowEntry, idBytes(id)), encodeEntry(nodeID, fields))
@@ -378,6 +393,9 @@ func (c *ctx) deleteEntry(s *stream, id streamID) bool {
 	if node.live <= 0 {
 		c.del(nk)
 		s.nodes--
+		if nodeID == s.tail {
+			s.tail = streamID{}
+		}
 	} else {
 		c.set(nk, node.encode())
 	}
@@ -663,6 +681,9 @@ func (c *ctx) dropNode(s *stream, id streamID, n streamNode) {
 	}
 	c.del(c.streamRow(s, rowNode, idBytes(id)))
 	s.nodes--
+	if id == s.tail {
+		s.tail = streamID{}
+	}
 	s.m.count -= n.live
 }
 

@@ -524,6 +524,7 @@ func (c *ctx) run(cmd *Command, args [][]byte) {
 	defer c.recoverStorage()
 	c.readCmd = cmd.Flags&ReadOnly != 0
 	c.readLookup = !c.readCmd && readsSources[cmd.Name]
+	c.noTouch = noTouch[cmd.Name]
 	cmd.run(c, args)
 }
 

@@ -39,7 +39,8 @@ type ctx struct {
 	// sets, doubles and one null where RESP2 has arrays and bulk strings.
 	resp3 bool
 
-	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses
+	noStats bool // an internal read (DEBUG DIGEST, INFO keyspace): no hits or misses, no access times
+	noTouch bool // a command whose lookups leave access times alone (access.go)
 	readCmd bool // running a read command: its lookups count, in the committer too
 	// readLookup: a write command is reading a key it does not change
 	// (a source), where Redis's lookupKeyRead sends "keymiss"; see
@@ -150,6 +151,7 @@ func (c *ctx) lookup(key []byte) (meta, bool) {
 		return meta{}, false
 	}
 	c.countLookup(true)
+	c.touchKey(mk)
 	return m, true
 }
 
@@ -221,6 +223,7 @@ type storageError struct{ err error }
 func (c *ctx) putMeta(key []byte, old *meta, m *meta) {
 	mk := metaKey(nil, c.phys, key)
 	c.set(mk, m.encode(nil))
+	c.touchKey(mk)
 	if old == nil {
 		c.g.addCount(c.phys, 1)
 		if !c.quietNew {

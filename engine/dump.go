@@ -88,8 +88,9 @@ func (c *ctx) forEachUnder(p []byte, fn func(member, value []byte)) {
 // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]
 // [FREQ frequency]: Redis's checks in Redis's order. The entry logged is
 // RESTORE with the absolute expiry, REPLACE and ABSTTL, so a replica
-// rebuilds the same value whenever it applies it; IDLETIME and FREQ are
-// checked and have no effect (there is no eviction here).
+// rebuilds the same value whenever it applies it; IDLETIME sets the key's
+// access time (access.go), on this node only, and FREQ is checked and has
+// no effect (walrus keeps no access frequencies).
 func cmdRestore(c *ctx, args [][]byte) {
 	key := args[1]
 	var replace, absTTL bool
@@ -175,6 +176,9 @@ func cmdRestore(c *ctx, args [][]byte) {
 		return
 	}
 	c.restore(key, oldp, v, expireAt)
+	if idle >= 0 && !c.raw {
+		c.e.access.setIdle(metaKey(nil, c.phys, key), c.now, idle)
+	}
 	c.notify(NotifyGeneric, "restore", key)
 	c.emit(bs("RESTORE"), key, strconv.AppendInt(nil, expireAt, 10), payload, bs("REPLACE"), bs("ABSTTL"))
 	c.replyOK()

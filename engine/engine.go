@@ -134,6 +134,8 @@ type Engine struct {
 
 	reqs chan *request // to the committer
 
+	access accessTable // when keys were last used: OBJECT IDLETIME (access.go)
+
 	// dbmap maps logical to physical databases; replaced (never changed in
 	// place) by the committer on SWAPDB, read by anyone.
 	dbmap atomic.Pointer[[]uint16]
@@ -185,6 +187,7 @@ func Open(opts Options) (*Engine, error) {
 		pins:   map[*Pin]struct{}{},
 	}
 	e.watch.init()
+	e.access.startMs = opts.Now().UnixMilli()
 	e.fnVersion.Store(1) // the server's registry starts empty, at 0: it reads the libraries first
 	e.rows = newRowCache(opts.RowCacheBytes)
 	e.grp = newGroup()

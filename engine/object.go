@@ -61,7 +61,7 @@ func cmdObject(c *ctx, args [][]byte) {
 	case "refcount":
 		c.replyInt(1)
 	case "idletime":
-		c.replyInt(0)
+		c.replyInt(c.e.access.idle(metaKey(nil, c.phys, args[2]), c.now))
 	case "freq":
 		c.replyError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 	}

@@ -8,7 +8,7 @@ import (
 // Access times, for OBJECT IDLETIME. Redis keeps in each key's object
 // the time it was last read or written; walrus keeps them in a table of
 // accessSlots slots indexed by the key's hash and database, each the
-// last second (since the engine opened) a key of that slot was used.
+// second a key of that slot was last used.
 // Keys that share a slot look as recently used as the most recent of
 // them, never less. The table is not stored: after a restart every key
 // is as idle as the engine is old, as keys are after Redis loads an RDB

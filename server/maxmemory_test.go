@@ -90,10 +90,10 @@ func TestMaxmemoryFollowsTheDataset(t *testing.T) {
 		}
 		return n
 	}
-	// 50,000 keys of 400 random bytes: 20 MB that does not compress.
+	// 30,000 keys of 400 random bytes: 12 MB that does not compress.
 	r := rand.New(rand.NewPCG(1, 2))
 	val := make([]byte, 300)
-	for i := 0; i < 50000; i += 1000 {
+	for i := 0; i < 30000; i += 1000 {
 		for j := i; j < i+1000; j++ {
 			for k := range val {
 				val[k] = byte(r.Uint32())
@@ -119,7 +119,7 @@ func TestMaxmemoryFollowsTheDataset(t *testing.T) {
 	// memtables' arenas and the heap's own stay.
 	tables, err := strconv.ParseInt(infoField(t, c, "memory", "walrus_pebble_disk_bytes"), 10, 64)
 	if err != nil || tables < 8<<20 {
-		t.Fatalf("50,000 keys of 400 random bytes take %d bytes of tables (%v)", tables, err)
+		t.Fatalf("30,000 keys of 400 random bytes take %d bytes of tables (%v)", tables, err)
 	}
 	limit := filled - tables/2
 	c.expect("+OK", "CONFIG", "SET", "maxmemory", strconv.FormatInt(limit, 10))

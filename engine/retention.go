@@ -234,23 +234,34 @@ func (e *Engine) compactIdleL0(quiet dataState) error {
 		return fmt.Errorf("flush pebble: %w", err)
 	}
 	tables, err := e.db.SSTables()
-	if err != nil || len(tables) == 0 || len(tables[0]) == 0 {
+	if err != nil || len(tables) == 0 {
 		return err
 	}
-	lo, hi := tables[0][0].Smallest.UserKey, tables[0][0].Largest.UserKey
-	for _, t := range tables[0][1:] {
-		if bytes.Compare(t.Smallest.UserKey, lo) < 0 {
-			lo = t.Smallest.UserKey
-		}
-		if bytes.Compare(t.Largest.UserKey, hi) > 0 {
-			hi = t.Largest.UserKey
-		}
-	}
-	// Compact's end is inclusive, but it must be above start.
-	if err := e.db.Compact(lo, append(bytes.Clone(hi), 0), false); err != nil {
+	if err := e.compactTables(tables[:1], false); err != nil {
 		return fmt.Errorf("compact L0: %w", err)
 	}
 	return nil
+}
+
+// compactTables compacts the key range the levels' tables span (nothing
+// when they hold none).
+func (e *Engine) compactTables(levels [][]pebble.SSTableInfo, parallelize bool) error {
+	var lo, hi []byte
+	for _, tables := range levels {
+		for _, t := range tables {
+			if lo == nil || bytes.Compare(t.Smallest.UserKey, lo) < 0 {
+				lo = t.Smallest.UserKey
+			}
+			if hi == nil || bytes.Compare(t.Largest.UserKey, hi) > 0 {
+				hi = t.Largest.UserKey
+			}
+		}
+	}
+	if lo == nil {
+		return nil
+	}
+	// Compact's end is inclusive, but it must be above start.
+	return e.db.Compact(lo, append(bytes.Clone(hi), 0), parallelize)
 }
 
 // Reclaim flushes Pebble and compacts the whole store, so that what was
@@ -268,22 +279,7 @@ func (e *Engine) Reclaim() error {
 	if err != nil {
 		return err
 	}
-	var lo, hi []byte
-	for _, tables := range levels {
-		for _, t := range tables {
-			if lo == nil || bytes.Compare(t.Smallest.UserKey, lo) < 0 {
-				lo = t.Smallest.UserKey
-			}
-			if hi == nil || bytes.Compare(t.Largest.UserKey, hi) > 0 {
-				hi = t.Largest.UserKey
-			}
-		}
-	}
-	if lo == nil {
-		return nil
-	}
-	// Compact's end is inclusive, but it must be above start.
-	if err := e.db.Compact(lo, append(bytes.Clone(hi), 0), true); err != nil {
+	if err := e.compactTables(levels, true); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
 	return nil

@@ -153,7 +153,7 @@ func (s *Server) memoryFigures() memoryFigures {
 	runtime.ReadMemStats(&ms)
 	pm := s.eng.DB().Metrics()
 	f := memoryFigures{
-		used:    ms.HeapAlloc + pm.MemTable.Size + uint64(pm.BlockCache.Size),
+		used:    usedMemory(ms.HeapAlloc, pm),
 		peak:    ms.Sys,
 		rss:     readRSS(),
 		pebble:  pm,

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/walrus-kv/walrus/engine"
 )
 
@@ -111,13 +112,13 @@ func (s *Server) checkMemory(sampler bool) {
 	over := false
 	var used uint64
 	if limit > 0 && s.eng.InMemory() && s.repl.link.Load() == nil {
-		used = s.usedMemory()
+		used = s.usedMemoryNow()
 		if used > uint64(limit) && sampler && time.Since(m.gcAt) >= time.Second {
 			// The heap counts garbage until a collection: Redis counts
 			// what is allocated. (The store's deleted files are garbage too.)
 			runtime.GC()
 			m.gcAt = time.Now()
-			used = s.usedMemory()
+			used = s.usedMemoryNow()
 		}
 		over = used > uint64(limit)
 	}
@@ -145,16 +146,18 @@ func (s *Server) checkMemory(sampler bool) {
 	}
 	runtime.GC() // the compacted files are garbage now
 	m.gcAt = time.Now()
-	s.log.Info("compacted the store to free what deletions left", "took", time.Since(start), "used_memory", s.usedMemory())
+	s.log.Info("compacted the store to free what deletions left", "took", time.Since(start), "used_memory", s.usedMemoryNow())
 }
 
 // usedMemory is INFO's used_memory: Go's heap (live and not yet
-// collected objects), Pebble's memtables and its block cache. Unlike
-// runtime.ReadMemStats, reading it does not stop the world.
-func (s *Server) usedMemory() uint64 {
-	pm := s.eng.DB().Metrics()
-	return heapObjects() + pm.MemTable.Size + uint64(pm.BlockCache.Size)
+// collected objects, heap bytes), Pebble's memtables and its block cache.
+func usedMemory(heap uint64, pm *pebble.Metrics) uint64 {
+	return heap + pm.MemTable.Size + uint64(pm.BlockCache.Size)
 }
+
+// usedMemoryNow is usedMemory read without runtime.ReadMemStats, which
+// stops the world.
+func (s *Server) usedMemoryNow() uint64 { return usedMemory(heapObjects(), s.eng.DB().Metrics()) }
 
 // heapObjects is the heap's allocated bytes (MemStats.HeapAlloc).
 func heapObjects() uint64 {

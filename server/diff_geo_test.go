@@ -215,10 +215,12 @@ var geoFamily = family{
 }
 
 // storedDistancesClose accepts ZRANGE and ZSCORE replies that differ only
-// in the last bit of scores with a fraction: the distances STOREDIST
+// in the last bits of scores with a fraction: the distances STOREDIST
 // stores. They come from sin, cos and asin, which walrus rounds
-// correctly and glibc, under Redis, in all but about 0.1% of calls; a
-// geohash score is an integer and must match exactly.
+// correctly and glibc, under Redis, in all but about 0.1% of calls; one
+// such ulp in the haversine's terms comes out of asin and the unit's
+// division as a few (4 ulps on seed 1796163148897282713), so up to 8
+// are accepted. A geohash score is an integer and must match exactly.
 func storedDistancesClose(cmd []string, got, want string) bool {
 	if c := strings.ToUpper(cmd[0]); c != "ZRANGE" && c != "ZSCORE" {
 		return false
@@ -236,7 +238,7 @@ func storedDistancesClose(cmd []string, got, want string) bool {
 		if !aok || !bok || aWrap != bWrap || a == math.Trunc(a) || b == math.Trunc(b) {
 			return false
 		}
-		if ulp := math.Nextafter(b, math.Inf(1)) - b; math.Abs(a-b) > 2*ulp {
+		if ulp := math.Nextafter(b, math.Inf(1)) - b; math.Abs(a-b) > 8*ulp {
 			return false
 		}
 	}

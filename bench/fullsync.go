@@ -32,6 +32,12 @@ type FullSyncOptions struct {
 	Settle time.Duration `json:"settle_ns"`
 	// Timeout bounds the sync. Default 5m.
 	Timeout time.Duration `json:"timeout_ns"`
+	// Placebo, when set, replaces the sync by a window of that length in
+	// which nothing is asked of the replica: the load and the bench's
+	// polling of both servers run as during a sync, and no sync starts.
+	// The ratio of its p99 to the baseline's is how far the two windows
+	// differ without any sync, the noise floor of the sync's ratio.
+	Placebo time.Duration `json:"placebo_ns,omitempty"`
 }
 
 func (o FullSyncOptions) withDefaults() FullSyncOptions {
@@ -61,13 +67,17 @@ func (o FullSyncOptions) withDefaults() FullSyncOptions {
 
 func (o FullSyncOptions) params() []Param {
 	o = o.withDefaults()
-	return []Param{
+	p := []Param{
 		{"keys", fmt.Sprint(o.Keys)},
 		{"value", fmt.Sprintf("%d B", o.ValueSize)},
 		{"master load", o.Load.describe()},
 		{"baseline", o.Baseline.String() + ", after the master is idle"},
 		{"in sync", "replica link up, DBSIZE = master's, and replica offset >= master's offset at link up"},
 	}
+	if o.Placebo > 0 {
+		p = append(p, Param{"placebo", fmt.Sprintf("no sync: the second window is %s of the same load and polling", o.Placebo)})
+	}
+	return p
 }
 
 // fullSyncSlice is the slice of the load each point of the p99-over-time
@@ -164,20 +174,29 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 			return err
 		}
 		ms := startMemSampler(replica.Pid())
-		if err := polls.do(replica.Addr, func(c *Conn) error {
-			_, err := c.Do("REPLICAOF", "127.0.0.1", strconv.Itoa(link.port))
-			return err
-		}); err != nil {
-			ms.finish()
-			return err
-		}
 		s := syncState{polls: polls}
-		err = waitFor("replica in sync", o.Timeout, 10*time.Millisecond, func() (bool, error) {
-			if n := link.proxied(); n >= 0 {
-				sbar.Set64(n)
+		if o.Placebo > 0 {
+			// The replica was never told to sync, so its link stays
+			// down and inSync polls both servers as before a link is up.
+			err = waitFor("placebo window", o.Placebo+o.Timeout, 10*time.Millisecond, func() (bool, error) {
+				_, err := s.inSync(master, replica, want)
+				return time.Since(t0) >= o.Placebo, err
+			})
+		} else {
+			if err := polls.do(replica.Addr, func(c *Conn) error {
+				_, err := c.Do("REPLICAOF", "127.0.0.1", strconv.Itoa(link.port))
+				return err
+			}); err != nil {
+				ms.finish()
+				return err
 			}
-			return s.inSync(master, replica, want)
-		})
+			err = waitFor("replica in sync", o.Timeout, 10*time.Millisecond, func() (bool, error) {
+				if n := link.proxied(); n >= 0 {
+					sbar.Set64(n)
+				}
+				return s.inSync(master, replica, want)
+			})
+		}
 		syncTime = time.Since(t0)
 		// The window closes here: what follows (the kernel's socket
 		// dump for the byte count above all) must not land in it.
@@ -200,9 +219,13 @@ func runFullSync(ctx context.Context, e *env, o FullSyncOptions) (ServerRun, err
 		return ServerRun{}, fmt.Errorf("master load during sync: %w", loadErr)
 	}
 
+	syncName := "sync time"
+	if o.Placebo > 0 {
+		syncName = "placebo window"
+	}
 	lb, ld := Summarize(before.Hist), Summarize(duringRes.Hist)
 	figs := []Figure{
-		{Name: "sync time", Unit: "s", Value: syncTime.Seconds(), Better: Lower},
+		{Name: syncName, Unit: "s", Value: syncTime.Seconds(), Better: Lower},
 		{Name: "master idle after fill", Unit: "s", Value: settled.Seconds(), Better: Lower},
 		{Name: "bytes to replica", Unit: "MiB", Value: float64(bytes) / (1 << 20), Better: Lower},
 		{Name: "master ops/s before", Unit: "ops/s", Value: before.OpsPerSec(), Better: Higher},

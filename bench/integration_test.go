@@ -187,6 +187,36 @@ func TestScenariosAgainstWalrus(t *testing.T) {
 	runScenarios(t, buildWalrus(t))
 }
 
+// A placebo fullsync runs the second window for its length without
+// asking the replica to sync: nothing reaches the replica, and both
+// windows are measured.
+func TestFullSyncPlacebo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	cfg := tinyConfig(ScenarioFullSync, buildWalrus(t))
+	cfg.FullSync.Placebo = 300 * time.Millisecond
+	cfg.WorkDir = t.TempDir()
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figs := rep.Results[0].Figures
+	want := map[string]func(float64) bool{
+		"placebo window": between(0.3, 30), "bytes to replica": zero,
+		"master ops/s before": positive, "master ops/s during": positive,
+		"master p99 before": positive, "master p99 during": positive,
+	}
+	for name, ok := range want {
+		if f, found := findFigure(figs, name); !found || !ok(f.Value) {
+			t.Errorf("%s: %v (found %v)", name, f.Value, found)
+		}
+	}
+	if _, found := findFigure(figs, "sync time"); found {
+		t.Error("a placebo run reports a sync time")
+	}
+}
+
 func TestCompareAlternatesServersAndGivesRatios(t *testing.T) {
 	a := redisOrSkip(t)
 	b := a

@@ -68,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		cpus      = fs.Float64("server-cpus", 0, "cap every server process at this many CPUs with a cgroup quota, as if each had a machine of that size (needs root; default: no cap)")
 		rate      = fs.Float64("rate", 0, "pace the load to this many commands per second over all clients (default: as fast as the clients go)")
 		baseline  = fs.Duration("baseline", 0, "fullsync: master load before the replica starts (default 3s)")
+		placebo   = fs.Duration("placebo", 0, "fullsync: no sync; measure a second window this long with the same load and polling (the noise floor of the p99 ratio)")
 		replicas  = fs.Int("replicas", 0, "lag: number of replicas (default 2)")
 		timeout   = fs.Duration("timeout", 0, "bound on a sync, convergence or restart (default: fullsync/restart 5m, lag/readscale 2m)")
 	)
@@ -117,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	tl := load
 	tl.KeySpace, tl.Duration, tl.Requests = *keys, *duration, *requests
 	cfg.Throughput = bench.ThroughputOptions{Load: tl}
-	cfg.FullSync = bench.FullSyncOptions{Keys: *keys, ValueSize: *valueSize, Load: load, Baseline: *baseline, Timeout: *timeout}
+	cfg.FullSync = bench.FullSyncOptions{Keys: *keys, ValueSize: *valueSize, Load: load, Baseline: *baseline, Timeout: *timeout, Placebo: *placebo}
 	ll := load
 	ll.Duration = *duration
 	cfg.Lag = bench.LagOptions{Replicas: *replicas, Keys: *keys, Load: ll, Timeout: *timeout}

@@ -223,7 +223,14 @@ type storageError struct{ err error }
 func (c *ctx) putMeta(key []byte, old *meta, m *meta) {
 	mk := metaKey(nil, c.phys, key)
 	c.set(mk, m.encode(nil))
-	c.touchKey(mk)
+	switch {
+	case old == nil:
+		c.newKey(mk)
+	case !c.e.access.lfu.Load():
+		// Under LFU, the lookup that found old counted this use, and an
+		// overwritten key keeps its counter (Redis's dbSetValue).
+		c.touchKey(mk)
+	}
 	if old == nil {
 		c.g.addCount(c.phys, 1)
 		if !c.quietNew {

@@ -88,9 +88,10 @@ func (c *ctx) forEachUnder(p []byte, fn func(member, value []byte)) {
 // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]
 // [FREQ frequency]: Redis's checks in Redis's order. The entry logged is
 // RESTORE with the absolute expiry, REPLACE and ABSTTL, so a replica
-// rebuilds the same value whenever it applies it; IDLETIME sets the key's
-// access time (access.go), on this node only, and FREQ is checked and has
-// no effect (walrus keeps no access frequencies).
+// rebuilds the same value whenever it applies it. Under an LRU policy
+// IDLETIME sets the key's access time, under an LFU one FREQ sets its
+// counter (access.go), and the other is checked and has no effect, as in
+// Redis; the entry carries them, so replicas set them too.
 func cmdRestore(c *ctx, args [][]byte) {
 	key := args[1]
 	var replace, absTTL bool
@@ -176,11 +177,24 @@ func cmdRestore(c *ctx, args [][]byte) {
 		return
 	}
 	c.restore(key, oldp, v, expireAt)
-	if idle >= 0 && !c.raw {
-		c.e.access.setIdle(metaKey(nil, c.phys, key), c.now, idle)
+	mk, lfu := metaKey(nil, c.phys, key), c.e.access.lfu.Load()
+	switch {
+	case lfu && freq >= 0:
+		c.e.access.setFreq(mk, c.accessNow(), uint32(freq))
+	case lfu && exists:
+		c.newKey(mk) // Redis replaces the object: a new one's counter
+	case !lfu && idle >= 0:
+		c.e.access.setIdle(mk, c.accessNow(), idle)
 	}
 	c.notify(NotifyGeneric, "restore", key)
-	c.emit(bs("RESTORE"), key, strconv.AppendInt(nil, expireAt, 10), payload, bs("REPLACE"), bs("ABSTTL"))
+	entry := [][]byte{bs("RESTORE"), key, strconv.AppendInt(nil, expireAt, 10), payload, bs("REPLACE"), bs("ABSTTL")}
+	if idle >= 0 {
+		entry = append(entry, bs("IDLETIME"), strconv.AppendInt(nil, idle, 10))
+	}
+	if freq >= 0 {
+		entry = append(entry, bs("FREQ"), strconv.AppendInt(nil, freq, 10))
+	}
+	c.emit(entry...)
 	c.replyOK()
 }
 

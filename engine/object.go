@@ -61,9 +61,17 @@ func cmdObject(c *ctx, args [][]byte) {
 	case "refcount":
 		c.replyInt(1)
 	case "idletime":
+		if c.e.access.lfu.Load() {
+			c.replyError("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+			return
+		}
 		c.replyInt(c.e.access.idle(metaKey(nil, c.phys, args[2]), c.now))
 	case "freq":
-		c.replyError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+		if !c.e.access.lfu.Load() {
+			c.replyError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+			return
+		}
+		c.replyInt(int64(c.e.access.freq(metaKey(nil, c.phys, args[2]), c.now)))
 	}
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"runtime"
 	rtmetrics "runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -167,4 +168,14 @@ func heapObjects() uint64 {
 		return 0
 	}
 	return sample[0].Value.Uint64()
+}
+
+// setAccessPolicy tells the engine whether keys count uses (an LFU
+// maxmemory-policy: OBJECT FREQ) or keep their last use (OBJECT
+// IDLETIME), as Redis's objects do under the policy in force.
+func (s *Server) setAccessPolicy() {
+	s.cfg.RLock()
+	policy, factor, decay := s.cfg.MaxMemoryPolicy, s.cfg.LFULogFactor, s.cfg.LFUDecayTime
+	s.cfg.RUnlock()
+	s.eng.SetAccessPolicy(strings.HasSuffix(policy, "-lfu"), int64(factor), int64(decay))
 }

@@ -360,6 +360,10 @@ func (s *Server) watchConfig() {
 	for _, name := range []string{"maxmemory", "maxmemory-policy"} {
 		s.cfg.OnChange(name, func(*config.Config) error { s.checkMemory(false); return nil })
 	}
+	for _, name := range []string{"maxmemory-policy", "lfu-log-factor", "lfu-decay-time"} {
+		s.cfg.OnChange(name, func(*config.Config) error { s.setAccessPolicy(); return nil })
+	}
+	s.setAccessPolicy()
 	s.cfg.OnChange("client-query-buffer-limit", func(c *config.Config) error {
 		s.lim.maxQuery.Store(c.ClientQueryBufferLimit)
 		return nil

@@ -31,6 +31,8 @@ type Config struct {
 	TrackingTableMaxKeys   int                // tracking-table-max-keys: 0 for no limit
 	MaxMemory              int64              // maxmemory: bytes; 0 = no limit (acted on with persistence off)
 	MaxMemoryPolicy        string             // maxmemory-policy: default noeviction
+	LFULogFactor           int                // lfu-log-factor: default 10
+	LFUDecayTime           int                // lfu-decay-time, in minutes: default 1
 	ProtoMaxBulkLen        int64              // proto-max-bulk-len: largest bulk string in bytes; default 512mb
 	ClientQueryBufferLimit int64              // client-query-buffer-limit: default 1gb
 	OutputBufferLimits     OutputBufferLimits // client-output-buffer-limit

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -66,13 +65,7 @@ func TestObjectFreqAgainstRedis(t *testing.T) {
 // TestHotkeysOfRedisCli: `redis-cli --hotkeys`, which reads OBJECT FREQ
 // of every key, finds walrus's most used key under an LFU policy.
 func TestHotkeysOfRedisCli(t *testing.T) {
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		if os.Getenv("WALRUS_CI") != "" {
-			t.Fatal("redis-cli is required in CI but not installed")
-		}
-		t.Skip("redis-cli not installed: test skipped (apt-get install redis-tools to run it)")
-	}
+	cli := redisCLI(t)
 	s := startServer(t, "--maxmemory-policy", "allkeys-lfu", "--lfu-log-factor", "0")
 	c := dialRaw(t, s.Addr().String())
 	for _, k := range []string{"cold", "warm", "hot"} {

@@ -227,6 +227,20 @@ func (r *rawConn) readShape() (value, shape string, err error) {
 	return "", "", fmt.Errorf("bad reply line %q", line)
 }
 
+// redisCLI returns the path of redis-cli, or skips the test with a
+// notice when it is not installed (and fails it in CI).
+func redisCLI(t testing.TB) string {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		if os.Getenv("WALRUS_CI") != "" {
+			t.Fatal("redis-cli is required in CI but not installed")
+		}
+		t.Skip("redis-cli not installed: test skipped (apt-get install redis-tools to run it)")
+	}
+	return cli
+}
+
 // redisServer starts a real redis-server on a free port, or skips the
 // test with a notice when it is not installed.
 func redisServer(t testing.TB, extra ...string) string {

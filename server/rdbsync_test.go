@@ -2,7 +2,6 @@ package server
 
 import (
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -16,13 +15,7 @@ import (
 // walrus holds: every type (streams with their groups too), several
 // databases, TTLs, function libraries.
 func TestRedisCliRDBOfWalrus(t *testing.T) {
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		if os.Getenv("WALRUS_CI") != "" {
-			t.Fatal("redis-cli is required in CI but not installed")
-		}
-		t.Skip("redis-cli not installed: test skipped (apt-get install redis-tools to run it)")
-	}
+	cli := redisCLI(t)
 	s := startServer(t)
 	w := dialRaw(t, s.Addr().String())
 	keys := fillEncodings(w)

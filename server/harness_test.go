@@ -231,27 +231,29 @@ func (r *rawConn) readShape() (value, shape string, err error) {
 // notice when it is not installed (and fails it in CI).
 func redisCLI(t testing.TB) string {
 	t.Helper()
-	cli, err := exec.LookPath("redis-cli")
+	return installedOrSkip(t, "redis-cli", "redis-tools")
+}
+
+// installedOrSkip returns the path of the program name from the Debian
+// package pkg, or skips the test with a notice saying how to install it;
+// CI, which installs it, fails instead.
+func installedOrSkip(t testing.TB, name, pkg string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("WALRUS_CI") != "" {
-			t.Fatal("redis-cli is required in CI but not installed")
+			t.Fatalf("%s is required in CI but not installed", name)
 		}
-		t.Skip("redis-cli not installed: test skipped (apt-get install redis-tools to run it)")
+		t.Skipf("%s not installed: test skipped (apt-get install %s to run it)", name, pkg)
 	}
-	return cli
+	return bin
 }
 
 // redisServer starts a real redis-server on a free port, or skips the
 // test with a notice when it is not installed.
 func redisServer(t testing.TB, extra ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("WALRUS_CI") != "" {
-			t.Fatalf("redis-server is required in CI but not installed")
-		}
-		t.Skip("redis-server not installed: differential test skipped (apt-get install redis-server to run it)")
-	}
+	bin := installedOrSkip(t, "redis-server", "redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log")}, extra...)

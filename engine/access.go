@@ -112,6 +112,17 @@ func (t *accessTable) setFreq(mk []byte, nowMs int64, freq uint32) {
 	t.slot(mk).Store(lfuStamp(nowMs, freq))
 }
 
+// touchNew records that the key of mk was created at nowMs: a use, and
+// under LFU the initial counter whatever the slot held (Redis's new
+// objects), where touch would count one more use of the slot.
+func (t *accessTable) touchNew(mk []byte, nowMs int64) {
+	if t.lfu.Load() {
+		t.setFreq(mk, nowMs, lfuInit)
+		return
+	}
+	t.touch(mk, nowMs)
+}
+
 func (t *accessTable) slot(mk []byte) *atomic.Uint32 {
 	phys := uint64(binary.BigEndian.Uint16(mk[1:3]))
 	h := binary.BigEndian.Uint64(mk[3:11])
@@ -151,25 +162,22 @@ func (t *accessTable) setIdle(mk []byte, nowMs, secs int64) {
 // touchKey records a use of key by the running command, unless the
 // command does not touch keys or this is an internal read.
 func (c *ctx) touchKey(mk []byte) {
-	if c.noTouch || c.noStats {
-		return
+	if c.touches() {
+		c.e.access.touch(mk, c.accessNow())
 	}
-	c.e.access.touch(mk, c.accessNow())
 }
 
-// newKey stamps a key the running command creates: used now, and under
-// LFU with the initial counter whatever the slot held (Redis's new
-// objects), where touchKey would count one more use of the slot.
+// newKey records the creation of a key by the running command (touchNew),
+// under the same conditions as touchKey.
 func (c *ctx) newKey(mk []byte) {
-	if c.noTouch || c.noStats {
-		return
+	if c.touches() {
+		c.e.access.touchNew(mk, c.accessNow())
 	}
-	if c.e.access.lfu.Load() {
-		c.e.access.setFreq(mk, c.accessNow(), lfuInit)
-		return
-	}
-	c.e.access.touch(mk, c.accessNow())
 }
+
+// touches reports whether the running command's lookups count as uses:
+// not for the noTouch commands, nor for internal reads.
+func (c *ctx) touches() bool { return !c.noTouch && !c.noStats }
 
 // accessNow is the command's clock, or the engine's when applying an
 // entry (which has no clock of its own).

@@ -223,20 +223,18 @@ type storageError struct{ err error }
 func (c *ctx) putMeta(key []byte, old *meta, m *meta) {
 	mk := metaKey(nil, c.phys, key)
 	c.set(mk, m.encode(nil))
-	switch {
-	case old == nil:
-		c.newKey(mk)
-	case !c.e.access.lfu.Load():
-		// Under LFU, the lookup that found old counted this use, and an
-		// overwritten key keeps its counter (Redis's dbSetValue).
-		c.touchKey(mk)
-	}
 	if old == nil {
+		c.newKey(mk)
 		c.g.addCount(c.phys, 1)
 		if !c.quietNew {
 			c.notify(NotifyNew, "new", key)
 		}
 	} else {
+		if !c.e.access.lfu.Load() {
+			// Under LFU, the lookup that found old counted this use, and
+			// an overwritten key keeps its counter (Redis's dbSetValue).
+			c.touchKey(mk)
+		}
 		if old.isCollection() && (!m.isCollection() || m.version != old.version) {
 			c.dropElements(c.phys, old.version)
 		}

@@ -195,3 +195,34 @@ func BenchmarkApplyRandom10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEvict evicts keys under allkeys-lru from an in-memory store of
+// 200,000 keys (100-byte values) at rest: its tables flushed and
+// compacted, as maxmemory finds a master's. b.N must stay under 200,000.
+func BenchmarkEvict(b *testing.B) {
+	const keys = 200_000
+	if b.N >= keys {
+		b.Skip("b.N must be under the 200,000 keys")
+	}
+	e, err := Open(Options{InMemory: true, Fsync: wal.SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	s := NewSession()
+	val := make([]byte, 100)
+	for i := 0; i < keys; i += 1000 {
+		var cmds [][][]byte
+		for j := i; j < i+1000; j++ {
+			cmds = append(cmds, [][]byte{[]byte("SET"), []byte("key:" + strconv.Itoa(j)), val})
+		}
+		e.Exec(s, cmds, nil)
+	}
+	if err := e.Reclaim(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	if n, err := e.Evict("allkeys-lru", 5, b.N); err != nil || n != b.N {
+		b.Fatalf("evicted %d of %d: %v", n, b.N, err)
+	}
+}

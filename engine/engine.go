@@ -148,6 +148,7 @@ type Engine struct {
 	noExpire atomic.Bool   // clients paused (HoldExpiry): no active expiry
 
 	hits, misses, expired atomic.Int64 // INFO's keyspace_hits, keyspace_misses, expired_keys
+	evicted               atomic.Int64 // INFO's evicted_keys
 	lastSave              atomic.Int64 // unix seconds of the last SAVE (or start)
 	dirty                 atomic.Int64 // writes since the last save
 
@@ -155,6 +156,7 @@ type Engine struct {
 	diskTrouble bool                  // committer only: a failure was logged and no group committed since
 	lastOverrun uint64                // committer only: the ring's Overrun already acted on
 	grp         *group                // committer only: the group being committed, reused
+	evict       evictState            // committer only: where eviction left off (evict.go)
 
 	watch watchTable
 	rows  *rowCache
@@ -420,11 +422,13 @@ func (e *Engine) KeyspaceStats() (hits, misses, expired int64) {
 	return e.hits.Load(), e.misses.Load(), e.expired.Load()
 }
 
-// ResetKeyspaceStats zeroes KeyspaceStats (CONFIG RESETSTAT).
+// ResetKeyspaceStats zeroes KeyspaceStats and EvictedKeys (CONFIG
+// RESETSTAT).
 func (e *Engine) ResetKeyspaceStats() {
 	e.hits.Store(0)
 	e.misses.Store(0)
 	e.expired.Store(0)
+	e.evicted.Store(0)
 }
 
 // HoldExpiry stops active expiry while held is true (a client pause, as

@@ -29,6 +29,16 @@ func (e *Engine) Keyspace() []DBStats {
 	return out
 }
 
+// KeyCount is the number of keys in all databases (some may have expired
+// and not yet been deleted).
+func (e *Engine) KeyCount() int64 {
+	var n int64
+	for i := range e.counts {
+		n += e.counts[i].Load()
+	}
+	return n
+}
+
 // WriteStatus is "ok", or "err" once a log append or commit failed and
 // writes are refused (INFO aof_last_write_status).
 func (e *Engine) WriteStatus() string {

@@ -21,7 +21,7 @@ const (
 	NotifyHash                        // h
 	NotifyZSet                        // z
 	NotifyExpired                     // x: a key expired
-	NotifyEvicted                     // e: never, walrus does not evict
+	NotifyEvicted                     // e: a key was evicted (maxmemory)
 	NotifyStream                      // t
 	NotifyKeyMiss                     // m: not sent by walrus
 	NotifyModule                      // d: never, walrus has no modules

@@ -267,7 +267,8 @@ func (e *Engine) compactTables(levels [][]pebble.SSTableInfo, parallelize bool) 
 // Reclaim flushes Pebble and compacts the whole store, so that what was
 // deleted stops taking space: an LSM frees a deleted key's bytes only
 // when a compaction drops them, and a quiet store may not compact for a
-// long time. With persistence off this is memory (maxmemory in the
+// long time. It returns once the tables the compaction replaced are
+// deleted too, or after a second if an iterator still reads them. With persistence off this is memory (maxmemory in the
 // server uses it after deletions).
 func (e *Engine) Reclaim() error {
 	e.swap.RLock()
@@ -281,6 +282,13 @@ func (e *Engine) Reclaim() error {
 	}
 	if err := e.compactTables(levels, true); err != nil {
 		return fmt.Errorf("compact: %w", err)
+	}
+	// Pebble deletes the tables a compaction made obsolete in the
+	// background, once no iterator reads them: wait for that, a while.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if t := e.db.Metrics().Table; t.ObsoleteCount == 0 && t.ZombieCount == 0 {
+			break
+		}
 	}
 	return nil
 }

@@ -280,7 +280,7 @@ func (s *Server) infoStats() [][2]string {
 		kv("instantaneous_output_repl_kbps", kbps(s.instantaneous(metricReplOut))),
 		kv("rejected_connections", s.stats.rejected.Load()),
 		kv("expired_keys", expired),
-		kv("evicted_keys", 0),
+		kv("evicted_keys", s.eng.EvictedKeys()),
 		kv("keyspace_hits", hits),
 		kv("keyspace_misses", misses),
 		kv("pubsub_channels", s.pubsubChannels()),

@@ -15,26 +15,36 @@ import (
 // maxmemory. With persistence off (`save ""`, `appendonly no`) Pebble
 // keeps the dataset in memory, and a master left to grow would meet the
 // kernel's OOM killer, come back empty and hand its replicas an empty
-// dataset. There, while used_memory (INFO memory's) is over maxmemory,
-// walrus refuses what Redis refuses under maxmemory-policy noeviction:
-// its denyoom commands, any command but EXEC, DISCARD, QUIT and RESET
-// inside MULTI, an EXEC whose queue holds a denyoom command, an FCALL of
-// a function that may write and is not allow-oom, and a script's first
-// write. Reads, deletions and the rest go on. walrus evicts no keys:
-// every policy refuses as noeviction does. With persistence on, the
-// dataset is on disk, used_memory is the caches' and the heap's, and
-// maxmemory is not acted on. A replica ignores it, as Redis's does by
-// default (replica-ignore-maxmemory): its writes are its master's.
+// dataset. There, while used_memory (INFO memory's) is over maxmemory:
 //
-// used_memory is read every samplePeriod (rates.go) and when maxmemory
-// changes, not at every command, so writes may overshoot the limit by
-// what arrives in 100 ms.
+//   - under maxmemory-policy noeviction, walrus refuses what Redis refuses:
+//     its denyoom commands, any command but EXEC, DISCARD, QUIT and RESET
+//     inside MULTI, an EXEC whose queue holds a denyoom command, an FCALL
+//     of a function that may write and is not allow-oom, and a script's
+//     first write. Reads, deletions and the rest go on.
+//   - under the other policies, walrus evicts keys as the policy picks
+//     them (engine.Evict; below, the passes), and refuses as noeviction
+//     does once the policy finds no key left to evict (a volatile policy
+//     with no key with a TTL, or an empty dataset), as Redis does, or
+//     while writes come faster than eviction frees memory (evictSlack).
+//
+// With persistence on, the dataset is on disk, used_memory is the caches'
+// and the heap's, and maxmemory is not acted on. A replica ignores it, as
+// Redis's does by default (replica-ignore-maxmemory): its writes, evictions
+// included, are its master's.
+//
+// used_memory is read every samplePeriod (rates.go) and when maxmemory or
+// the policy changes, not at every command, so writes may overshoot the
+// limit by what arrives in 100 ms, and under an evicting policy by what
+// arrives while a pass runs (up to 1/evictSlack of the limit).
 //
 // Deleting keys frees nothing at once: Pebble drops deleted data when it
 // compacts, and a store that takes no more writes may not compact at
-// all. So while over the limit, after anything was written (over the
-// limit that can only be a deletion, a trim, a pop or the like), the
-// sampler has the engine compact the store (engine.Reclaim).
+// all. So after an eviction, and while over the limit after anything was
+// written (a deletion, a trim, a pop or the like), walrus has the engine
+// compact the store (engine.Reclaim) and collects the garbage. That
+// compaction rewrites the whole store, which is why eviction frees a
+// margin below the limit rather than just enough.
 
 // errOOM is Redis's refusal.
 const errOOM = "OOM command not allowed when used memory > 'maxmemory'."
@@ -47,7 +57,29 @@ type memLimit struct {
 	note string      // the last notice logged about the settings
 	mark uint64      // the log index at the last reclaim, or when under the limit
 	gcAt time.Time   // the last collection checkMemory forced
+
+	// An eviction pass: the keys it has still to evict, how many it has,
+	// and whether the last pass found no more keys the policy may evict.
+	evictLeft, evicted int
+	exhausted          bool
 }
+
+// Eviction runs in passes: a pass evicts what takes used_memory
+// 1/evictMargin of maxmemory below it (so that the compaction at its end
+// runs once per that much written, not at every sample; see evict for
+// how many keys that is), evictChunk keys
+// at a time, for at most evictBudget per check, so that neither the
+// sampler nor CONFIG SET is held for long; a pass left unfinished goes on
+// at the next check, and writes are taken meanwhile (Redis lets commands
+// through while its eviction is running) unless used_memory is over
+// maxmemory by more than 1/evictSlack of it: writes that come faster than
+// eviction frees memory are then refused as under noeviction.
+const (
+	evictMargin = 20
+	evictChunk  = 256
+	evictBudget = 250 * time.Millisecond
+	evictSlack  = 2
+)
 
 // oomSubcommands are the subcommands Redis marks denyoom (a row's own
 // flag covers the rest).
@@ -85,24 +117,21 @@ func (s *Server) oomRefuses(cl *client, c *command, sub *aclSub) bool {
 	return false
 }
 
-// checkMemory compares used_memory with maxmemory and sets mem.over.
-// The sampler's calls (sampler true) may also collect garbage, at most
-// once a second, before deciding the limit is passed, and compact the
-// store when over the limit after writes; both take a while.
+// checkMemory compares used_memory with maxmemory, evicts keys under an
+// evicting policy, and sets mem.over. The sampler's calls (sampler true)
+// may also collect garbage, at most once a second, before deciding the
+// limit is passed, and compact the store when over the limit after
+// writes; both take a while.
 func (s *Server) checkMemory(sampler bool) {
 	s.cfg.RLock()
-	limit, policy := s.cfg.MaxMemory, s.cfg.MaxMemoryPolicy
+	limit, policy, samples := s.cfg.MaxMemory, s.cfg.MaxMemoryPolicy, s.cfg.MaxMemorySamples
 	s.cfg.RUnlock()
 	m := &s.mem
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	note := ""
-	switch {
-	case limit <= 0:
-	case !s.eng.InMemory():
+	if limit > 0 && !s.eng.InMemory() {
 		note = "maxmemory is not acted on with persistence on: the dataset is on disk"
-	case policy != "noeviction":
-		note = "walrus evicts no keys: over maxmemory, maxmemory-policy " + policy + " refuses writes as noeviction does"
 	}
 	if note != m.note {
 		if note != "" {
@@ -112,7 +141,8 @@ func (s *Server) checkMemory(sampler bool) {
 	}
 	over := false
 	var used uint64
-	if limit > 0 && s.eng.InMemory() && s.repl.link.Load() == nil {
+	active := limit > 0 && s.eng.InMemory() && s.repl.link.Load() == nil
+	if active {
 		used = s.usedMemoryNow()
 		if used > uint64(limit) && sampler && time.Since(m.gcAt) >= time.Second {
 			// The heap counts garbage until a collection: Redis counts
@@ -123,9 +153,15 @@ func (s *Server) checkMemory(sampler bool) {
 		}
 		over = used > uint64(limit)
 	}
+	if !active || policy == "noeviction" {
+		m.evictLeft, m.exhausted = 0, false
+	} else if over || m.evictLeft > 0 {
+		used = s.evict(policy, samples, used, uint64(limit))
+		over = used > uint64(limit) && (m.exhausted || used-uint64(limit) > uint64(limit)/evictSlack)
+	}
 	if over != m.was {
 		if over {
-			s.log.Warn("used memory is over maxmemory: refusing commands that may grow the dataset", "used_memory", used, "maxmemory", limit)
+			s.log.Warn("used memory is over maxmemory: refusing commands that may grow the dataset", "used_memory", used, "maxmemory", limit, "maxmemory_policy", policy)
 		} else {
 			s.log.Info("used memory is back under maxmemory, or the limit no longer applies", "used_memory", used, "maxmemory", limit)
 		}
@@ -133,21 +169,82 @@ func (s *Server) checkMemory(sampler bool) {
 	}
 	m.over.Store(over)
 	applied := s.eng.AppliedIndex()
-	if !over || !sampler || applied == m.mark {
+	if !over || !sampler || applied == m.mark || m.evictLeft > 0 {
 		if !over {
 			m.mark = applied
 		}
 		return
 	}
 	m.mark = applied
+	s.reclaim()
+}
+
+// evict goes on with the eviction pass, or starts one, and more while
+// over the limit, for evictBudget at most. A pass evicts enough keys to
+// take used_memory (used) 1/evictMargin of limit below limit, by the
+// store's bytes per key, and at most 1/evictMargin of the keys. The
+// estimate is rough: most of used_memory is not the keys' tables
+// (compressed) but memtables and caches, which eviction frees in part
+// (the cached blocks of the tables it makes obsolete). So a pass takes
+// a slice of the keys at most, and the next pass, on used_memory as the
+// last left it, makes up for a short one. At the end of a pass it frees
+// what the keys took. It returns used_memory as the last pass left it, or
+// used if none ended.
+func (s *Server) evict(policy string, samples int, used, limit uint64) uint64 {
+	m := &s.mem
+	deadline := time.Now().Add(evictBudget)
+	for {
+		if m.evictLeft == 0 {
+			if used <= limit {
+				return used
+			}
+			keys, tables := s.eng.KeyCount(), s.eng.DB().Metrics().DiskSpaceUsage()
+			need := used - limit + limit/evictMargin
+			n := 1
+			if keys > 0 && tables > 0 {
+				perKey := max(tables/uint64(keys), 1)
+				n = int(min((need+perKey-1)/perKey, max(uint64(keys)/evictMargin, 1)))
+			}
+			m.evictLeft, m.evicted, m.exhausted = n, 0, false
+		}
+		for m.evictLeft > 0 && time.Now().Before(deadline) {
+			want := min(m.evictLeft, evictChunk)
+			got, err := s.eng.Evict(policy, samples, want)
+			m.evictLeft -= got
+			m.evicted += got
+			if err != nil {
+				s.log.Warn("evicting keys failed", "err", err)
+				m.evictLeft = 0
+			} else if got < want {
+				m.evictLeft, m.exhausted = 0, true
+			}
+		}
+		if m.evictLeft > 0 {
+			return used // the pass goes on at the next check
+		}
+		s.log.Debug("eviction pass done", "keys", m.evicted, "no_more_keys", m.exhausted, "maxmemory_policy", policy)
+		if m.evicted > 0 {
+			s.reclaim()
+			m.mark = s.eng.AppliedIndex()
+		}
+		used = s.usedMemoryNow()
+		if m.exhausted || !time.Now().Before(deadline) {
+			return used
+		}
+	}
+}
+
+// reclaim compacts the store and collects the garbage, so that deleted
+// keys stop taking memory.
+func (s *Server) reclaim() {
 	start := time.Now()
 	if err := s.eng.Reclaim(); err != nil {
 		s.log.Warn("compacting the store to free memory failed", "err", err)
 		return
 	}
 	runtime.GC() // the compacted files are garbage now
-	m.gcAt = time.Now()
-	s.log.Info("compacted the store to free what deletions left", "took", time.Since(start), "used_memory", s.usedMemoryNow())
+	s.mem.gcAt = time.Now()
+	s.log.Debug("compacted the store to free what deletions left", "took", time.Since(start), "used_memory", s.usedMemoryNow())
 }
 
 // usedMemory is INFO's used_memory: Go's heap (live and not yet

@@ -91,36 +91,8 @@ func TestMaxmemoryFollowsTheDataset(t *testing.T) {
 		return n
 	}
 	// 30,000 keys of 400 random bytes: 12 MB that does not compress.
-	r := rand.New(rand.NewPCG(1, 2))
-	val := make([]byte, 300)
-	for i := 0; i < 30000; i += 1000 {
-		for j := i; j < i+1000; j++ {
-			for k := range val {
-				val[k] = byte(r.Uint32())
-			}
-			c.send("SET", "key:"+strconv.Itoa(j), base64.StdEncoding.EncodeToString(val))
-		}
-		for j := i; j < i+1000; j++ {
-			if s, err := c.read(); s != "+OK" {
-				t.Fatalf("SET %d: %q %v", j, s, err)
-			}
-		}
-	}
-	// Once the keys are flushed and L0 compacted (walrus does it when
-	// writes pause), FLUSHALL's deletion waits in a memtable: walrus's
-	// compaction over the limit frees the keys at once (without it they
-	// would go at the periodic flush, every 10 s; the engine's
-	// TestReclaimFreesDeletedKeys checks the compaction itself).
-	c.do("BGREWRITEAOF")
-	waitFor(t, "L0 compacted", 30*time.Second, func() bool { return infoField(t, c, "memory", "walrus_pebble_l0_tables") == "0" })
-	c.expect("+OK", "MEMORY", "PURGE") // what is left is live
-	filled := used()
-	// The keys' tables (compressed) are what FLUSHALL can free; the
-	// memtables' arenas and the heap's own stay.
-	tables, err := strconv.ParseInt(infoField(t, c, "memory", "walrus_pebble_disk_bytes"), 10, 64)
-	if err != nil || tables < 8<<20 {
-		t.Fatalf("30,000 keys of 400 random bytes take %d bytes of tables (%v)", tables, err)
-	}
+	fillRandom(t, c, "key:", 30000, 1)
+	filled, tables := settledMemory(t, c)
 	limit := filled - tables/2
 	c.expect("+OK", "CONFIG", "SET", "maxmemory", strconv.FormatInt(limit, 10))
 	waitFor(t, "writes refused", 10*time.Second, func() bool { return strings.HasPrefix(c.do("SET", "k", "v"), "-OOM") })
@@ -132,6 +104,52 @@ func TestMaxmemoryFollowsTheDataset(t *testing.T) {
 	if u := used(); u > limit {
 		t.Fatalf("writes accepted with used_memory %d over maxmemory %d", u, limit)
 	}
+}
+
+// fillRandom sets keys prefix0 to prefix(n-1) to 400 random bytes each
+// (base64 of 300: it does not compress), 1000 to a pipeline.
+func fillRandom(t *testing.T, c *rawConn, prefix string, n int, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 2))
+	val := make([]byte, 300)
+	for i := 0; i < n; i += 1000 {
+		end := min(i+1000, n)
+		for j := i; j < end; j++ {
+			for k := range val {
+				val[k] = byte(r.Uint32())
+			}
+			c.send("SET", prefix+strconv.Itoa(j), base64.StdEncoding.EncodeToString(val))
+		}
+		for j := i; j < end; j++ {
+			if s, err := c.read(); s != "+OK" {
+				t.Fatalf("SET %s%d: %q %v", prefix, j, s, err)
+			}
+		}
+	}
+}
+
+// settledMemory brings an in-memory walrus to rest and returns its
+// used_memory and the bytes of its store's tables: what deleting keys
+// can free (the memtables' arenas and the heap's own stay). Once the
+// keys are flushed and L0 compacted (walrus does it when writes pause),
+// deletions wait in a memtable: walrus's compaction over the limit frees
+// them at once (without it they would go at the periodic flush, every
+// 10 s; the engine's TestReclaimFreesDeletedKeys checks the compaction
+// itself).
+func settledMemory(t *testing.T, c *rawConn) (used, tables int64) {
+	t.Helper()
+	c.do("BGREWRITEAOF")
+	waitFor(t, "L0 compacted", 30*time.Second, func() bool { return infoField(t, c, "memory", "walrus_pebble_l0_tables") == "0" })
+	c.expect("+OK", "MEMORY", "PURGE") // what is left is live
+	used, err := strconv.ParseInt(infoField(t, c, "memory", "used_memory"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err = strconv.ParseInt(infoField(t, c, "memory", "walrus_pebble_disk_bytes"), 10, 64)
+	if err != nil || tables < 8<<20 {
+		t.Fatalf("the keys take %d bytes of tables (%v); the test wants over 8 MB", tables, err)
+	}
+	return used, tables
 }
 
 // TestMaxmemoryOnlyWithTheDatasetInMemory: with persistence on the

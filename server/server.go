@@ -357,11 +357,13 @@ func (s *Server) watchConfig() {
 		s.setNotify(letters)
 		return nil
 	})
-	for _, name := range []string{"maxmemory", "maxmemory-policy"} {
-		s.cfg.OnChange(name, func(*config.Config) error { s.checkMemory(false); return nil })
-	}
+	// The access table follows the policy before an eviction ranks keys
+	// by it.
 	for _, name := range []string{"maxmemory-policy", "lfu-log-factor", "lfu-decay-time"} {
 		s.cfg.OnChange(name, func(*config.Config) error { s.setAccessPolicy(); return nil })
+	}
+	for _, name := range []string{"maxmemory", "maxmemory-policy"} {
+		s.cfg.OnChange(name, func(*config.Config) error { s.checkMemory(false); return nil })
 	}
 	s.setAccessPolicy()
 	s.cfg.OnChange("client-query-buffer-limit", func(c *config.Config) error {

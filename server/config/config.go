@@ -8,7 +8,7 @@ import (
 
 // Config is walrus's configuration: one typed field per directive it acts
 // on. Directives it only accepts for compatibility (rdbcompression,
-// maxmemory-samples, ...) are kept privately and reachable through Get.
+// maxmemory-eviction-tenacity, ...) are kept privately and reachable through Get.
 //
 // Guard: Load, Parse and Default fill a Config before anyone else sees it.
 // Afterwards the fields change only in Set and SetReplicaOf, under mu held
@@ -31,6 +31,7 @@ type Config struct {
 	TrackingTableMaxKeys   int                // tracking-table-max-keys: 0 for no limit
 	MaxMemory              int64              // maxmemory: bytes; 0 = no limit (acted on with persistence off)
 	MaxMemoryPolicy        string             // maxmemory-policy: default noeviction
+	MaxMemorySamples       int                // maxmemory-samples: keys sampled per database per eviction; default 5
 	LFULogFactor           int                // lfu-log-factor: default 10
 	LFUDecayTime           int                // lfu-decay-time, in minutes: default 1
 	ProtoMaxBulkLen        int64              // proto-max-bulk-len: largest bulk string in bytes; default 512mb

@@ -248,7 +248,7 @@ var directives = []*directive{
 	// Memory, eviction and data-structure tuning (accepted, not acted on).
 	{name: "maxmemory", def: "0", flags: mutable, v: memoryField(func(c *Config) *int64 { return &c.MaxMemory }, 0, longMax)},
 	{name: "maxmemory-policy", def: "noeviction", flags: mutable, v: enumField(func(c *Config) *string { return &c.MaxMemoryPolicy }, "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")},
-	{name: "maxmemory-samples", def: "5", flags: mutable, v: intField(nil, 1, 64)},
+	{name: "maxmemory-samples", def: "5", flags: mutable, v: intField(func(c *Config) *int { return &c.MaxMemorySamples }, 1, 64)},
 	{name: "maxmemory-eviction-tenacity", def: "10", flags: mutable, v: intField(nil, 0, 100)},
 	{name: "maxmemory-clients", def: "0", flags: mutable, v: stringField(nil)},
 	{name: "lazyfree-lazy-eviction", def: "no", flags: mutable, v: boolField(nil)},

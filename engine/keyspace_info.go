@@ -39,6 +39,9 @@ func (e *Engine) KeyCount() int64 {
 	return n
 }
 
+// RowCacheBytes is the memory the row cache has taken, off the Go heap.
+func (e *Engine) RowCacheBytes() uint64 { return e.rows.bytes() }
+
 // WriteStatus is "ok", or "err" once a log append or commit failed and
 // writes are refused (INFO aof_last_write_status).
 func (e *Engine) WriteStatus() string {

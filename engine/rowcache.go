@@ -59,6 +59,13 @@ func newRowCache(maxBytes int64) *rowCache {
 	return &rowCache{c: fastcache.New(int(maxBytes))}
 }
 
+// bytes is the memory the cache has taken (fastcache's chunks).
+func (rc *rowCache) bytes() uint64 {
+	var st fastcache.Stats
+	rc.c.UpdateStats(&st)
+	return st.BytesSize
+}
+
 func (rc *rowCache) shard(k []byte) *rowShard {
 	return &rc.shards[xxhash.Sum64(k)%rowShards]
 }

@@ -1,10 +1,15 @@
 package server
 
 import (
+	"math"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walrus-kv/walrus/server/config"
 )
 
 // TestEvictionKeepsRecentlyUsedKeys: a master with persistence off under
@@ -107,5 +112,53 @@ func TestEvictionAgainstRedis(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(want, " "), "OOM") {
 		t.Fatalf("Redis refused nothing: %q", want)
+	}
+}
+
+// TestMaxmemorySizesCachesAndGoMemoryLimit: a master with its dataset in
+// memory and maxmemory set at start sizes its block and row caches to an
+// eighth of the limit (the row cache counts in used_memory), sets Go's
+// memory limit to maxmemory while the limit is acted on, and lifts it
+// when the limit goes and when the server stops.
+func TestMaxmemorySizesCachesAndGoMemoryLimit(t *testing.T) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOMEMLIMIT is set: walrus leaves Go's memory limit alone (test skipped)")
+	}
+	for _, tc := range []struct {
+		persistent bool
+		maxmemory  int64
+		want       int64
+	}{{false, 0, 0}, {true, 1 << 30, 0}, {false, 400 << 20, 50 << 20}, {false, 100 << 20, 32 << 20}, {false, 4 << 30, 128 << 20}} {
+		if got := cacheBytes(tc.persistent, tc.maxmemory); got != tc.want {
+			t.Errorf("cacheBytes(persistent %v, maxmemory %d) = %d, want %d", tc.persistent, tc.maxmemory, got, tc.want)
+		}
+	}
+
+	cfg, err := config.Load("", []string{"--port", strconv.Itoa(freePort(t)), "--dir", t.TempDir(), "--save", "", "--appendonly", "no", "--maxmemory", "200mb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, stop := runServer(t, cfg)
+	c := dialRaw(t, s.Addr().String())
+	if got := debug.SetMemoryLimit(-1); got != 200<<20 {
+		t.Errorf("Go's memory limit %d while maxmemory is 200mb", got)
+	}
+	c.expect("+OK", "SET", "k", "v")
+	c.expect("$v", "GET", "k")
+	rows, err := strconv.ParseInt(infoField(t, c, "memory", "walrus_row_cache_bytes"), 10, 64)
+	if err != nil || rows <= 0 || rows > 32<<20 {
+		t.Errorf("walrus_row_cache_bytes %d (%v): want some, at most 32 MiB", rows, err)
+	}
+	c.expect("+OK", "CONFIG", "SET", "maxmemory", "0")
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("Go's memory limit %d after CONFIG SET maxmemory 0", got)
+	}
+	c.expect("+OK", "CONFIG", "SET", "maxmemory", "300mb")
+	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
+		t.Errorf("Go's memory limit %d after CONFIG SET maxmemory 300mb", got)
+	}
+	stop()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("Go's memory limit %d after the server stopped", got)
 	}
 }

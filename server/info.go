@@ -140,7 +140,7 @@ func human(n uint64) string {
 
 // memoryFigures are the numbers INFO memory and MEMORY STATS report.
 type memoryFigures struct {
-	used    uint64 // Go's heap, Pebble's memtables and block cache
+	used    uint64 // Go's heap, Pebble's memtables and block cache, the row cache
 	peak    uint64 // what the runtime has taken from the OS
 	rss     uint64
 	frag    float64 // rss / used
@@ -153,7 +153,7 @@ func (s *Server) memoryFigures() memoryFigures {
 	runtime.ReadMemStats(&ms)
 	pm := s.eng.DB().Metrics()
 	f := memoryFigures{
-		used:    usedMemory(ms.HeapAlloc, pm),
+		used:    usedMemory(ms.HeapAlloc, pm, s.eng.RowCacheBytes()),
 		peak:    ms.Sys,
 		rss:     readRSS(),
 		pebble:  pm,
@@ -191,6 +191,7 @@ func (s *Server) infoMemory() [][2]string {
 		kv("number_of_cached_scripts", scripts),
 		kv("walrus_pebble_memtable_bytes", pm.MemTable.Size),
 		kv("walrus_pebble_block_cache_bytes", pm.BlockCache.Size),
+		kv("walrus_row_cache_bytes", s.eng.RowCacheBytes()),
 		kv("walrus_pebble_disk_bytes", pm.DiskSpaceUsage()),
 		kv("walrus_pebble_l0_tables", pm.Levels[0].NumFiles),
 	}

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"math"
+	"os"
 	"runtime"
+	"runtime/debug"
 	rtmetrics "runtime/metrics"
 	"strings"
 	"sync"
@@ -58,6 +61,8 @@ type memLimit struct {
 	mark uint64      // the log index at the last reclaim, or when under the limit
 	gcAt time.Time   // the last collection checkMemory forced
 
+	goLimit int64 // the Go runtime's memory limit checkMemory last set; 0 for none
+
 	// An eviction pass: the keys it has still to evict, how many it has,
 	// and whether the last pass found no more keys the policy may evict.
 	evictLeft, evicted int
@@ -74,6 +79,10 @@ type memLimit struct {
 // through while its eviction is running) unless used_memory is over
 // maxmemory by more than 1/evictSlack of it: writes that come faster than
 // eviction frees memory are then refused as under noeviction.
+// goLimitFloor is the lowest Go memory limit maxmemory sets: below it
+// the collector would run all the time for little.
+const goLimitFloor = 64 << 20
+
 const (
 	evictMargin = 20
 	evictChunk  = 256
@@ -153,6 +162,7 @@ func (s *Server) checkMemory(sampler bool) {
 		}
 		over = used > uint64(limit)
 	}
+	s.setGoMemoryLimit(active, limit)
 	if !active || policy == "noeviction" {
 		m.evictLeft, m.exhausted = 0, false
 	} else if over || m.evictLeft > 0 {
@@ -247,15 +257,58 @@ func (s *Server) reclaim() {
 	s.log.Debug("compacted the store to free what deletions left", "took", time.Since(start), "used_memory", s.usedMemoryNow())
 }
 
+// setGoMemoryLimit makes the Go runtime's soft memory limit maxmemory
+// (at least goLimitFloor) while maxmemory is acted on, and lifts it
+// otherwise, unless GOMEMLIMIT set one. Go collects its heap when it has
+// doubled since the last collection (GOGC=100), so a heap of live keys
+// near maxmemory would otherwise take up to twice that from the system
+// before a collection frees the garbage; the limit makes it collect
+// sooner instead. The caller holds mem.mu. The limit is the process's:
+// the server lifts it when it stops.
+func (s *Server) setGoMemoryLimit(active bool, limit int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	want := int64(0)
+	if active {
+		want = max(limit, goLimitFloor)
+	}
+	if want == s.mem.goLimit {
+		return
+	}
+	s.mem.goLimit = want
+	if want == 0 {
+		debug.SetMemoryLimit(math.MaxInt64)
+		return
+	}
+	debug.SetMemoryLimit(want)
+}
+
 // usedMemory is INFO's used_memory: Go's heap (live and not yet
-// collected objects, heap bytes), Pebble's memtables and its block cache.
-func usedMemory(heap uint64, pm *pebble.Metrics) uint64 {
-	return heap + pm.MemTable.Size + uint64(pm.BlockCache.Size)
+// collected objects, heap bytes), Pebble's memtables and its block cache,
+// and the engine's row cache (rows).
+func usedMemory(heap uint64, pm *pebble.Metrics, rows uint64) uint64 {
+	return heap + pm.MemTable.Size + uint64(pm.BlockCache.Size) + rows
 }
 
 // usedMemoryNow is usedMemory read without runtime.ReadMemStats, which
 // stops the world.
-func (s *Server) usedMemoryNow() uint64 { return usedMemory(heapObjects(), s.eng.DB().Metrics()) }
+func (s *Server) usedMemoryNow() uint64 {
+	return usedMemory(heapObjects(), s.eng.DB().Metrics(), s.eng.RowCacheBytes())
+}
+
+// cacheBytes sizes the engine's block cache and row cache (each) for a
+// master whose dataset is in memory under maxmemory: an eighth of the
+// limit each, between 32 MiB and the engine's default of 128 MiB, so
+// that the caches, which count in used_memory, leave room for the keys.
+// 0 (the engine's default) otherwise. It is decided at start; CONFIG SET
+// maxmemory does not resize the caches.
+func cacheBytes(persistent bool, maxmemory int64) int64 {
+	if persistent || maxmemory <= 0 {
+		return 0
+	}
+	return min(max(maxmemory/8, 32<<20), 128<<20)
+}
 
 // heapObjects is the heap's allocated bytes (MemStats.HeapAlloc).
 func heapObjects() uint64 {

@@ -128,6 +128,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		Fsync:        fsync,
 		Databases:    cfg.Databases,
 		BacklogBytes: cfg.ReplBacklogSize,
+		// With the dataset in memory, the caches count against maxmemory.
+		BlockCacheBytes: cacheBytes(cfg.Persistent(), cfg.MaxMemory),
+		RowCacheBytes:   cacheBytes(cfg.Persistent(), cfg.MaxMemory),
 		// client-output-buffer-limit replica <hard>: what a replica that
 		// stops reading may pin of the in-memory log.
 		ReplicaBufferBytes: cfg.OutputBufferLimits.Replica.Hard,
@@ -249,6 +252,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	close(reaperStop)
 	<-reaperDone
 	<-samplerDone
+	s.mem.mu.Lock()
+	s.setGoMemoryLimit(false, 0)
+	s.mem.mu.Unlock()
 	return s.stop()
 }
 

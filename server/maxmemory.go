@@ -72,23 +72,23 @@ type memLimit struct {
 // Eviction runs in passes: a pass evicts what takes used_memory
 // 1/evictMargin of maxmemory below it (so that the compaction at its end
 // runs once per that much written, not at every sample; see evict for
-// how many keys that is), evictChunk keys
-// at a time, for at most evictBudget per check, so that neither the
-// sampler nor CONFIG SET is held for long; a pass left unfinished goes on
-// at the next check, and writes are taken meanwhile (Redis lets commands
-// through while its eviction is running) unless used_memory is over
-// maxmemory by more than 1/evictSlack of it: writes that come faster than
-// eviction frees memory are then refused as under noeviction.
-// goLimitFloor is the lowest Go memory limit maxmemory sets: below it
-// the collector would run all the time for little.
-const goLimitFloor = 64 << 20
-
+// how many keys that is), evictChunk keys at a time, for at most
+// evictBudget per check, so that neither the sampler nor CONFIG SET is
+// held for long; a pass left unfinished goes on at the next check, and
+// writes are taken meanwhile (Redis lets commands through while its
+// eviction is running) unless used_memory is over maxmemory by more than
+// 1/evictSlack of it: writes that come faster than eviction frees memory
+// are then refused as under noeviction.
 const (
 	evictMargin = 20
 	evictChunk  = 256
 	evictBudget = 250 * time.Millisecond
 	evictSlack  = 2
 )
+
+// goLimitFloor is the lowest Go memory limit maxmemory sets: below it
+// the collector would run all the time for little.
+const goLimitFloor = 64 << 20
 
 // oomSubcommands are the subcommands Redis marks denyoom (a row's own
 // flag covers the rest).

@@ -167,3 +167,37 @@ func TestEvictRandomEmptiesEveryDatabase(t *testing.T) {
 		t.Errorf("noeviction evicted %d", got)
 	}
 }
+
+// TestEvictAfterSwapDB: candidates ranked before SWAPDB are not evicted
+// from the database that now holds other keys under their names.
+func TestEvictAfterSwapDB(t *testing.T) {
+	e, clock := evictClock(t)
+	s := NewSession()
+	do(t, e, s, "SET x idle")
+	do(t, e, s, "SET w idle")
+	clock.Add(50_000)
+	do(t, e, s, "SELECT 1")
+	for i := range 10 {
+		do(t, e, s, fmt.Sprintf("SET y%d v", i))
+	}
+	clock.Add(50_000)
+	do(t, e, s, "SET x hot")
+	do(t, e, s, "SET w hot")
+	// db 0's x and w are the idlest: one goes, the other stays a candidate.
+	if got := evict(t, e, "allkeys-lru", 16, 1); got != 1 {
+		t.Fatalf("evicted %d", got)
+	}
+	do(t, e, s, "SWAPDB 0 1")
+	do(t, e, s, "GET x") // db 1 now: the one of x and w left is used
+	do(t, e, s, "GET w")
+	do(t, e, s, "SELECT 0") // now the hot x and w, and the y keys
+	if got := evict(t, e, "allkeys-lru", 16, 1); got != 1 {
+		t.Fatalf("evicted %d", got)
+	}
+	if got := do(t, e, s, "EXISTS x w"); got != "(integer) 2" {
+		t.Errorf("EXISTS x w after SWAPDB and an eviction: %s; a y key was idler", got)
+	}
+	if got := do(t, e, s, "DBSIZE"); got != "(integer) 11" {
+		t.Errorf("DBSIZE %s, want 11", got)
+	}
+}

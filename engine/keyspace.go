@@ -584,6 +584,7 @@ func cmdSwapDB(c *ctx, args [][]byte) {
 	m[a], m[b] = m[b], m[a]
 	c.e.dbmap.Store(&m)
 	c.g.dbmap = true
+	c.e.evict.pool = evictPool{} // its candidates name logical databases
 	c.e.watch.touchDB(m[a])
 	c.e.watch.touchDB(m[b])
 	c.selectDB(c.db)

@@ -24,6 +24,9 @@ func tinyConfig(scenario string, servers ...Server) Config {
 		Lag:        LagOptions{Replicas: 1, Keys: 1000, Load: Load{Clients: 2, Pipeline: 4, ValueSize: 32, Duration: time.Second}, Timeout: time.Minute},
 		Restart:    RestartOptions{Keys: 2000, ValueSize: 32, Timeout: time.Minute},
 		ReadScale:  ReadScaleOptions{Keys: 1000, ValueSize: 32, Readers: 3, Duration: 500 * time.Millisecond, Timeout: time.Minute},
+		// Over walrus's own memory (about 24 MB empty), under what the
+		// load's SETs take in either server within a second or two.
+		Evict: EvictOptions{MaxMemory: 32 << 20, Load: Load{Clients: 4, Pipeline: 16, Duration: 3 * time.Second}},
 	}
 }
 
@@ -49,6 +52,10 @@ var saneFigures = map[string]map[string]func(float64) bool{
 		// kill -9: it postpones its AOF write while a slow fsync runs.
 		"keys after kill -9": between(1, 2000), "keys after clean stop": between(1, 2000),
 		"start-up peak RSS after kill -9": positive,
+	},
+	ScenarioEvict: {
+		"ops/s": positive, "evicted keys": positive, "keys at end": nonNegative, "error replies": nonNegative,
+		"used_memory highest": positive, "server peak RSS": positive,
 	},
 	ScenarioReadScale: {
 		"reads/s master alone": positive, "reads/s master+2 replicas": positive, "read scaling": positive,

@@ -3,7 +3,7 @@
 // replication lag, restart time, and how reads scale from a master alone to
 // a master and its replicas, alone or side by side.
 //
-//	walrus-bench <throughput|fullsync|lag|restart|readscale|all> [flags]
+//	walrus-bench <throughput|fullsync|lag|restart|readscale|evict|all> [flags]
 //	walrus-bench compare <scenario|all> [flags]
 //
 // It is a thin layer over package bench: flags become a bench.Config.
@@ -29,7 +29,7 @@ import (
 const usage = `usage:
   walrus-bench <scenario> [flags]          one server (--server, default walrus)
   walrus-bench compare <scenario> [flags]  walrus and redis-server, same parameters
-scenarios: throughput, fullsync, lag, restart, readscale, all
+scenarios: throughput, fullsync, lag, restart, readscale, evict, all (all but evict)
 
 flags:
 `
@@ -70,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		baseline  = fs.Duration("baseline", 0, "fullsync: master load before the replica starts (default 3s)")
 		placebo   = fs.Duration("placebo", 0, "fullsync: no sync; measure a second window this long with the same load and polling (the noise floor of the p99 ratio)")
 		replicas  = fs.Int("replicas", 0, "lag: number of replicas (default 2)")
+		maxMemMB  = fs.Int64("maxmemory-mb", 0, "evict: the node's maxmemory in MiB (default 256)")
+		policy    = fs.String("policy", "", "evict: the node's maxmemory-policy (default allkeys-lru)")
 		timeout   = fs.Duration("timeout", 0, "bound on a sync, convergence or restart (default: fullsync/restart 5m, lag/readscale 2m)")
 	)
 	// The sub-command (and compare's scenario) come first; flags follow.
@@ -90,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	scenarios := []string{pos[0]}
 	if pos[0] == "all" {
-		scenarios = bench.Scenarios
+		scenarios = bench.AllScenarios
 	} else if !slices.Contains(bench.Scenarios, pos[0]) {
 		return fmt.Errorf("%w %q", bench.ErrUnknownScenario, pos[0])
 	}
@@ -123,6 +125,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ll.Duration = *duration
 	cfg.Lag = bench.LagOptions{Replicas: *replicas, Keys: *keys, Load: ll, Timeout: *timeout}
 	cfg.Restart = bench.RestartOptions{Keys: *keys, ValueSize: *valueSize, Timeout: *timeout}
+	el := load
+	el.KeySpace, el.Duration, el.Requests = *keys, *duration, *requests
+	cfg.Evict = bench.EvictOptions{MaxMemory: *maxMemMB << 20, Policy: *policy, Load: el}
 	cfg.ReadScale = bench.ReadScaleOptions{Keys: *keys, ValueSize: *valueSize, Readers: *clients, Pipeline: *pipeline, Writers: *writers, Duration: *duration, Timeout: *timeout}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

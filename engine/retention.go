@@ -268,8 +268,9 @@ func (e *Engine) compactTables(levels [][]pebble.SSTableInfo, parallelize bool) 
 // deleted stops taking space: an LSM frees a deleted key's bytes only
 // when a compaction drops them, and a quiet store may not compact for a
 // long time. It returns once the tables the compaction replaced are
-// deleted too, or after a second if an iterator still reads them. With persistence off this is memory (maxmemory in the
-// server uses it after deletions).
+// deleted too, or after a second if an iterator still reads them. With
+// persistence off this is memory (maxmemory in the server uses it after
+// deletions and evictions).
 func (e *Engine) Reclaim() error {
 	e.swap.RLock()
 	defer e.swap.RUnlock()

@@ -8,7 +8,8 @@ import (
 
 // Config is walrus's configuration: one typed field per directive it acts
 // on. Directives it only accepts for compatibility (rdbcompression,
-// maxmemory-eviction-tenacity, ...) are kept privately and reachable through Get.
+// maxmemory-eviction-tenacity, ...) are kept privately and reachable
+// through Get.
 //
 // Guard: Load, Parse and Default fill a Config before anyone else sees it.
 // Afterwards the fields change only in Set and SetReplicaOf, under mu held

@@ -245,7 +245,9 @@ var directives = []*directive{
 	{name: "replica-ignore-disk-write-errors", def: "no", flags: mutable, v: boolField(nil)},
 	{name: "propagation-error-behavior", def: "ignore", flags: mutable, v: enumField(nil, "ignore", "panic", "panic-on-replicas")},
 
-	// Memory, eviction and data-structure tuning (accepted, not acted on).
+	// Memory, eviction and data-structure tuning: maxmemory and its policy
+	// (with persistence off), maxmemory-samples and the LFU settings are
+	// acted on (server/maxmemory.go); the rest are accepted.
 	{name: "maxmemory", def: "0", flags: mutable, v: memoryField(func(c *Config) *int64 { return &c.MaxMemory }, 0, longMax)},
 	{name: "maxmemory-policy", def: "noeviction", flags: mutable, v: enumField(func(c *Config) *string { return &c.MaxMemoryPolicy }, "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")},
 	{name: "maxmemory-samples", def: "5", flags: mutable, v: intField(func(c *Config) *int { return &c.MaxMemorySamples }, 1, 64)},

@@ -30,18 +30,7 @@ func (o EvictOptions) withDefaults() EvictOptions {
 	if o.Policy == "" {
 		o.Policy = "allkeys-lru"
 	}
-	if len(o.Load.Workload.Ops) == 0 {
-		o.Load.Workload = Workload{Ops: []WeightedOp{{OpSet, 1}}}
-	}
-	if o.Load.Clients <= 0 {
-		o.Load.Clients = 20
-	}
-	if o.Load.Pipeline <= 0 {
-		o.Load.Pipeline = 16
-	}
-	if o.Load.KeySpace <= 0 {
-		o.Load.KeySpace = 100_000_000
-	}
+	o.Load = o.Load.withSetDefaults(20, 16, 100_000_000)
 	if o.Load.Duration <= 0 && o.Load.Requests <= 0 {
 		o.Load.Requests = 2_000_000
 	}

@@ -39,18 +39,7 @@ func (o LagOptions) withDefaults() LagOptions {
 	if o.Keys <= 0 {
 		o.Keys = 10_000
 	}
-	if len(o.Load.Workload.Ops) == 0 {
-		o.Load.Workload = Workload{Ops: []WeightedOp{{OpSet, 1}}}
-	}
-	if o.Load.Clients <= 0 {
-		o.Load.Clients = 8
-	}
-	if o.Load.Pipeline <= 0 {
-		o.Load.Pipeline = 16
-	}
-	if o.Load.KeySpace <= 0 {
-		o.Load.KeySpace = o.Keys
-	}
+	o.Load = o.Load.withSetDefaults(8, 16, o.Keys)
 	if o.MarkerInterval <= 0 {
 		o.MarkerInterval = 20 * time.Millisecond
 	}

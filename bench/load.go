@@ -72,6 +72,24 @@ func (l Load) withDefaults() Load {
 	return l
 }
 
+// withSetDefaults fills the zero fields of a scenario's writing load: SETs
+// only, and the scenario's clients, pipeline and key space.
+func (l Load) withSetDefaults(clients, pipeline, keySpace int) Load {
+	if len(l.Workload.Ops) == 0 {
+		l.Workload = Workload{Ops: []WeightedOp{{OpSet, 1}}}
+	}
+	if l.Clients <= 0 {
+		l.Clients = clients
+	}
+	if l.Pipeline <= 0 {
+		l.Pipeline = pipeline
+	}
+	if l.KeySpace <= 0 {
+		l.KeySpace = keySpace
+	}
+	return l
+}
+
 // describe names the load's shape for a report: mix, clients, pipeline
 // and rate.
 func (l Load) describe() string {

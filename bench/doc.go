@@ -14,9 +14,10 @@
 //   - Workload and the load generator: a command mix ("set:get=1:9"), N
 //     clients with a pipeline depth over a key space, for a duration or a
 //     request count, with latencies recorded in HDR histograms.
-//   - The scenarios: throughput, fullsync, lag, restart and readscale, each producing a
-//     Report of named Figures per server, optionally compared between servers
-//     with ratios, and rendered as a table, JSON or PNG charts.
+//   - The scenarios: throughput, fullsync, lag, restart, readscale and
+//     evict, each producing a Report of named Figures per server, optionally
+//     compared between servers with ratios, and rendered as a table, JSON or
+//     PNG charts.
 //
 // Invariants:
 //

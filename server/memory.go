@@ -44,7 +44,7 @@ func cmdMemory(s *Server, cl *client, args [][]byte) {
 	case sub == "stats" && len(args) == 2:
 		memoryStats(s, cl)
 	case sub == "doctor" && len(args) == 2:
-		cl.verbatim("walrus keeps its dataset in Pebble, not in the heap, so there is no memory problem of Redis's kind to report. INFO memory shows the heap, Pebble's memtables and block cache, and the process's RSS.")
+		cl.verbatim("walrus keeps its dataset in Pebble, not in the heap, so there is no memory problem of Redis's kind to report. INFO memory shows the heap, Pebble's memtables and block cache, the row cache, and the process's RSS.")
 	case sub == "purge" && len(args) == 2:
 		debug.FreeOSMemory()
 		cl.ok()

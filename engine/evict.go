@@ -283,10 +283,11 @@ func (ev *evictor) score(key []byte, expireAt int64) uint64 {
 // (a copy), or nil when there is none. allkeys policies read the keys in
 // hash order, volatile ones the expiry index in time order, each going on
 // where the last sample of the database ended (the first from a random
-// place): consecutive keys in hash order are as good a sample as random
-// ones (Redis samples a stretch of its dict's buckets), and the next ones
-// cost a step where a random place costs a seek. volatile-ttl reads the
-// index from its front: the keys that expire soonest.
+// place in hash order, or the front of the index): consecutive keys in
+// hash order are as good a sample as random ones (Redis samples a
+// stretch of its dict's buckets), and the next ones cost a step where a
+// random place costs a seek. volatile-ttl reads the index from its
+// front: the keys that expire soonest.
 func (ev *evictor) sample(n int, fn func(key []byte, expireAt int64)) []byte {
 	c := ev.c
 	if c.dbCount(c.phys) == 0 {
@@ -310,8 +311,12 @@ func (ev *evictor) sample(n int, fn func(key []byte, expireAt int64)) []byte {
 	default:
 		it = ev.newIter(id, space)
 		start, ok := c.e.evict.cursor[id]
-		if !ok {
-			start = binary.BigEndian.AppendUint64([]byte{space, byte(c.phys >> 8), byte(c.phys)}, rand.Uint64())
+		switch {
+		case ok:
+		case space == spaceMeta:
+			start = metaPrefix(c.phys, rand.Uint64())
+		default:
+			start, _ = dbBounds(space, c.phys)
 		}
 		valid = it.SeekGE(start)
 	}

@@ -94,10 +94,7 @@ func memoryStats(s *Server, cl *client) {
 	f := s.memoryFigures()
 	used, dataset, frag := int64(f.used), int64(f.dataset), f.frag
 	peak := max(int64(f.peak), used)
-	keys := int64(0)
-	for _, db := range s.eng.Keyspace() {
-		keys += db.Keys
-	}
+	keys := s.eng.KeyCount()
 	perKey := int64(0)
 	if keys > 0 {
 		perKey = used / keys

@@ -405,6 +405,7 @@ func (e *Engine) commitBatch(b *pebble.Batch, index uint64, g *group) error {
 		if err := g.materialize(b); err != nil {
 			return err
 		}
+		e.addKeys(g)
 		for phys, d := range g.delta {
 			if d == 0 {
 				continue

@@ -171,12 +171,16 @@ func (c *ctx) countLookup(hit bool) {
 }
 
 // readMeta reads a metadata value: first what this group wrote, then the
-// row cache, then Pebble. The returned slice must not be modified.
+// key filter, the row cache and Pebble. The returned slice must not be
+// modified.
 func (c *ctx) readMeta(mk []byte) ([]byte, bool) {
 	if c.g != nil {
 		if v, ok := c.g.metas[string(mk)]; ok {
 			return v, v != nil
 		}
+	}
+	if !c.e.keys.Load().mayHold(mk) {
+		return nil, false
 	}
 	return c.readThrough(mk)
 }

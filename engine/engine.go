@@ -84,6 +84,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
+
+	// filterMinKeys sizes the smallest key filter (tests, to make it
+	// outgrow itself). Default minFilterKeys.
+	filterMinKeys int64
 }
 
 func (o *Options) fill() {
@@ -110,6 +114,9 @@ func (o *Options) fill() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.filterMinKeys <= 0 {
+		o.filterMinKeys = minFilterKeys
 	}
 }
 
@@ -160,6 +167,7 @@ type Engine struct {
 
 	watch watchTable
 	rows  *rowCache
+	keys  atomic.Pointer[keyFilter] // the metadata keys Pebble may hold (keyfilter.go); nil past maxFilterKeys
 
 	// swap guards e.db, e.cache and e.dbDir against Install, which
 	// replaces the dataset: everyone using the database holds it for
@@ -255,7 +263,11 @@ func (e *Engine) openDB() error {
 		return fmt.Errorf("open pebble %s: %w", e.dbDir, err)
 	}
 	e.db = db
-	return e.loadSystem()
+	if err := e.loadSystem(); err != nil {
+		return err
+	}
+	e.installKeyFilter()
+	return nil
 }
 
 // loadSystem reads the system keys into memory.
@@ -359,6 +371,7 @@ func (e *Engine) start() {
 	go func() { defer e.wg.Done(); e.commitLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.flushLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.expireLoop(ctx) }()
+	e.startKeyBuild(e.keys.Load())
 }
 
 // Close stops the committer, flushes Pebble so a restart replays little,

@@ -51,6 +51,7 @@ func (e *Engine) Install(src string, index uint64, swapIn func(src, dst string) 
 		return fmt.Errorf("reset log to %d: %w", index+1, err)
 	}
 	e.logBroken.Store(nil)
+	e.startKeyBuild(e.keys.Load())
 	return nil
 }
 

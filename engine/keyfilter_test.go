@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// waitKeyFilter waits until e's key filter is built and returns it.
+func waitKeyFilter(t *testing.T, e *Engine) *keyFilter {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if f := e.keys.Load(); f != nil && f.ready.Load() {
+			return f
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key filter was not built within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// checkKnownKeys runs writes whose replies depend on keys the engine did
+// not write itself (it reopened them, or installed them): each one is
+// wrong if the filter calls an existing key absent.
+func checkKnownKeys(t *testing.T, e *Engine, fields int) {
+	t.Helper()
+	s := NewSession()
+	for _, st := range []step{
+		{fmt.Sprintf("HSET h new%d v", fields), "(integer) 1"},
+		{"HLEN h", fmt.Sprintf("(integer) %d", fields+1)},
+		{"SET t x", "OK"}, // had a TTL: SET drops it and its expiry entry
+		{"TTL t", "(integer) -1"},
+		{"SET p x NX", "(nil)"},
+		{"SET p2 x NX", "OK"},
+		{"DBSIZE", "(integer) 104"},
+	} {
+		if got := do(t, e, s, st.cmd); got != st.want {
+			t.Errorf("%s = %s, want %s", st.cmd, got, st.want)
+		}
+	}
+	for i := range 100 {
+		if got := do(t, e, s, fmt.Sprintf("SETNX k%d y", i)); got != "(integer) 0" {
+			t.Fatalf("SETNX k%d = %s: the key was there", i, got)
+		}
+	}
+}
+
+// fillKnown writes the keys checkKnownKeys expects: a hash of fields
+// fields, a key with a TTL, p, and k0..k99.
+func fillKnown(t *testing.T, e *Engine, fields int) {
+	t.Helper()
+	s := NewSession()
+	for i := range fields {
+		do(t, e, s, fmt.Sprintf("HSET h f%d v", i))
+	}
+	do(t, e, s, "SET t v EX 1000")
+	do(t, e, s, "SET p v")
+	for i := range 100 {
+		do(t, e, s, fmt.Sprintf("SET k%d v", i))
+	}
+}
+
+// TestKeyFilterKnowsTheStoreItOpened: keys that reach Pebble without
+// this process writing them (a restart, a full sync's checkpoint) are in
+// the filter once it is ready, and absent keys mostly are not.
+func TestKeyFilterKnowsTheStoreItOpened(t *testing.T) {
+	dir := t.TempDir()
+	first := testEngine(t, Options{Dir: dir})
+	fillKnown(t, first, 3)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	reopened := testEngine(t, Options{Dir: dir})
+	f := waitKeyFilter(t, reopened)
+	checkKnownKeys(t, reopened, 3)
+	misses := 0
+	for i := range 10000 {
+		if !f.mayHold(metaKey(nil, 0, fmt.Appendf(nil, "absent:%d", i))) {
+			misses++
+		}
+	}
+	if misses < 9500 {
+		t.Errorf("the filter ruled out %d of 10000 absent keys; a working one rules out about 99%%", misses)
+	}
+
+	// A replica's full sync: the installed checkpoint replaces keys the
+	// engine had written itself.
+	saved := t.TempDir()
+	if err := reopened.Save(saved); err != nil {
+		t.Fatal(err)
+	}
+	replica := testEngine(t, Options{})
+	fillKnown(t, replica, 7)
+	do(t, replica, NewSession(), "SET only-here v")
+	swapIn := func(from, to string) error {
+		if err := os.RemoveAll(to); err != nil {
+			return err
+		}
+		return os.Rename(from, to)
+	}
+	if err := replica.Install(filepath.Join(saved, "dump"), reopened.AppliedIndex(), swapIn); err != nil {
+		t.Fatal(err)
+	}
+	waitKeyFilter(t, replica)
+	if got := do(t, replica, NewSession(), "SETNX only-here v"); got != "(integer) 1" {
+		t.Errorf("SETNX of a key the checkpoint replaced = %s, want 1", got)
+	}
+	do(t, replica, NewSession(), "DEL only-here")
+	if got := do(t, replica, NewSession(), "SETNX p2 v"); got != "(integer) 0" {
+		t.Errorf("SETNX of a key only the checkpoint had = %s, want 0", got)
+	}
+	do(t, replica, NewSession(), "DEL p2")
+	checkKnownKeys(t, replica, 4) // the checkpoint's hash, and the HSET above
+}
+
+// TestKeyFilterOutgrowsItself: past its capacity the filter is replaced
+// by a larger one, built while writes go on, and loses no key.
+func TestKeyFilterOutgrowsItself(t *testing.T) {
+	e := testEngine(t, Options{InMemory: true, filterMinKeys: 1000})
+	first := waitKeyFilter(t, e)
+	s := NewSession()
+	const keys = 20000
+	for i := 0; i < keys; i += 100 {
+		cmd := []byte("MSET")
+		for j := i; j < i+100; j++ {
+			cmd = fmt.Appendf(cmd, " key:%d v", j)
+		}
+		do(t, e, s, string(cmd))
+	}
+	f := waitKeyFilter(t, e)
+	if f == first || f.capacity <= first.capacity {
+		t.Fatalf("after %d keys the filter is still sized for %d", keys, first.capacity)
+	}
+	for i := range keys {
+		if !f.mayHold(metaKey(nil, 0, fmt.Appendf(nil, "key:%d", i))) {
+			t.Fatalf("key:%d is missing from the filter", i)
+		}
+	}
+	for i := 0; i < keys; i += 97 {
+		if got := do(t, e, s, fmt.Sprintf("SET key:%d w NX", i)); got != "(nil)" {
+			t.Fatalf("SET key:%d NX = %s: the key was there", i, got)
+		}
+	}
+	if got := do(t, e, s, "DBSIZE"); got != fmt.Sprintf("(integer) %d", keys) {
+		t.Errorf("DBSIZE = %s, want %d", got, keys)
+	}
+}

@@ -149,6 +149,9 @@ func TestMaxmemorySizesCachesAndGoMemoryLimit(t *testing.T) {
 	if err != nil || rows <= 0 || rows > 32<<20 {
 		t.Errorf("walrus_row_cache_bytes %d (%v): want some, at most 32 MiB", rows, err)
 	}
+	if got := infoField(t, c, "memory", "walrus_key_filter_bytes"); got != "2097152" {
+		t.Errorf("walrus_key_filter_bytes %s: want 2097152, the filter of a new store", got)
+	}
 	c.expect("+OK", "CONFIG", "SET", "maxmemory", "0")
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("Go's memory limit %d after CONFIG SET maxmemory 0", got)

@@ -192,6 +192,7 @@ func (s *Server) infoMemory() [][2]string {
 		kv("walrus_pebble_memtable_bytes", pm.MemTable.Size),
 		kv("walrus_pebble_block_cache_bytes", pm.BlockCache.Size),
 		kv("walrus_row_cache_bytes", s.eng.RowCacheBytes()),
+		kv("walrus_key_filter_bytes", s.eng.KeyFilterBytes()),
 		kv("walrus_pebble_disk_bytes", pm.DiskSpaceUsage()),
 		kv("walrus_pebble_l0_tables", pm.Levels[0].NumFiles),
 	}

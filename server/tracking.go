@@ -48,6 +48,9 @@ type trackState struct {
 	prefixes                         []string
 	caching                          bool // CLIENT CACHING given for the next command
 	broken                           bool // the redirection's target is gone
+	// enabling: an EXEC that turns tracking on is running, and its reads
+	// were remembered before it ran (trackCommand, trackExecRan).
+	enabling bool
 }
 
 // trackSummary is what CLIENT LIST shows of a client's tracking: its
@@ -363,6 +366,7 @@ func (s *Server) trackCommand(cl *client, c *command, args [][]byte) {
 				t.rememberLocked(cl, row, q)
 			}
 		}
+		cur.enabling = !cur.on
 	default:
 		t.rememberLocked(cl, c, args)
 	}
@@ -377,6 +381,34 @@ func (s *Server) trackCommand(cl *client, c *command, args [][]byte) {
 			s.sendInvalidation(p.cl, p.keys)
 		}
 		t.mu.Lock()
+	}
+}
+
+// trackExecRan runs after an EXEC: when the transaction was to turn
+// tracking on and did not (it was discarded, or its CLIENT TRACKING was
+// refused), the reads trackCommand remembered for it are forgotten, so
+// the table holds no key for a client that never tracked.
+func (s *Server) trackExecRan(cl *client) {
+	t := &s.trk
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur := &cl.track
+	if !cur.enabling {
+		return
+	}
+	cur.enabling = false
+	if cur.on {
+		return
+	}
+	for key, ids := range t.keys {
+		if i := slices.Index(ids, cl); i >= 0 {
+			t.items--
+			if len(ids) == 1 {
+				delete(t.keys, key)
+			} else {
+				t.keys[key] = slices.Delete(ids, i, i+1)
+			}
+		}
 	}
 }
 

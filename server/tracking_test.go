@@ -265,6 +265,27 @@ func TestClientTrackingInTransaction(t *testing.T) {
 	})
 }
 
+// TestClientTrackingRefusedInTransaction: a transaction whose CLIENT
+// TRACKING ON is refused tracks nothing; the reads queued around it leave
+// no key in the table.
+func TestClientTrackingRefusedInTransaction(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		w := dialRaw(t, addr)
+		a := dialRaw(t, addr)
+		a.do("HELLO", "3")
+		a.expect("+OK", "MULTI")
+		a.expect("+QUEUED", "GET", "rk")
+		a.expect("+QUEUED", "CLIENT", "TRACKING", "on", "REDIRECT", "999999")
+		a.expect("+QUEUED", "GET", "rk")
+		a.expect("[(nil) -ERR The client ID you want redirect to does not exist (nil)]", "EXEC")
+		if got := infoField(t, w, "stats", "tracking_total_keys"); got != "0" {
+			t.Errorf("tracking_total_keys %s after a transaction that did not turn tracking on", got)
+		}
+		w.expect("+OK", "SET", "rk", "1")
+		expectQuiet(t, a)
+	})
+}
+
 // TestClientTrackingWhileBlocked: a tracking client blocked in BLPOP
 // hears of a change at once, as in Redis, not when its pop returns.
 func TestClientTrackingWhileBlocked(t *testing.T) {

@@ -171,7 +171,7 @@ func (c *ctx) countLookup(hit bool) {
 }
 
 // readMeta reads a metadata value: first what this group wrote, then the
-// key filter, the row cache and Pebble. The returned slice must not be
+// row cache, the key filter and Pebble. The returned slice must not be
 // modified.
 func (c *ctx) readMeta(mk []byte) ([]byte, bool) {
 	if c.g != nil {
@@ -179,14 +179,12 @@ func (c *ctx) readMeta(mk []byte) ([]byte, bool) {
 			return v, v != nil
 		}
 	}
-	if !c.e.keys.Load().mayHold(mk) {
-		return nil, false
-	}
 	return c.readThrough(mk)
 }
 
 // readThrough reads k from the row cache, else Pebble (filling the cache
-// on the read path). The value returned is the caller's own copy.
+// on the read path), unless k is a metadata key the key filter rules
+// out. The value returned is the caller's own copy.
 func (c *ctx) readThrough(k []byte) ([]byte, bool) {
 	rc := c.e.rows
 	useCache := c.g == nil || !c.g.clearRows
@@ -200,6 +198,9 @@ func (c *ctx) readThrough(k []byte) ([]byte, bool) {
 		case rowAbsent:
 			return nil, false
 		}
+	}
+	if k[0] == spaceMeta && !c.e.keys.Load().mayHold(k) {
+		return nil, false
 	}
 	v, closer, err := c.r.Get(k)
 	if err != nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -103,4 +104,39 @@ func encodingName(m *meta) string {
 		return "stream"
 	}
 	return "unknown"
+}
+
+// DebugObject is DEBUG OBJECT's line for key in the session's database,
+// with Redis's fields: "Value at" is the key's hash (a value has no
+// address of its own here), serializedlength the length of its DUMP
+// encoding without the type, version and checksum (walrus does not
+// compress strings there, nor lay out small collections as listpacks),
+// lru the access
+// table's stamp in Redis's 24-bit clock (under LFU, Redis's minute<<8 |
+// counter). ok is false when there is no such key. The lookup touches
+// nothing and counts as neither hit nor miss, as in Redis.
+func (e *Engine) DebugObject(s *Session, key []byte) (line string, ok bool) {
+	e.swap.RLock()
+	defer e.swap.RUnlock()
+	c := e.readCtx()
+	c.selectDB(s.DB)
+	c.noTouch = true
+	m, found := c.lookup(key)
+	if !found {
+		return "", false
+	}
+	serialized := 0
+	if b, ok := c.dump(&m); ok {
+		serialized = len(b) - 1 - 2 - 8 // the type; the version and the CRC
+	}
+	mk := metaKey(nil, c.phys, key)
+	var lru, idle int64
+	if e.access.lfu.Load() {
+		lru = int64(lfuMinute(c.now))<<8 | int64(e.access.freq(mk, c.now))
+	} else {
+		idle = e.access.idle(mk, c.now)
+		lru = (c.now/1000 - idle) & (1<<24 - 1)
+	}
+	return fmt.Sprintf("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d",
+		hashKey(key), encodingName(&m), serialized, lru, idle), true
 }

@@ -540,6 +540,13 @@ func cmdDebug(s *Server, cl *client, args [][]byte) {
 		cl.ok()
 	case sub == "protocol" && len(args) == 3:
 		debugProtocol(cl, strings.ToLower(string(args[2])))
+	case sub == "object" && len(args) == 3:
+		line, ok := s.eng.DebugObject(cl.sess, args[2])
+		if !ok {
+			cl.err("ERR no such key")
+			return
+		}
+		cl.status(line)
 	default:
 		cl.err("ERR unknown subcommand '" + string(args[1]) + "'. Try DEBUG HELP.")
 	}

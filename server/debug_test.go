@@ -48,3 +48,44 @@ func TestDebugPopulate(t *testing.T) {
 		}
 	})
 }
+
+// TestDebugObject: DEBUG OBJECT's fields beside Redis's (all but the
+// value's address and the LRU clock, which name no shared thing), and a
+// lookup that counts as neither hit nor miss.
+func TestDebugObject(t *testing.T) {
+	scenario := func(t *testing.T, addr string) {
+		r := dialRaw(t, addr)
+		r.expect("-ERR no such key", "DEBUG", "OBJECT", "nokey")
+		r.expect("+OK", "SET", "s", "val1")
+		r.expect("+OK", "SET", "n", "12345")
+		r.expect("+OK", "SET", "long", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMN") // LZF leaves it as is
+		r.expect(":1", "HSET", "h", "f", "v")
+		hits := infoField(t, r, "stats", "keyspace_hits")
+		for _, c := range []struct{ key, want string }{
+			{"s", "refcount:1 encoding:embstr serializedlength:5 lru_seconds_idle:0"},
+			{"n", "refcount:1 encoding:int serializedlength:3 lru_seconds_idle:0"},
+			{"long", "refcount:1 encoding:raw serializedlength:51 lru_seconds_idle:0"},
+			{"h", "refcount:1 encoding:listpack lru_seconds_idle:0"},
+		} {
+			line := r.do("DEBUG", "OBJECT", c.key)
+			if !strings.HasPrefix(line, "+Value at:") {
+				t.Fatalf("DEBUG OBJECT %s = %q", c.key, line)
+			}
+			var kept []string
+			for _, f := range strings.Fields(line)[2:] {
+				if strings.HasPrefix(f, "lru:") || c.key == "h" && strings.HasPrefix(f, "serializedlength:") {
+					continue // a clock; a listpack's bytes
+				}
+				kept = append(kept, f)
+			}
+			if got := strings.Join(kept, " "); got != c.want {
+				t.Errorf("DEBUG OBJECT %s: %q, want %q (from %q)", c.key, got, c.want, line)
+			}
+		}
+		if got := infoField(t, r, "stats", "keyspace_hits"); got != hits {
+			t.Errorf("keyspace_hits %s after DEBUG OBJECT, %s before", got, hits)
+		}
+	}
+	t.Run("walrus", func(t *testing.T) { scenario(t, startServer(t).Addr().String()) })
+	t.Run("redis", func(t *testing.T) { scenario(t, redisServer(t, "--enable-debug-command", "yes")) })
+}

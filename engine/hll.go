@@ -433,6 +433,14 @@ func cmdPFAdd(c *ctx, args [][]byte) {
 	for _, ele := range args[2:] {
 		var changed, valid bool
 		if h, changed, valid = hllAdd(h, ele); !valid {
+			if updated && ok {
+				// A corrupt sparse HLL: Redis keeps the registers the
+				// elements before this one set (and the invalidated
+				// cache), without an event. The replicas get the value.
+				hllInvalidateCache(h)
+				c.setString(args[1], &m, h, m.expireAt)
+				c.emit(bs("SET"), args[1], h, bs("KEEPTTL"))
+			}
 			c.replyError(errHLLInvalid)
 			return
 		}

@@ -1,6 +1,10 @@
 package server
 
-import "strconv"
+import (
+	"strconv"
+	"testing"
+	"time"
+)
 
 func init() { families = append(families, hllFamily) }
 
@@ -65,4 +69,29 @@ var hllFamily = family{
 			return g.commonKeyOp()
 		}
 	},
+}
+
+// TestPFAddKeepsWhatACorruptHLLTook: PFADD on a corrupt sparse value
+// sets the registers of the elements before the one that finds it
+// corrupt, and replies the error; Redis keeps those registers (and
+// invalidates the cached count), and so does walrus, on its replicas
+// too. e1396 falls in register 0, the only one the value covers.
+func TestPFAddKeepsWhatACorruptHLLTook(t *testing.T) {
+	corrupt := "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+	after := "$HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x80"
+	scenario := func(t *testing.T, c *rawConn) {
+		c.expect("+OK", "SET", "h", corrupt)
+		c.expect(":1", "EXPIRE", "h", "100")
+		c.expect("-INVALIDOBJ Corrupted HLL object detected", "PFADD", "h", "v23")
+		c.expect("$"+corrupt, "GET", "h")
+		c.expect("-INVALIDOBJ Corrupted HLL object detected", "PFADD", "h", "e1396", "v23")
+		c.expect(after, "GET", "h")
+		c.expect(":100", "TTL", "h")
+	}
+	againstBoth(t, func(t *testing.T, addr string) { scenario(t, dialRaw(t, addr)) })
+	t.Run("replicated", func(t *testing.T) {
+		_, _, mc, rc := masterAndReplica(t)
+		scenario(t, mc)
+		waitFor(t, "the replica to hold the master's value", 10*time.Second, func() bool { return rc.do("GET", "h") == after })
+	})
 }

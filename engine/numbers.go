@@ -39,14 +39,53 @@ func parseFloat(b []byte) (float64, error) {
 	case "-inf", "-infinity":
 		return math.Inf(-1), nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(f) {
+	goSyntax, ok := strtodSyntax(s)
+	if !ok {
 		return 0, errNotNumber
 	}
-	if err != nil {
-		return 0, errNotNumber
+	f, err := strconv.ParseFloat(goSyntax, 64)
+	if err != nil || math.IsNaN(f) || f == 0 && nonzeroMantissa(s) {
+		return 0, errNotNumber // overflow, or underflow to zero: strtod's ERANGE
 	}
 	return f, nil
+}
+
+// strtodSyntax rewrites a float argument that C's strtod takes into the
+// syntax Go's parsers take for it: a hexadecimal mantissa needs an
+// exponent in Go ("0x10" is "0x10p0"). ok is false for what strtod
+// refuses and Go would take: digit separators, binary and octal.
+func strtodSyntax(s string) (goSyntax string, ok bool) {
+	if strings.ContainsRune(s, '_') {
+		return "", false
+	}
+	body := strings.TrimLeft(s, "+-")
+	if len(body) < 2 || body[0] != '0' {
+		return s, true
+	}
+	switch body[1] {
+	case 'x', 'X':
+		if !strings.ContainsAny(body, "pP") {
+			return s + "p0", true
+		}
+	case 'b', 'B', 'o', 'O':
+		return "", false
+	}
+	return s, true
+}
+
+// nonzeroMantissa reports whether a float argument has a digit other
+// than zero before its exponent: one that parses as zero then underflowed,
+// which strtod reports as ERANGE and Redis refuses.
+func nonzeroMantissa(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	digits, exp := "123456789", "eE"
+	if len(s) > 1 && (s[1] == 'x' || s[1] == 'X') {
+		s, digits, exp = s[2:], "123456789abcdefABCDEF", "pP"
+	}
+	if i := strings.IndexAny(s, exp); i >= 0 {
+		s = s[:i]
+	}
+	return strings.ContainsAny(s, digits)
 }
 
 // formatFloat formats an INCRBYFLOAT result the way Redis's human
@@ -97,8 +136,17 @@ func parseLongDouble(b []byte) (*big.Float, bool) {
 	case "-inf", "-infinity":
 		return new(big.Float).SetPrec(longDoublePrec).SetInf(true), true
 	}
-	x, _, err := big.ParseFloat(string(b), 10, longDoublePrec, big.ToNearestEven)
-	if err != nil || x.MantExp(nil) > 16384 {
+	s, ok := strtodSyntax(string(b))
+	if !ok {
+		return nil, false
+	}
+	x, _, err := big.ParseFloat(s, 0, longDoublePrec, big.ToNearestEven)
+	if err != nil {
+		return nil, false
+	}
+	// Past long double's range strtold overflows; below half its least
+	// subnormal, 2^-16445, it underflows to zero: ERANGE either way.
+	if exp := x.MantExp(nil); exp > 16384 || x.Sign() != 0 && exp < -16445 || x.Sign() == 0 && nonzeroMantissa(s) {
 		return nil, false
 	}
 	return x, true

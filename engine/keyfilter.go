@@ -31,7 +31,8 @@ import (
 //
 // A deleted key keeps its bits (a false "present", so one more Pebble
 // read). When the keys added pass the filter's capacity it is replaced by
-// a larger one, built the same way; until then reads go to Pebble.
+// one sized afresh for twice the keys then held, built the same way;
+// until it is ready, lookups read Pebble.
 type keyFilter struct {
 	words    []atomic.Uint64 // blockWords words per block
 	mask     uint64          // blocks - 1 (a power of two)

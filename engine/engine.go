@@ -425,8 +425,14 @@ func (e *Engine) FlushedIndex() uint64 { return e.flushed.Load() }
 func (e *Engine) Databases() int { return e.opts.Databases }
 
 // SetReplica switches the engine between master (active expiry on) and
-// replica (expiry left to the master's DEL entries).
-func (e *Engine) SetReplica(on bool) { e.replica.Store(on) }
+// replica (expiry left to the master's DEL entries). A master builds the
+// key filter a replica went without (startKeyBuild).
+func (e *Engine) SetReplica(on bool) {
+	e.replica.Store(on)
+	if !on {
+		e.startKeyBuild(e.keys.Load())
+	}
+}
 
 // KeyspaceStats returns INFO's keyspace_hits and keyspace_misses (key
 // lookups of commands run on the read path) and expired_keys (keys this

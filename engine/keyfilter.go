@@ -38,6 +38,7 @@ type keyFilter struct {
 	mask     uint64          // blocks - 1 (a power of two)
 	capacity int64           // keys it was sized for
 	added    atomic.Int64    // keys that set at least one bit
+	building atomic.Bool     // its builder was started
 	ready    atomic.Bool     // the builder is done (see the invariant)
 }
 
@@ -158,9 +159,14 @@ func (e *Engine) addKeys(g *group) {
 	}
 }
 
-// startKeyBuild starts f's builder unless the engine is closing.
+// startKeyBuild starts f's builder, once, unless the engine is closing
+// or is a replica. A replica's writes come with what their master found
+// (a SET's PREV), so it has little use for the filter, and building one
+// right after a full sync would read every key while the master, its
+// writers and the replica's catch-up want the CPU; a replica that is
+// promoted builds it then (SetReplica).
 func (e *Engine) startKeyBuild(f *keyFilter) {
-	if f == nil || e.closed.Load() {
+	if f == nil || e.closed.Load() || e.replica.Load() || !f.building.CompareAndSwap(false, true) {
 		return
 	}
 	e.wg.Add(1)

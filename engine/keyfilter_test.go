@@ -172,3 +172,36 @@ func TestKeyFilterOutgrowsItself(t *testing.T) {
 		t.Errorf("DBSIZE = %s, want %d", got, keys)
 	}
 }
+
+// TestKeyFilterWaitsForPromotion: a replica installs a full sync's
+// checkpoint without building its filter (its lookups read Pebble);
+// promoted, it builds it.
+func TestKeyFilterWaitsForPromotion(t *testing.T) {
+	master := testEngine(t, Options{})
+	fillKnown(t, master, 2)
+	saved := t.TempDir()
+	if err := master.Save(saved); err != nil {
+		t.Fatal(err)
+	}
+	replica := testEngine(t, Options{})
+	replica.SetReplica(true)
+	swapIn := func(from, to string) error {
+		if err := os.RemoveAll(to); err != nil {
+			return err
+		}
+		return os.Rename(from, to)
+	}
+	if err := replica.Install(filepath.Join(saved, "dump"), master.AppliedIndex(), swapIn); err != nil {
+		t.Fatal(err)
+	}
+	if f := replica.keys.Load(); f.building.Load() || f.ready.Load() {
+		t.Fatal("a replica built its key filter after a full sync")
+	}
+	if got := do(t, replica, NewSession(), "SETNX k7 v"); got != "(integer) 0" {
+		t.Errorf("SETNX k7 on the replica = %s: the key was there", got)
+	}
+	replica.SetReplica(false)
+	waitKeyFilter(t, replica)
+	checkKeyFilterHolds(t, replica)
+	checkKnownKeys(t, replica, 2)
+}

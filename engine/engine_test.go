@@ -570,6 +570,14 @@ func TestPebbleCompactsL0OnlyAtTheConfiguredDepth(t *testing.T) {
 	}
 }
 
+// renameInto is Install's swapIn for tests: dst replaced by src.
+func renameInto(src, dst string) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	return os.Rename(src, dst)
+}
+
 func TestIdleCompactionLeavesAnInstalledCheckpointAlone(t *testing.T) {
 	// A replica's flush loop may find it quiet just before a full sync's
 	// Install takes the dataset; the compaction it then starts must not
@@ -585,12 +593,6 @@ func TestIdleCompactionLeavesAnInstalledCheckpointAlone(t *testing.T) {
 		}
 	}
 	index := src.AppliedIndex()
-	swapIn := func(from, to string) error {
-		if err := os.RemoveAll(to); err != nil {
-			return err
-		}
-		return os.Rename(from, to)
-	}
 
 	for attempt := 1; ; attempt++ {
 		saved := t.TempDir()
@@ -599,7 +601,7 @@ func TestIdleCompactionLeavesAnInstalledCheckpointAlone(t *testing.T) {
 		}
 		dst := testEngine(t, Options{FlushInterval: time.Hour})
 		quiet := dst.state() // the loop judged it quiet here
-		if err := dst.Install(filepath.Join(saved, "dump"), index, swapIn); err != nil {
+		if err := dst.Install(filepath.Join(saved, "dump"), index, renameInto); err != nil {
 			t.Fatal(err)
 		}
 		installed := time.Now()

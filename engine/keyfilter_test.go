@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -119,13 +118,7 @@ func TestKeyFilterKnowsTheStoreItOpened(t *testing.T) {
 	replica := testEngine(t, Options{})
 	fillKnown(t, replica, 7)
 	do(t, replica, NewSession(), "SET only-here v")
-	swapIn := func(from, to string) error {
-		if err := os.RemoveAll(to); err != nil {
-			return err
-		}
-		return os.Rename(from, to)
-	}
-	if err := replica.Install(filepath.Join(saved, "dump"), reopened.AppliedIndex(), swapIn); err != nil {
+	if err := replica.Install(filepath.Join(saved, "dump"), reopened.AppliedIndex(), renameInto); err != nil {
 		t.Fatal(err)
 	}
 	waitKeyFilter(t, replica)
@@ -185,13 +178,7 @@ func TestKeyFilterWaitsForPromotion(t *testing.T) {
 	}
 	replica := testEngine(t, Options{})
 	replica.SetReplica(true)
-	swapIn := func(from, to string) error {
-		if err := os.RemoveAll(to); err != nil {
-			return err
-		}
-		return os.Rename(from, to)
-	}
-	if err := replica.Install(filepath.Join(saved, "dump"), master.AppliedIndex(), swapIn); err != nil {
+	if err := replica.Install(filepath.Join(saved, "dump"), master.AppliedIndex(), renameInto); err != nil {
 		t.Fatal(err)
 	}
 	if f := replica.keys.Load(); f.building.Load() || f.ready.Load() {

@@ -108,13 +108,13 @@ func encodingName(m *meta) string {
 
 // DebugObject is DEBUG OBJECT's line for key in the session's database,
 // with Redis's fields: "Value at" is the key's hash (a value has no
-// address of its own here), serializedlength the length of its DUMP
+// address of its own here); serializedlength is the length of its DUMP
 // encoding without the type, version and checksum (walrus does not
-// compress strings there, nor lay out small collections as listpacks),
-// lru the access
-// table's stamp in Redis's 24-bit clock (under LFU, Redis's minute<<8 |
-// counter). ok is false when there is no such key. The lookup touches
-// nothing and counts as neither hit nor miss, as in Redis.
+// compress strings there, nor lay out small collections as listpacks);
+// lru is the access table's stamp in Redis's 24-bit clock (under LFU,
+// Redis's minute<<8 | counter). ok is false when there is no such key.
+// The lookup touches nothing and counts as neither hit nor miss, as in
+// Redis.
 func (e *Engine) DebugObject(s *Session, key []byte) (line string, ok bool) {
 	e.swap.RLock()
 	defer e.swap.RUnlock()

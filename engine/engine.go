@@ -167,7 +167,13 @@ type Engine struct {
 
 	watch watchTable
 	rows  *rowCache
-	keys  atomic.Pointer[keyFilter] // the metadata keys Pebble may hold (keyfilter.go); nil past maxFilterKeys
+	// keys is the filter of the metadata keys Pebble may hold that
+	// lookups use (keyfilter.go; nil past maxFilterKeys), and nextKeys
+	// the one being built to replace it. The committer (addKeys) and a
+	// builder putting nextKeys in use change them under keysMu; Install
+	// under swap.
+	keys, nextKeys atomic.Pointer[keyFilter]
+	keysMu         sync.Mutex
 
 	// swap guards e.db, e.cache and e.dbDir against Install, which
 	// replaces the dataset: everyone using the database holds it for

@@ -30,9 +30,10 @@ import (
 //   - the filter is ready only when the builder has read the whole space.
 //
 // A deleted key keeps its bits (a false "present", so one more Pebble
-// read). When the keys added pass the filter's capacity it is replaced by
-// one sized afresh for twice the keys then held, built the same way;
-// until it is ready, lookups read Pebble.
+// read). When the keys added pass the filter's capacity a new one, sized
+// afresh for twice the keys then held, is built the same way beside it
+// (Engine.nextKeys); the committer adds to both, lookups keep using the
+// old one, and the new one takes its place when it is ready.
 type keyFilter struct {
 	words    []atomic.Uint64 // blockWords words per block
 	mask     uint64          // blocks - 1 (a power of two)
@@ -130,31 +131,46 @@ func mix64(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-// installKeyFilter replaces the filter with an empty one sized for the
-// store's keys; the caller starts its builder (buildKeyFilter) once the
-// database is open for it. Called with the database held still: by
-// openDB, and by the committer between groups.
-func (e *Engine) installKeyFilter() *keyFilter {
-	f := newKeyFilter(max(2*e.KeyCount(), e.opts.filterMinKeys))
-	e.keys.Store(f)
-	return f
+// sizedKeyFilter is an empty filter, not ready, for twice the store's
+// keys (nil past maxFilterKeys).
+func (e *Engine) sizedKeyFilter() *keyFilter {
+	return newKeyFilter(max(2*e.KeyCount(), e.opts.filterMinKeys))
 }
 
-// addKeys adds the metadata keys a group wrote to the filter, before the
-// group's batch commits; it replaces a filter that has outgrown its
-// capacity (committer only).
+// installKeyFilter replaces the filter with an empty one, not ready, for
+// a database just opened (openDB, with nothing else using it); start
+// starts its builder.
+func (e *Engine) installKeyFilter() {
+	e.keys.Store(e.sizedKeyFilter())
+	e.nextKeys.Store(nil)
+}
+
+// addKeys adds the metadata keys a group wrote to the filter in use and
+// to the one being built to replace it, before the group's batch
+// commits; it starts that replacement when the filter in use has
+// outgrown its capacity (committer only).
 func (e *Engine) addKeys(g *group) {
-	f := e.keys.Load()
-	if f != nil && f.added.Load() > f.capacity && f.ready.Load() {
-		f = e.installKeyFilter()
-		e.startKeyBuild(f)
-	}
-	if f == nil {
-		return
+	e.keysMu.Lock()
+	defer e.keysMu.Unlock()
+	f, next := e.keys.Load(), e.nextKeys.Load()
+	if f != nil && next == nil && f.ready.Load() && f.added.Load() > f.capacity {
+		if next = e.sizedKeyFilter(); next == nil {
+			e.keys.Store(nil) // too many keys for any filter
+			f = nil
+		} else {
+			e.nextKeys.Store(next)
+			e.startKeyBuild(next)
+		}
 	}
 	for k, v := range g.metas {
-		if v != nil {
+		if v == nil {
+			continue
+		}
+		if f != nil {
 			f.add([]byte(k))
+		}
+		if next != nil {
+			next.add([]byte(k))
 		}
 	}
 }
@@ -179,8 +195,9 @@ func (e *Engine) startKeyBuild(f *keyFilter) {
 }
 
 // buildKeyFilter adds every metadata key in Pebble to f, a chunk at a time
-// under e.swap, and marks it ready. It gives up, leaving f not ready, when
-// the engine closes or f is no longer the engine's filter.
+// under e.swap, and marks it ready (putting it in use, if it was built to
+// replace the filter in use). It gives up, leaving f not ready, when the
+// engine closes or f is neither in use nor next.
 func (e *Engine) buildKeyFilter(f *keyFilter) error {
 	start := time.Now()
 	lower, upper := []byte{spaceMeta}, []byte{spaceMeta + 1}
@@ -196,15 +213,17 @@ func (e *Engine) buildKeyFilter(f *keyFilter) error {
 	}
 }
 
-// KeyFilterBytes is the memory of the filter of keys (INFO memory).
-func (e *Engine) KeyFilterBytes() int64 { return e.keys.Load().bytes() }
+// KeyFilterBytes is the memory of the filters of keys (INFO memory).
+func (e *Engine) KeyFilterBytes() int64 {
+	return e.keys.Load().bytes() + e.nextKeys.Load().bytes()
+}
 
 // buildChunk reads up to buildChunk metadata keys from *lower on into f;
 // it moves *lower past them and reports whether the builder is finished.
 func (e *Engine) buildChunk(f *keyFilter, lower *[]byte, upper []byte) (bool, error) {
 	e.swap.RLock()
 	defer e.swap.RUnlock()
-	if e.closed.Load() || e.keys.Load() != f {
+	if e.closed.Load() || e.keys.Load() != f && e.nextKeys.Load() != f {
 		return true, nil
 	}
 	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: *lower, UpperBound: upper})
@@ -224,6 +243,12 @@ func (e *Engine) buildChunk(f *keyFilter, lower *[]byte, upper []byte) (bool, er
 	if err := it.Close(); err != nil {
 		return true, err
 	}
+	e.keysMu.Lock()
+	defer e.keysMu.Unlock()
 	f.ready.Store(true)
+	if e.nextKeys.Load() == f {
+		e.keys.Store(f)
+		e.nextKeys.Store(nil)
+	}
 	return true, nil
 }

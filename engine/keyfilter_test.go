@@ -134,7 +134,8 @@ func TestKeyFilterKnowsTheStoreItOpened(t *testing.T) {
 }
 
 // TestKeyFilterOutgrowsItself: past its capacity the filter is replaced
-// by a larger one, built while writes go on, and loses no key.
+// by a larger one, built while writes go on and the old one still
+// answers, and loses no key.
 func TestKeyFilterOutgrowsItself(t *testing.T) {
 	e := testEngine(t, Options{InMemory: true, filterMinKeys: 1000})
 	first := waitKeyFilter(t, e)
@@ -146,8 +147,18 @@ func TestKeyFilterOutgrowsItself(t *testing.T) {
 			cmd = fmt.Appendf(cmd, " key:%d v", j)
 		}
 		do(t, e, s, string(cmd))
+		if !e.keys.Load().ready.Load() {
+			t.Fatalf("after %d keys lookups have no filter: it is being rebuilt", i+100)
+		}
 	}
-	f := waitKeyFilter(t, e)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.nextKeys.Load() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the replacement filter was not built within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	f := e.keys.Load()
 	if f == first || f.capacity <= first.capacity {
 		t.Fatalf("after %d keys the filter is still sized for %d", keys, first.capacity)
 	}

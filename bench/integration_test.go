@@ -25,8 +25,10 @@ func tinyConfig(scenario string, servers ...Server) Config {
 		Restart:    RestartOptions{Keys: 2000, ValueSize: 32, Timeout: time.Minute},
 		ReadScale:  ReadScaleOptions{Keys: 1000, ValueSize: 32, Readers: 3, Duration: 500 * time.Millisecond, Timeout: time.Minute},
 		// Over walrus's own memory (about 24 MB empty), under what the
-		// load's SETs take in either server within a second or two.
-		Evict: EvictOptions{MaxMemory: 32 << 20, Load: Load{Clients: 4, Pipeline: 16, Duration: 3 * time.Second}},
+		// load's SETs take in either server within a second or two: 1 KiB
+		// values, so that some 30,000 SETs pass the limit even when the
+		// race detector slows the load's clients tenfold.
+		Evict: EvictOptions{MaxMemory: 32 << 20, Load: Load{Clients: 4, Pipeline: 16, ValueSize: 1024, Duration: 3 * time.Second}},
 	}
 }
 

@@ -636,7 +636,9 @@ func TestRESP3ServerScenarios(t *testing.T) {
 			id := a.do3("CLIENT", "ID").text
 			a.send("BLPOP", "nolist", "0")
 			waitFor(t, "the pop to block", 10*time.Second, func() bool {
-				return strings.Contains(b.do3("CLIENT", "LIST", "ID", id).text, "cmd=blpop")
+				// flags=b, not cmd=blpop: walrus shows the command before
+				// the client waits, and CLIENT UNBLOCK finds only a waiter.
+				return strings.Contains(b.do3("CLIENT", "LIST", "ID", id).text, " flags=b ")
 			})
 			expect(b, ":1", "CLIENT", "UNBLOCK", id)
 			x, err := readReply3(a.rd)

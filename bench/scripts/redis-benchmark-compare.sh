@@ -15,7 +15,7 @@ N=${N:-1000000}   # requests per pipelined (-P 16) test
 N1=${N1:-200000}  # requests per -P 1 test
 KEYS=${KEYS:-1000000}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 (cd "$root" && go build -o "$work/walrus-server" ./cmd/walrus-server)
 hz=$(getconf CLK_TCK)
 

@@ -9,19 +9,23 @@ import (
 	"github.com/cockroachdb/pebble"
 )
 
-// waitKeyFilter waits until e's key filter is built and returns it.
-func waitKeyFilter(t *testing.T, e *Engine) *keyFilter {
+// waitFilters polls until done holds, for up to 10 s.
+func waitFilters(t *testing.T, what string, done func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if f := e.keys.Load(); f != nil && f.ready.Load() {
-			return f
-		}
+	for !done() {
 		if time.Now().After(deadline) {
-			t.Fatal("the key filter was not built within 10 s")
+			t.Fatalf("%s was not built within 10 s", what)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// waitKeyFilter waits until e's key filter is built and returns it.
+func waitKeyFilter(t *testing.T, e *Engine) *keyFilter {
+	t.Helper()
+	waitFilters(t, "the key filter", func() bool { f := e.keys.Load(); return f != nil && f.ready.Load() })
+	return e.keys.Load()
 }
 
 // checkKeyFilterHolds fails unless e's key filter, once built, holds
@@ -151,13 +155,7 @@ func TestKeyFilterOutgrowsItself(t *testing.T) {
 			t.Fatalf("after %d keys lookups have no filter: it is being rebuilt", i+100)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for e.nextKeys.Load() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the replacement filter was not built within 10 s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFilters(t, "the replacement filter", func() bool { return e.nextKeys.Load() == nil })
 	f := e.keys.Load()
 	if f == first || f.capacity <= first.capacity {
 		t.Fatalf("after %d keys the filter is still sized for %d", keys, first.capacity)

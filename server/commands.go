@@ -622,6 +622,7 @@ func cmdMulti(s *Server, cl *client, args [][]byte) {
 }
 
 func cmdExec(s *Server, cl *client, args [][]byte) {
+	defer s.trackExecRan(cl) // CLIENT TRACKING: a queue that turned it on, or did not
 	if !cl.inMulti() {
 		cl.err("ERR EXEC without MULTI")
 		return

@@ -177,9 +177,6 @@ func (s *Server) dispatch(cl *client, cmds [][][]byte, out []byte) []byte {
 		flush(i)
 		cl.out = out
 		s.runCounted(c, cl, args)
-		if c.Name == "exec" {
-			s.trackExecRan(cl)
-		}
 		out = cl.out
 		if cl.detached {
 			return out

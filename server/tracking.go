@@ -384,10 +384,11 @@ func (s *Server) trackCommand(cl *client, c *command, args [][]byte) {
 	}
 }
 
-// trackExecRan runs after an EXEC: when the transaction was to turn
-// tracking on and did not (it was discarded, or its CLIENT TRACKING was
-// refused), the reads trackCommand remembered for it are forgotten, so
-// the table holds no key for a client that never tracked.
+// trackExecRan runs at the end of every EXEC (cmdExec): when the
+// transaction was to turn tracking on and did not (it was discarded, or
+// its CLIENT TRACKING was refused), the reads trackCommand remembered for
+// it are forgotten, so the table holds no key for a client that never
+// tracked.
 func (s *Server) trackExecRan(cl *client) {
 	t := &s.trk
 	t.mu.Lock()

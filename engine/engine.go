@@ -88,6 +88,10 @@ type Options struct {
 	// filterMinKeys sizes the smallest key filter (tests, to make it
 	// outgrow itself). Default minFilterKeys.
 	filterMinKeys int64
+	// Tests' hooks, to hold a race open: beforeCommit runs in
+	// commitBatch just before the Pebble commit, chunkRead after the key
+	// filter's builder read a chunk.
+	beforeCommit, chunkRead func()
 }
 
 func (o *Options) fill() {
@@ -164,6 +168,10 @@ type Engine struct {
 	lastOverrun uint64                // committer only: the ring's Overrun already acted on
 	grp         *group                // committer only: the group being committed, reused
 	evict       evictState            // committer only: where eviction left off (evict.go)
+	// commitMu is held by whoever commits: the committer goroutine for a
+	// group, or a replica's link committing its entries itself (Apply).
+	// "Committer only" above means under commitMu.
+	commitMu sync.Mutex
 
 	watch watchTable
 	rows  *rowCache
@@ -390,6 +398,8 @@ func (e *Engine) Close() error {
 	}
 	e.stop()
 	e.wg.Wait()
+	e.commitMu.Lock() // a link committing its entries (Apply) finishes first
+	defer e.commitMu.Unlock()
 	var errs []error
 	e.pacer.closing.Store(true)
 	if err := e.db.Flush(); err != nil {

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -632,5 +634,43 @@ func TestIdleCompactionLeavesAnInstalledCheckpointAlone(t *testing.T) {
 			t.Fatalf("GET k7 = %q after install and compaction, want v1", got)
 		}
 		return
+	}
+}
+
+// A link may still be applying when the engine closes: Close waits for
+// the group under way (the hook holds it just before its Pebble commit
+// for up to 200 ms, or until Close has returned, which it must not do
+// first), and an Apply after Close returns ErrClosed.
+func TestApplyWhileClosing(t *testing.T) {
+	var armed atomic.Bool
+	committing, closed := make(chan struct{}), make(chan struct{})
+	replica := testEngine(t, Options{beforeCommit: func() {
+		if armed.CompareAndSwap(true, false) {
+			close(committing)
+			select {
+			case <-closed:
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}})
+	replica.SetReplica(true)
+	waitKeyFilter(t, replica) // its builder, started at open, is done
+	set := func(i int) [][]byte {
+		return [][]byte{encodeCommand(nil, args(fmt.Sprintf("SET k%d v PREV none", i))...)}
+	}
+	armed.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- replica.Apply(1, set(1)) }()
+	<-committing
+	closeErr := make(chan error, 1)
+	go func() { closeErr <- replica.Close(); close(closed) }()
+	if err := <-done; err != nil {
+		t.Fatalf("the Apply under way when Close began: %v", err)
+	}
+	if err := <-closeErr; err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.Apply(2, set(2)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Apply after Close: %v, want ErrClosed", err)
 	}
 }

@@ -21,12 +21,14 @@ import (
 // "Absent" is certain; "present" is Pebble's to confirm.
 //
 // Invariant: once ready, a filter holds every metadata key in Pebble.
-//   - commitBatch adds each metadata key its group writes before the batch
-//     commits, so no reader sees a key in Pebble whose bits are not set;
-//   - the builder adds what Pebble held when the filter was installed, in
-//     chunks of hash order: a key present at install and never deleted
-//     since is present in every chunk's view, and one deleted and written
-//     again went through commitBatch;
+//   - once its builder has started, commitBatch adds each metadata key its
+//     group writes before the batch commits, so no reader sees a key in
+//     Pebble whose bits are not set;
+//   - the builder waits for the group being committed when it started,
+//     the last that may have added nothing, then adds what Pebble holds,
+//     in chunks of hash order: a key present when it started and never
+//     deleted since is present in every chunk's view, and one deleted and
+//     written again went through commitBatch;
 //   - the filter is ready only when the builder has read the whole space.
 //
 // A deleted key keeps its bits (a false "present", so one more Pebble
@@ -153,6 +155,9 @@ func (e *Engine) addKeys(g *group) {
 	e.keysMu.Lock()
 	defer e.keysMu.Unlock()
 	f, next := e.keys.Load(), e.nextKeys.Load()
+	if f != nil && !f.building.Load() {
+		f = nil // a replica's: its builder will read these keys from Pebble
+	}
 	if f != nil && next == nil && f.ready.Load() && f.added.Load() > f.capacity {
 		if next = e.sizedKeyFilter(); next == nil {
 			e.keys.Store(nil) // too many keys for any filter
@@ -188,6 +193,11 @@ func (e *Engine) startKeyBuild(f *keyFilter) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		// A group committing now may have seen f not building and added
+		// nothing to it (addKeys); once it is done, Pebble holds its keys
+		// for the builder to read, and every later group adds its own.
+		e.commitMu.Lock()
+		e.commitMu.Unlock()
 		if err := e.buildKeyFilter(f); err != nil {
 			e.log.Warn("key filter not built; writes read the store for every key", "err", err)
 		}
@@ -203,6 +213,9 @@ func (e *Engine) buildKeyFilter(f *keyFilter) error {
 	lower, upper := []byte{spaceMeta}, []byte{spaceMeta + 1}
 	for {
 		done, err := e.buildChunk(f, &lower, upper)
+		if e.opts.chunkRead != nil {
+			e.opts.chunkRead()
+		}
 		if err != nil || done {
 			if f.ready.Load() {
 				e.log.Debug("key filter built", "keys", f.added.Load(), "bytes", f.bytes(), "took", time.Since(start).Round(time.Millisecond))

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,8 +198,70 @@ func TestKeyFilterWaitsForPromotion(t *testing.T) {
 	if got := do(t, replica, NewSession(), "SETNX k7 v"); got != "(integer) 0" {
 		t.Errorf("SETNX k7 on the replica = %s: the key was there", got)
 	}
+	if err := replica.Apply(master.AppliedIndex()+1, [][]byte{encodeCommand(nil, args("SET k8 w PREV string")...)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := replica.keys.Load().added.Load(); n != 0 {
+		t.Errorf("a replica's filter took %d keys before its builder started", n)
+	}
 	replica.SetReplica(false)
 	waitKeyFilter(t, replica)
 	checkKeyFilterHolds(t, replica)
 	checkKnownKeys(t, replica, 2)
+}
+
+// A replica's filter takes no keys until its builder starts (at
+// promotion), so a group that was committing then added nothing: the
+// builder must wait for it before reading Pebble. The hooks hold that
+// race open: the group stops just before its Pebble commit until the
+// builder has read a chunk (which it must not do first) or 200 ms pass.
+func TestKeyFilterOfAPromotedReplicaHoldsWhatItApplied(t *testing.T) {
+	var armed, promoted atomic.Bool
+	committing, chunkRead := make(chan struct{}), make(chan struct{})
+	readOnce := sync.OnceFunc(func() { close(chunkRead) })
+	replica := testEngine(t, Options{
+		beforeCommit: func() {
+			if armed.CompareAndSwap(true, false) {
+				close(committing)
+				select {
+				case <-chunkRead:
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		},
+		chunkRead: func() {
+			if promoted.Load() {
+				readOnce()
+			}
+		},
+	})
+	waitKeyFilter(t, replica) // the build it started at open is done
+	master := testEngine(t, Options{})
+	fillKnown(t, master, 2)
+	saved := t.TempDir()
+	if err := master.Save(saved); err != nil {
+		t.Fatal(err)
+	}
+	replica.SetReplica(true)
+	if err := replica.Install(filepath.Join(saved, "dump"), master.AppliedIndex(), renameInto); err != nil {
+		t.Fatal(err)
+	}
+	var batch [][]byte
+	for i := range 8 {
+		batch = append(batch, encodeCommand(nil, args(fmt.Sprintf("SET new%d v PREV none", i))...))
+	}
+	armed.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- replica.Apply(master.AppliedIndex()+1, batch) }()
+	<-committing
+	promoted.Store(true)
+	replica.SetReplica(false) // the group is between its filter and its commit
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitKeyFilter(t, replica)
+	checkKeyFilterHolds(t, replica)
+	if got := do(t, replica, NewSession(), "SETNX new3 v"); got != "(integer) 0" {
+		t.Fatalf("SETNX new3 = %s after promotion: the filter lost the key", got)
+	}
 }

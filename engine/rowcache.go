@@ -100,14 +100,23 @@ func (rc *rowCache) fill(k, v []byte, found bool, gen uint64) {
 }
 
 // write records the committer's change to k (v nil: deleted).
-func (rc *rowCache) write(k string, v []byte) {
+func (rc *rowCache) write(k string, v []byte) { rc.change(k, v, true) }
+
+// update records the committer's change to k if the cache holds k; a key
+// it does not hold stays out (a replica's cache keeps what its own
+// readers fill it with, not every row its master writes).
+func (rc *rowCache) update(k string, v []byte) { rc.change(k, v, false) }
+
+func (rc *rowCache) change(k string, v []byte, add bool) {
 	kb := []byte(k)
 	s := rc.shard(kb)
 	s.mu.Lock()
 	s.gen.Add(1)
-	if len(v) <= maxCachedRow {
+	switch {
+	case !add && !rc.c.Has(kb):
+	case len(v) <= maxCachedRow:
 		rc.put(kb, v, v != nil)
-	} else {
+	default:
 		rc.c.Del(kb)
 	}
 	s.mu.Unlock()

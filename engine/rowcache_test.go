@@ -77,3 +77,38 @@ func TestReadsSeeWritesThroughTheRowCache(t *testing.T) {
 		{"GET k", "v3"},
 	})
 }
+
+// A replica's applied writes update the rows its readers cached and add
+// no others.
+func TestReplicaCachesWhatItsReadersRead(t *testing.T) {
+	replica := testEngine(t, Options{})
+	replica.SetReplica(true)
+	next := uint64(1)
+	apply := func(line string) {
+		t.Helper()
+		if err := replica.Apply(next, [][]byte{encodeCommand(nil, args(line)...)}); err != nil {
+			t.Fatal(err)
+		}
+		next++
+	}
+	cached := func(key string) rowState {
+		_, st, _ := replica.rows.get(metaKey(nil, 0, []byte(key)))
+		return st
+	}
+	apply("SET read v1 PREV none")
+	apply("SET unread v1 PREV none")
+	s := NewSession()
+	runSteps(t, replica, s, []step{{"GET read", "v1"}}) // fills the cache
+	apply("SET read v2 PREV string")
+	apply("SET unread v2 PREV string")
+	runSteps(t, replica, s, []step{{"GET read", "v2"}, {"GET unread", "v2"}})
+	if st := cached("read"); st != rowPresent {
+		t.Errorf("a row the replica's reader cached is %v after a write", st)
+	}
+	apply("SET fresh v PREV none")
+	if st := cached("fresh"); st != rowUnknown {
+		t.Errorf("a key only the master wrote is %v in the replica's cache, want not cached", st)
+	}
+	apply("DEL read")
+	runSteps(t, replica, s, []step{{"GET read", "(nil)"}, {"EXISTS read", "(integer) 0"}})
+}

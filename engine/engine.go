@@ -56,10 +56,12 @@ type Options struct {
 	// (Pin.Overrun) and it must resync. 0: no bound. Unused on disk, where
 	// pinned entries cost disk, not memory.
 	ReplicaBufferBytes int64
-	// BlockCacheBytes is Pebble's block cache. Default 128 MiB.
+	// BlockCacheBytes is Pebble's block cache at Open (SetCacheBytes
+	// changes it). Default 128 MiB.
 	BlockCacheBytes int64
 	// RowCacheBytes bounds the cache of hot metadata rows (string values
-	// up to 512 bytes are inline) and elements. Default 128 MiB.
+	// up to 512 bytes are inline) and elements at Open (SetCacheBytes
+	// changes it). Default 128 MiB.
 	RowCacheBytes int64
 	// FlushInterval is how often Pebble is flushed so the log can be
 	// truncated. Default 10 s.
@@ -105,10 +107,10 @@ func (o *Options) fill() {
 		o.BacklogBytes = 1 << 20
 	}
 	if o.BlockCacheBytes <= 0 {
-		o.BlockCacheBytes = 128 << 20
+		o.BlockCacheBytes = defaultCacheBytes
 	}
 	if o.RowCacheBytes <= 0 {
-		o.RowCacheBytes = 128 << 20
+		o.RowCacheBytes = defaultCacheBytes
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 10 * time.Second
@@ -183,6 +185,13 @@ type Engine struct {
 	keys, nextKeys atomic.Pointer[keyFilter]
 	keysMu         sync.Mutex
 
+	// cacheMu guards the block cache's size (caches.go): blockBytes, and
+	// cacheRelease, which gives back the reservation holding e.cache
+	// down to it.
+	cacheMu      sync.Mutex
+	blockBytes   int64
+	cacheRelease func()
+
 	// swap guards e.db, e.cache and e.dbDir against Install, which
 	// replaces the dataset: everyone using the database holds it for
 	// reading (the committer for each group, the read path for each
@@ -250,7 +259,7 @@ func Open(opts Options) (*Engine, error) {
 }
 
 func (e *Engine) openDB() error {
-	e.cache = pebble.NewCache(e.opts.BlockCacheBytes)
+	e.newBlockCache()
 	popts := &pebble.Options{
 		FS:            e.pacer,
 		Cache:         e.cache,

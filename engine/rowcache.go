@@ -21,8 +21,13 @@ import (
 // in insertion order, so a cache of millions of rows costs the garbage
 // collector nothing and a write never rehashes a large map.
 type rowCache struct {
-	c      *fastcache.Cache
-	shards [rowShards]rowShard
+	// c is replaced by resize, with every shard's mutex held: under one,
+	// it stays put; a reader without one may look up a cache just
+	// replaced, which then holds nothing newer than it did when the
+	// read began.
+	c        atomic.Pointer[fastcache.Cache]
+	maxBytes atomic.Int64 // what c was made for
+	shards   [rowShards]rowShard
 }
 
 const (
@@ -56,14 +61,32 @@ const (
 // newRowCache returns a cache of about maxBytes (fastcache's minimum is
 // 32 MiB; it allocates as rows arrive).
 func newRowCache(maxBytes int64) *rowCache {
-	return &rowCache{c: fastcache.New(int(maxBytes))}
+	rc := &rowCache{}
+	rc.c.Store(fastcache.New(int(maxBytes)))
+	rc.maxBytes.Store(maxBytes)
+	return rc
 }
 
 // bytes is the memory the cache has taken (fastcache's chunks).
 func (rc *rowCache) bytes() uint64 {
 	var st fastcache.Stats
-	rc.c.UpdateStats(&st)
+	rc.c.Load().UpdateStats(&st)
 	return st.BytesSize
+}
+
+// resize replaces the cache with an empty one of about maxBytes, unless
+// it has that size already. The old one's chunks go back to fastcache's
+// pool, where the new one takes its chunks from.
+func (rc *rowCache) resize(maxBytes int64) {
+	if rc.maxBytes.Load() == maxBytes {
+		return
+	}
+	rc.lockAll()
+	old := rc.c.Load()
+	rc.c.Store(fastcache.New(int(maxBytes)))
+	rc.maxBytes.Store(maxBytes)
+	old.Reset()
+	rc.unlockAll()
 }
 
 func (rc *rowCache) shard(k []byte) *rowShard {
@@ -75,7 +98,7 @@ func (rc *rowCache) shard(k []byte) *rowShard {
 // Pebble on a miss.
 func (rc *rowCache) get(k []byte) (v []byte, st rowState, gen uint64) {
 	gen = rc.shard(k).gen.Load() // before the lookup: see fill
-	v, ok := rc.c.HasGet(nil, k)
+	v, ok := rc.c.Load().HasGet(nil, k)
 	switch {
 	case !ok || len(v) == 0:
 		return nil, rowUnknown, gen
@@ -113,31 +136,41 @@ func (rc *rowCache) change(k string, v []byte, add bool) {
 	s.mu.Lock()
 	s.gen.Add(1)
 	switch {
-	case !add && !rc.c.Has(kb):
+	case !add && !rc.c.Load().Has(kb):
 	case len(v) <= maxCachedRow:
 		rc.put(kb, v, v != nil)
 	default:
-		rc.c.Del(kb)
+		rc.c.Load().Del(kb)
 	}
 	s.mu.Unlock()
 }
 
 func (rc *rowCache) put(k, v []byte, present bool) {
 	if !present {
-		rc.c.Set(k, []byte{tagAbsent})
+		rc.c.Load().Set(k, []byte{tagAbsent})
 		return
 	}
 	var a [1 + maxCachedRow]byte // fastcache copies it
-	rc.c.Set(k, append(append(a[:0], tagPresent), v...))
+	rc.c.Load().Set(k, append(append(a[:0], tagPresent), v...))
 }
 
 // clear drops everything (FLUSHDB, FLUSHALL, a checkpoint installed).
 func (rc *rowCache) clear() {
+	rc.lockAll()
+	rc.c.Load().Reset()
+	rc.unlockAll()
+}
+
+// lockAll takes every shard's mutex and counts a write in each, so no
+// fill begun before it lands after it.
+func (rc *rowCache) lockAll() {
 	for i := range rc.shards {
 		rc.shards[i].mu.Lock()
 		rc.shards[i].gen.Add(1)
 	}
-	rc.c.Reset()
+}
+
+func (rc *rowCache) unlockAll() {
 	for i := range rc.shards {
 		rc.shards[i].mu.Unlock()
 	}

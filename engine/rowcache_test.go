@@ -42,7 +42,7 @@ func TestRowCacheStaysWithinItsBound(t *testing.T) {
 		rc.write(fmt.Sprintf("key%d", i), val)
 	}
 	var st fastcache.Stats
-	rc.c.UpdateStats(&st)
+	rc.c.Load().UpdateStats(&st)
 	if st.BytesSize > bound || st.MaxBytesSize > bound {
 		t.Fatalf("cache holds %d bytes (max %d), bound %d", st.BytesSize, st.MaxBytesSize, bound)
 	}

@@ -52,9 +52,10 @@ func TestEvictionAgainstRedis(t *testing.T) {
 
 // TestMaxmemorySizesCachesAndGoMemoryLimit: a master with its dataset in
 // memory and maxmemory set at start sizes its block and row caches to an
-// eighth of the limit (the row cache counts in used_memory), sets Go's
-// memory limit to maxmemory while the limit is acted on, and lifts it
-// when the limit goes and when the server stops.
+// eighth of the limit (the row cache counts in used_memory), and again at
+// each CONFIG SET maxmemory, sets Go's memory limit to maxmemory while
+// the limit is acted on, and lifts it when the limit goes and when the
+// server stops.
 func TestMaxmemorySizesCachesAndGoMemoryLimit(t *testing.T) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		t.Skip("GOMEMLIMIT is set: walrus leaves Go's memory limit alone (test skipped)")
@@ -87,14 +88,24 @@ func TestMaxmemorySizesCachesAndGoMemoryLimit(t *testing.T) {
 	if got := infoField(t, c, "memory", "walrus_key_filter_bytes"); got != "2097152" {
 		t.Errorf("walrus_key_filter_bytes %s: want 2097152, the filter of a new store", got)
 	}
+	caches := func(when string, want int64) {
+		t.Helper()
+		if block, rows := s.eng.CacheBytes(); block != want || rows != want {
+			t.Errorf("%s: block cache %d, row cache %d; want %d each", when, block, rows, want)
+		}
+	}
+	caches("maxmemory 200mb at start", 32<<20)
 	c.expect("+OK", "CONFIG", "SET", "maxmemory", "0")
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("Go's memory limit %d after CONFIG SET maxmemory 0", got)
 	}
+	caches("CONFIG SET maxmemory 0", 128<<20)
 	c.expect("+OK", "CONFIG", "SET", "maxmemory", "300mb")
 	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
 		t.Errorf("Go's memory limit %d after CONFIG SET maxmemory 300mb", got)
 	}
+	caches("CONFIG SET maxmemory 300mb", 300<<20/8)
+	c.expect("$v", "GET", "k") // from the store: the row cache started over
 	stop()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("Go's memory limit %d after the server stopped", got)

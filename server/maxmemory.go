@@ -301,8 +301,10 @@ func (s *Server) usedMemoryNow() uint64 {
 // master whose dataset is in memory under maxmemory: an eighth of the
 // limit each, between 32 MiB and the engine's default of 128 MiB, so
 // that the caches, which count in used_memory, leave room for the keys.
-// 0 (the engine's default) otherwise. It is decided at start; CONFIG SET
-// maxmemory does not resize the caches.
+// 0 (the engine's default) otherwise. It is decided at start and again
+// at each CONFIG SET maxmemory (engine.SetCacheBytes). Pebble charges
+// its memtables (32 MiB each) to the block cache, so at 32 MiB that one
+// caches next to nothing: the row cache serves the hot rows.
 func cacheBytes(persistent bool, maxmemory int64) int64 {
 	if persistent || maxmemory <= 0 {
 		return 0

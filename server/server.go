@@ -368,6 +368,15 @@ func (s *Server) watchConfig() {
 	for _, name := range []string{"maxmemory-policy", "lfu-log-factor", "lfu-decay-time"} {
 		s.cfg.OnChange(name, func(*config.Config) error { s.setAccessPolicy(); return nil })
 	}
+	// The caches count in used_memory with the dataset in memory: they
+	// follow maxmemory as at start.
+	s.cfg.OnChange("maxmemory", func(c *config.Config) error {
+		c.RLock()
+		limit := c.MaxMemory
+		c.RUnlock()
+		s.eng.SetCacheBytes(cacheBytes(!s.eng.InMemory(), limit))
+		return nil
+	})
 	for _, name := range []string{"maxmemory", "maxmemory-policy"} {
 		s.cfg.OnChange(name, func(*config.Config) error { s.checkMemory(false); return nil })
 	}

@@ -24,7 +24,10 @@ import (
 // push it up while the master evicts, so that it evicted far more than
 // it needed.
 func TestEvictionKeepsRecentlyUsedKeys(t *testing.T) {
-	m := startNode(t, "", "--save", "", "--appendonly", "no", "--maxmemory-samples", "10")
+	// A maxmemory over what the keys take, with the caches already at
+	// the size the limit below gives them (32 MiB), so that setting that
+	// limit frees nothing (TestConfigSetMaxmemoryResizesTheCaches).
+	m := startNode(t, "", "--save", "", "--appendonly", "no", "--maxmemory", "256mb", "--maxmemory-samples", "10")
 	r := startNode(t, "", "--save", "", "--appendonly", "no", "--maxmemory", "1", "--maxmemory-policy", "allkeys-random",
 		"--replicaof", "127.0.0.1", strconv.Itoa(m.port))
 	ctx := context.Background()
@@ -113,5 +116,36 @@ func fillRandom(t *testing.T, n *node, prefix string, count int, seed uint64) {
 		if _, err := p.Exec(ctx); err != nil {
 			t.Fatalf("fill %s: %v", prefix, err)
 		}
+	}
+}
+
+// TestConfigSetMaxmemoryResizesTheCaches: a master whose row cache filled
+// as it took writes with no maxmemory, given one at runtime that its
+// keys fit in but its caches at their default size do not, shrinks the
+// caches as it would have sized them at start, and evicts a few keys,
+// not a third of them (Redis has no such caches: there, used_memory is
+// the keys, and a limit they fit in evicts nothing).
+func TestConfigSetMaxmemoryResizesTheCaches(t *testing.T) {
+	m := startNode(t, "", "--save", "", "--appendonly", "no")
+	const keys = 150_000
+	fillRandom(t, m, "k:", keys, 1)
+	m.must("MEMORY", "PURGE")
+	used, rows := int64(atoi(m.info("memory", "used_memory"))), int64(atoi(m.info("memory", "walrus_row_cache_bytes")))
+	if rows < 48<<20 {
+		t.Fatalf("the row cache holds %d bytes after the writes; the test wants over 48 MiB", rows)
+	}
+	// Below used_memory by less than the row cache can give back (down
+	// to 32 MiB at this limit), by far more than the slack eviction allows.
+	limit := used - (rows-32<<20)/2
+	m.must("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+	m.must("CONFIG", "SET", "maxmemory", strconv.FormatInt(limit, 10))
+	waitFor(t, "used_memory under maxmemory", 30*time.Second, func() bool { return int64(atoi(m.info("memory", "used_memory"))) <= limit })
+	evicted := atoi(m.info("stats", "evicted_keys"))
+	t.Logf("used_memory %d with a row cache of %d; maxmemory %d: %d keys evicted, row cache %s", used, rows, limit, evicted, m.info("memory", "walrus_row_cache_bytes"))
+	if got := int64(atoi(m.info("memory", "walrus_row_cache_bytes"))); got > 32<<20 {
+		t.Errorf("the row cache holds %d bytes under maxmemory %d; want at most 32 MiB", got, limit)
+	}
+	if evicted > keys/10 {
+		t.Errorf("%d of %d keys evicted to get under a limit the keys fit in", evicted, keys)
 	}
 }

@@ -127,10 +127,11 @@ func (s *Server) oomRefuses(cl *client, c *command, sub *aclSub) bool {
 }
 
 // checkMemory compares used_memory with maxmemory, evicts keys under an
-// evicting policy, and sets mem.over. The sampler's calls (sampler true)
-// may also collect garbage, at most once a second, before deciding the
-// limit is passed, and compact the store when over the limit after
-// writes; both take a while.
+// evicting policy, and sets mem.over. Before deciding the limit is
+// passed it collects garbage: at every other call (start, CONFIG SET),
+// so that a new limit evicts no key for garbage, and at most once a
+// second at the sampler's (sampler true), which also compacts the store
+// when over the limit after writes; both take a while.
 func (s *Server) checkMemory(sampler bool) {
 	s.cfg.RLock()
 	limit, policy, samples := s.cfg.MaxMemory, s.cfg.MaxMemoryPolicy, s.cfg.MaxMemorySamples
@@ -153,7 +154,7 @@ func (s *Server) checkMemory(sampler bool) {
 	active := limit > 0 && s.eng.InMemory() && s.repl.link.Load() == nil
 	if active {
 		used = s.usedMemoryNow()
-		if used > uint64(limit) && sampler && time.Since(m.gcAt) >= time.Second {
+		if used > uint64(limit) && (!sampler || time.Since(m.gcAt) >= time.Second) {
 			// The heap counts garbage until a collection: Redis counts
 			// what is allocated. (The store's deleted files are garbage too.)
 			runtime.GC()

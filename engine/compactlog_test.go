@@ -29,3 +29,25 @@ func TestCompactLogDropsWhatNobodyNeeds(t *testing.T) {
 		t.Fatalf("log holds %d..%d after CompactLog, want only the 400-entry backlog", first, last)
 	}
 }
+
+// TestSetBacklogBytesKeepsMoreOfTheLog: a backlog raised at run time
+// (CONFIG SET repl-backlog-size) is what the next truncation keeps.
+func TestSetBacklogBytesKeepsMoreOfTheLog(t *testing.T) {
+	e := testEngine(t, Options{BacklogBytes: 400 * 40, FlushInterval: time.Hour})
+	e.SetBacklogBytes(4000 * 40)
+	s := NewSession()
+	cmds := make([][][]byte, 0, 1000)
+	for i := 0; i < 30000; i++ {
+		cmds = append(cmds, args("SET k "+strconv.Itoa(i)))
+		if len(cmds) == cap(cmds) {
+			e.Exec(s, cmds, nil)
+			cmds = cmds[:0]
+		}
+	}
+	if err := e.CompactLog(); err != nil {
+		t.Fatal(err)
+	}
+	if first, last := e.WAL().FirstIndex(), e.WAL().LastIndex(); first <= 1 || last-first+1 < 4000 {
+		t.Fatalf("log holds %d..%d after CompactLog, want the 4000-entry backlog", first, last)
+	}
+}

@@ -47,7 +47,8 @@ type Options struct {
 	// Databases is the number of logical databases. Default 16.
 	Databases int
 	// BacklogBytes bounds the in-memory log and is the part of the disk
-	// log kept for partial resyncs beyond what recovery needs. Default 1 MiB.
+	// log kept for partial resyncs beyond what recovery needs, at Open
+	// (SetBacklogBytes changes it). Default 1 MiB.
 	BacklogBytes int64
 	// ReplicaBufferBytes bounds the in-memory log even against entries
 	// replicas still need (client-output-buffer-limit replica hard): a
@@ -104,7 +105,7 @@ func (o *Options) fill() {
 		o.Databases = 16
 	}
 	if o.BacklogBytes <= 0 {
-		o.BacklogBytes = 1 << 20
+		o.BacklogBytes = defaultBacklogBytes
 	}
 	if o.BlockCacheBytes <= 0 {
 		o.BlockCacheBytes = defaultCacheBytes
@@ -185,6 +186,8 @@ type Engine struct {
 	keys, nextKeys atomic.Pointer[keyFilter]
 	keysMu         sync.Mutex
 
+	backlog atomic.Int64 // Options.BacklogBytes, as SetBacklogBytes last set it
+
 	// cacheMu guards the block cache's size (caches.go): blockBytes, and
 	// cacheRelease, which gives back the reservation holding e.cache
 	// down to it.
@@ -223,6 +226,7 @@ func Open(opts Options) (*Engine, error) {
 	e.access.startMs = opts.Now().UnixMilli()
 	e.fnVersion.Store(1) // the server's registry starts empty, at 0: it reads the libraries first
 	e.rows = newRowCache(opts.RowCacheBytes)
+	e.backlog.Store(opts.BacklogBytes)
 	e.grp = newGroup()
 	e.lastSave.Store(opts.Now().Unix())
 	if opts.InMemory {

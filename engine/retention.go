@@ -118,9 +118,26 @@ func (e *Engine) applyRetainFloor() {
 	r.SetRetain(floor)
 }
 
+// defaultBacklogBytes is repl-backlog-size's default, 1 MiB.
+const defaultBacklogBytes = 1 << 20
+
 // backlogEntries approximates repl-backlog-size in entries (a small SET
 // entry is about 40 bytes).
-func (e *Engine) backlogEntries() uint64 { return uint64(e.opts.BacklogBytes / 40) }
+func (e *Engine) backlogEntries() uint64 { return uint64(e.backlog.Load() / 40) }
+
+// SetBacklogBytes changes Options.BacklogBytes at run time (CONFIG SET
+// repl-backlog-size): the in-memory log's bound at once, the disk log's
+// at its next truncation. As in Redis, a larger backlog holds only what
+// is written from then on.
+func (e *Engine) SetBacklogBytes(n int64) {
+	if n <= 0 {
+		n = defaultBacklogBytes
+	}
+	e.backlog.Store(n)
+	if r, ok := e.wlog.(interface{ SetMaxBytes(int64) }); ok {
+		r.SetMaxBytes(n)
+	}
+}
 
 // idleFlushEntries is the least unflushed tail a pause in the writes
 // flushes (smaller ones wait for FlushInterval).

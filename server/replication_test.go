@@ -263,3 +263,45 @@ func TestCheckpointRateFollowsConfigSet(t *testing.T) {
 		t.Errorf("CONFIG SET repl-checkpoint-max-rate fast = %q, want an error", got)
 	}
 }
+
+// TestReplBacklogSizeFollowsConfigSet: on a master with persistence off,
+// CONFIG SET repl-backlog-size changes how much of the log it keeps for
+// partial resyncs (INFO's repl_backlog_histlen, in entries): a larger
+// backlog keeps what is written from then on, a smaller one drops the
+// oldest at once.
+func TestReplBacklogSizeFollowsConfigSet(t *testing.T) {
+	c := dialRaw(t, startServer(t, "--save", "", "--appendonly", "no", "--repl-backlog-size", "1mb").Addr().String())
+	val := strings.Repeat("v", 1000) // an entry of about 1 KiB
+	write := func(n int) {
+		t.Helper()
+		for i := range n {
+			c.send("SET", "k"+strconv.Itoa(i%100), val)
+		}
+		for range n {
+			if got, err := c.read(); got != "+OK" {
+				t.Fatalf("SET: %q %v", got, err)
+			}
+		}
+	}
+	histlen := func() int {
+		t.Helper()
+		n, err := strconv.Atoi(infoField(t, c, "replication", "repl_backlog_histlen"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write(3000)
+	if n := histlen(); n < 500 || n > 1100 {
+		t.Fatalf("repl_backlog_histlen %d after 3,000 1 KiB writes with a 1mb backlog", n)
+	}
+	c.expect("+OK", "CONFIG", "SET", "repl-backlog-size", "10mb")
+	write(3000)
+	if n := histlen(); n < 3000 {
+		t.Fatalf("repl_backlog_histlen %d after 3,000 more writes with a 10mb backlog", n)
+	}
+	c.expect("+OK", "CONFIG", "SET", "repl-backlog-size", "1mb")
+	if n := histlen(); n > 1100 {
+		t.Fatalf("repl_backlog_histlen %d once the backlog is back at 1mb", n)
+	}
+}

@@ -356,6 +356,13 @@ func (s *Server) watchConfig() {
 		s.eng.SetReplicaBufferLimit(hard)
 		return nil
 	})
+	s.cfg.OnChange("repl-backlog-size", func(c *config.Config) error {
+		c.RLock()
+		n := c.ReplBacklogSize
+		c.RUnlock()
+		s.eng.SetBacklogBytes(n)
+		return nil
+	})
 	s.cfg.OnChange("notify-keyspace-events", func(c *config.Config) error {
 		c.RLock()
 		letters := c.NotifyKeyspaceEvents

@@ -20,6 +20,7 @@ type Ring struct {
 	mu       sync.Mutex // guards every field
 	maxBytes int64
 	hard     int64    // 0: none; else payload bytes never exceed it (but for the newest entry)
+	hardSet  int64    // the hard limit asked for; hard is it raised to maxBytes
 	overrun  uint64   // highest index the hard limit dropped at or above the retain floor
 	retain   uint64   // entries >= retain survive the size bound; 0: no floor
 	ents     [][]byte // ents[i] holds index first+i; slices of per-Append buffers
@@ -51,10 +52,25 @@ func (r *Ring) SetRetain(index uint64) {
 func (r *Ring) SetHardLimit(maxBytes int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if maxBytes > 0 {
-		maxBytes = max(maxBytes, r.maxBytes)
+	r.hardSet = maxBytes
+	r.setLimitsLocked(r.maxBytes)
+}
+
+// SetMaxBytes changes the size bound (CONFIG SET repl-backlog-size): a
+// larger one keeps more entries from now on, a smaller one drops the
+// oldest at once. A hard limit below it is raised to it.
+func (r *Ring) SetMaxBytes(maxBytes int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.setLimitsLocked(maxBytes)
+}
+
+func (r *Ring) setLimitsLocked(maxBytes int64) {
+	r.maxBytes = maxBytes
+	r.hard = 0
+	if r.hardSet > 0 {
+		r.hard = max(r.hardSet, maxBytes)
 	}
-	r.hard = maxBytes
 	r.trimLocked()
 }
 

@@ -62,3 +62,44 @@ func TestRingSyncedIndexIsLastIndex(t *testing.T) {
 		t.Fatalf("SyncedIndex = %d, want 7", s)
 	}
 }
+
+// TestRingSetMaxBytesMovesTheBound: a larger bound keeps more entries
+// from then on, a smaller one trims at once, and a hard limit follows a
+// bound raised past it instead of cutting below the bound.
+func TestRingSetMaxBytesMovesTheBound(t *testing.T) {
+	r := NewRing(100)
+	r.SetHardLimit(150)
+	x := bytes.Repeat([]byte{'x'}, 10)
+	put := func(n int) {
+		t.Helper()
+		for range n {
+			if err := r.Append(r.LastIndex()+1, [][]byte{x}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put(50)
+	checkBounds(t, r, 41, 50) // 100 bytes
+
+	r.SetMaxBytes(1000)
+	checkBounds(t, r, 41, 50) // nothing comes back
+	put(50)
+	checkBounds(t, r, 41, 100) // 600 bytes: kept, past the hard limit of 150 asked for
+	if got := r.Overrun(); got != 0 {
+		t.Fatalf("Overrun %d under a bound of 1000 with 600 bytes held", got)
+	}
+
+	r.SetMaxBytes(200)
+	checkBounds(t, r, 81, 100) // trimmed at once
+	r.SetRetain(85)
+	put(20)
+	checkBounds(t, r, 101, 120) // the hard limit, raised to the bound of 200, cuts past the floor
+	if got := r.Overrun(); got != 100 {
+		t.Fatalf("Overrun %d, want 100", got)
+	}
+	r.SetMaxBytes(100)
+	checkBounds(t, r, 106, 120) // the hard limit back at the 150 asked for
+	if got := r.Overrun(); got != 105 {
+		t.Fatalf("Overrun %d, want 105", got)
+	}
+}

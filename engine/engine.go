@@ -42,7 +42,8 @@ type Options struct {
 	// filesystem and the log as a ring of BacklogBytes. Nothing touches
 	// the disk and nothing is replayed at start.
 	InMemory bool
-	// Fsync is the log's fsync policy (appendfsync). Default everysec.
+	// Fsync is the log's fsync policy (appendfsync) at Open (SetFsync
+	// changes it). Default everysec.
 	Fsync wal.SyncPolicy
 	// Databases is the number of logical databases. Default 16.
 	Databases int

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
+	"github.com/walrus-kv/walrus/wal"
 )
 
 // Log retention. An entry may be dropped only when it is below all of:
@@ -116,6 +117,14 @@ func (e *Engine) applyRetainFloor() {
 		floor = 0
 	}
 	r.SetRetain(floor)
+}
+
+// SetFsync changes Options.Fsync at run time (CONFIG SET appendfsync).
+// The in-memory log has nothing to fsync.
+func (e *Engine) SetFsync(p wal.SyncPolicy) {
+	if f, ok := e.wlog.(interface{ SetSyncPolicy(wal.SyncPolicy) }); ok {
+		f.SetSyncPolicy(p)
+	}
 }
 
 // defaultBacklogBytes is repl-backlog-size's default, 1 MiB.

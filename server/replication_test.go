@@ -305,3 +305,21 @@ func TestReplBacklogSizeFollowsConfigSet(t *testing.T) {
 		t.Fatalf("repl_backlog_histlen %d once the backlog is back at 1mb", n)
 	}
 }
+
+// TestAppendfsyncFollowsConfigSet: CONFIG SET appendfsync always makes a
+// write's reply wait for its fsync, what came before it included, where
+// under "no" nothing fsyncs the log by itself.
+func TestAppendfsyncFollowsConfigSet(t *testing.T) {
+	srv := startServer(t, "--appendonly", "yes", "--appendfsync", "no")
+	c := dialRaw(t, srv.Addr().String())
+	w := srv.eng.WAL()
+	c.expect("+OK", "SET", "a", "1")
+	if s, l := w.SyncedIndex(), w.LastIndex(); s >= l {
+		t.Fatalf("under appendfsync no the log is synced to %d of %d after a write", s, l)
+	}
+	c.expect("+OK", "CONFIG", "SET", "appendfsync", "always")
+	c.expect("+OK", "SET", "b", "2")
+	if s, l := w.SyncedIndex(), w.LastIndex(); s != l {
+		t.Fatalf("under appendfsync always the log is synced to %d of %d when the write is answered", s, l)
+	}
+}

@@ -121,7 +121,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("recover data dir: %w", err)
 		}
 	}
-	fsync := map[string]wal.SyncPolicy{"always": wal.SyncAlways, "everysec": wal.SyncEverySec, "no": wal.SyncNo}[cfg.AppendFsync]
+	fsync := fsyncPolicies[cfg.AppendFsync]
 	eng, err := engine.Open(engine.Options{
 		Dir:          cfg.Dir,
 		InMemory:     !cfg.Persistent(),
@@ -356,6 +356,13 @@ func (s *Server) watchConfig() {
 		s.eng.SetReplicaBufferLimit(hard)
 		return nil
 	})
+	s.cfg.OnChange("appendfsync", func(c *config.Config) error {
+		c.RLock()
+		p := fsyncPolicies[c.AppendFsync]
+		c.RUnlock()
+		s.eng.SetFsync(p)
+		return nil
+	})
 	s.cfg.OnChange("repl-backlog-size", func(c *config.Config) error {
 		c.RLock()
 		n := c.ReplBacklogSize
@@ -393,6 +400,9 @@ func (s *Server) watchConfig() {
 		return nil
 	})
 }
+
+// fsyncPolicies maps appendfsync's values to the log's policies.
+var fsyncPolicies = map[string]wal.SyncPolicy{"always": wal.SyncAlways, "everysec": wal.SyncEverySec, "no": wal.SyncNo}
 
 func newRunID() string {
 	b := make([]byte, 20)

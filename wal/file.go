@@ -53,7 +53,8 @@ type File struct {
 
 	synced atomic.Uint64 // written with opMu held
 
-	stopSyncer chan struct{} // closed by Close; nil unless SyncEverySec
+	policy     atomic.Int32  // the SyncPolicy in force (SetSyncPolicy)
+	stopSyncer chan struct{} // closed by Close
 	syncerDone chan struct{}
 	stopOnce   sync.Once
 }
@@ -67,13 +68,17 @@ func Open(dir string, opts Options) (*File, error) {
 	if err := f.open(); err != nil {
 		return nil, fmt.Errorf("open wal %s: %w", dir, err)
 	}
-	if opts.Sync == SyncEverySec {
-		f.stopSyncer = make(chan struct{})
-		f.syncerDone = make(chan struct{})
-		go f.runSyncer()
-	}
+	f.policy.Store(int32(opts.Sync))
+	f.stopSyncer = make(chan struct{})
+	f.syncerDone = make(chan struct{})
+	go f.runSyncer()
 	return f, nil
 }
+
+// SetSyncPolicy changes the fsync policy (CONFIG SET appendfsync). Under
+// SyncAlways the next Append fsyncs what the policy before it left
+// unsynced too.
+func (f *File) SetSyncPolicy(p SyncPolicy) { f.policy.Store(int32(p)) }
 
 func (f *File) open() error {
 	if err := os.MkdirAll(f.dir, dirPerm); err != nil {
@@ -182,7 +187,7 @@ func (f *File) Append(first uint64, entries [][]byte) error {
 	f.signal.broadcast()
 	last := f.last
 	f.mu.Unlock()
-	if f.opts.Sync == SyncAlways {
+	if SyncPolicy(f.policy.Load()) == SyncAlways {
 		return f.syncTo(last)
 	}
 	return nil
@@ -432,7 +437,8 @@ func (f *File) syncLocked() error {
 	return nil
 }
 
-// runSyncer is the SyncEverySec goroutine; Close stops it and waits.
+// runSyncer fsyncs once a second while the policy is SyncEverySec (it
+// runs under any policy, which may change); Close stops it and waits.
 func (f *File) runSyncer() {
 	defer close(f.syncerDone)
 	t := time.NewTicker(syncInterval)
@@ -443,6 +449,9 @@ func (f *File) runSyncer() {
 		case <-f.stopSyncer:
 			return
 		case <-t.C:
+		}
+		if SyncPolicy(f.policy.Load()) != SyncEverySec {
+			continue
 		}
 		err := f.syncTo(f.LastIndex())
 		switch {

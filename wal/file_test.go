@@ -428,6 +428,38 @@ func TestFileSyncPolicies(t *testing.T) {
 	})
 }
 
+// TestFileSyncPolicyChangesAtRunTime: appendfsync set with CONFIG SET.
+// A log opened under "no" fsyncs nothing by itself; switched to "always",
+// its next Append returns with everything synced, what came before too;
+// switched to "everysec", its background fsync catches up within a
+// second or so; back at "no", it leaves the tail alone again.
+func TestFileSyncPolicyChangesAtRunTime(t *testing.T) {
+	f := openTest(t, t.TempDir(), Options{SegmentSize: tinySegment, Sync: SyncNo})
+	appendEntries(t, f, 20, 4)
+	time.Sleep(1500 * time.Millisecond) // past a tick of the background fsync: it must not run
+	if s := f.SyncedIndex(); s != 0 {
+		t.Fatalf("SyncNo: SyncedIndex %d, want 0", s)
+	}
+	f.SetSyncPolicy(SyncAlways)
+	appendEntries(t, f, 4, 4)
+	if s := f.SyncedIndex(); s != 24 {
+		t.Fatalf("SyncAlways after SyncNo: SyncedIndex %d after Append, want 24", s)
+	}
+	f.SetSyncPolicy(SyncEverySec)
+	appendEntries(t, f, 16, 4)
+	for deadline := time.Now().Add(10 * time.Second); f.SyncedIndex() != 40; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("SyncEverySec after SyncAlways: SyncedIndex stuck at %d, want 40", f.SyncedIndex())
+		}
+	}
+	f.SetSyncPolicy(SyncNo)
+	appendEntries(t, f, 4, 4)
+	time.Sleep(1500 * time.Millisecond)
+	if s := f.SyncedIndex(); s != 40 {
+		t.Fatalf("SyncNo again: SyncedIndex %d, want 40", s)
+	}
+}
+
 // TestFileConcurrentReadersWriterAndTruncation is meant for -race: one
 // appender, four readers (Read, ReadFrom, Wait) and a retention loop.
 func TestFileConcurrentReadersWriterAndTruncation(t *testing.T) {

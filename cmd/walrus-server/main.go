@@ -95,6 +95,17 @@ func newLogger(cfg *config.Config) (*slog.Logger, func(), error) {
 		}
 		w, closer = f, func() { f.Close() }
 	}
-	level := map[string]slog.Level{"debug": slog.LevelDebug, "verbose": slog.LevelDebug, "notice": slog.LevelInfo, "warning": slog.LevelWarn}[cfg.LogLevel]
+	// CONFIG SET loglevel changes the level of the running server.
+	level := new(slog.LevelVar)
+	level.Set(logLevels[cfg.LogLevel])
+	cfg.OnChange("loglevel", func(c *config.Config) error {
+		c.RLock()
+		defer c.RUnlock()
+		level.Set(logLevels[c.LogLevel])
+		return nil
+	})
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closer, nil
 }
+
+// logLevels maps Redis's loglevel values to slog's levels.
+var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "verbose": slog.LevelDebug, "notice": slog.LevelInfo, "warning": slog.LevelWarn}

@@ -10,15 +10,7 @@ import (
 // Pebble and truncates the log down to the backlog, at once.
 func TestCompactLogDropsWhatNobodyNeeds(t *testing.T) {
 	e := testEngine(t, Options{BacklogBytes: 400 * 40, FlushInterval: time.Hour})
-	s := NewSession()
-	cmds := make([][][]byte, 0, 1000)
-	for i := 0; i < 30000; i++ {
-		cmds = append(cmds, args("SET k "+strconv.Itoa(i)))
-		if len(cmds) == cap(cmds) {
-			e.Exec(s, cmds, nil)
-			cmds = cmds[:0]
-		}
-	}
+	setMany(e, 30000)
 	if err := e.CompactLog(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,19 +27,24 @@ func TestCompactLogDropsWhatNobodyNeeds(t *testing.T) {
 func TestSetBacklogBytesKeepsMoreOfTheLog(t *testing.T) {
 	e := testEngine(t, Options{BacklogBytes: 400 * 40, FlushInterval: time.Hour})
 	e.SetBacklogBytes(4000 * 40)
-	s := NewSession()
-	cmds := make([][][]byte, 0, 1000)
-	for i := 0; i < 30000; i++ {
-		cmds = append(cmds, args("SET k "+strconv.Itoa(i)))
-		if len(cmds) == cap(cmds) {
-			e.Exec(s, cmds, nil)
-			cmds = cmds[:0]
-		}
-	}
+	setMany(e, 30000)
 	if err := e.CompactLog(); err != nil {
 		t.Fatal(err)
 	}
 	if first, last := e.WAL().FirstIndex(), e.WAL().LastIndex(); first <= 1 || last-first+1 < 4000 {
 		t.Fatalf("log holds %d..%d after CompactLog, want the 4000-entry backlog", first, last)
+	}
+}
+
+// setMany writes n SETs of one key, 1,000 to a pipeline: n log entries.
+func setMany(e *Engine, n int) {
+	s := NewSession()
+	cmds := make([][][]byte, 0, 1000)
+	for i := 0; i < n; i++ {
+		cmds = append(cmds, args("SET k "+strconv.Itoa(i)))
+		if len(cmds) == cap(cmds) || i == n-1 {
+			e.Exec(s, cmds, nil)
+			cmds = cmds[:0]
+		}
 	}
 }

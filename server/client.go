@@ -29,6 +29,9 @@ type client struct {
 	detached bool // handed to replication after PSYNC: no longer ours
 
 	user atomic.Pointer[aclUser] // who the connection runs as (acl.go)
+	// killed: CLIENT KILL closed it. It stays in the table until its
+	// read loop ends, but a later CLIENT KILL counts it no more.
+	killed atomic.Bool
 
 	// What a replica told us with REPLCONF before PSYNC.
 	replPort int

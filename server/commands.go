@@ -440,7 +440,8 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 		if (id >= 0 && c.id != id) || (addr != "" && c.addr != addr) || (laddr != "" && c.laddr != laddr) ||
 			(user != nil && c.user.Load() != user) || (skipme && c == cl) ||
 			(typ != "" && c.kind() != typ) ||
-			(maxAge >= 0 && now.Sub(c.created) < time.Duration(maxAge)*time.Second) {
+			(maxAge >= 0 && now.Sub(c.created) < time.Duration(maxAge)*time.Second) ||
+			!c.killed.CompareAndSwap(false, true) { // one already closed counts once
 			continue
 		}
 		victims = append(victims, c)
@@ -454,6 +455,7 @@ func (s *Server) clientKill(cl *client, args [][]byte) {
 
 // kill closes a client; the caller itself is closed after its reply.
 func (s *Server) kill(self, victim *client) {
+	victim.killed.Store(true)
 	if victim == self {
 		self.conn.WriteRaw(self.out)
 		self.out = self.out[:0]

@@ -577,10 +577,8 @@ func (f *File) reset(next uint64) error {
 // Close stops the background fsync, syncs and closes. It is idempotent.
 func (f *File) Close() error {
 	f.stopOnce.Do(func() {
-		if f.stopSyncer != nil {
-			close(f.stopSyncer)
-			<-f.syncerDone
-		}
+		close(f.stopSyncer)
+		<-f.syncerDone
 	})
 	f.opMu.Lock()
 	defer f.opMu.Unlock()

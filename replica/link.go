@@ -90,6 +90,7 @@ type Link struct {
 	readIdx   atomic.Uint64
 	failover  atomic.Pointer[func(string, error)] // LinkOptions.Failover, until told
 	conn      atomic.Pointer[net.Conn]            // the session's connection, for Drop
+	timeout   atomic.Int64                        // repl-timeout; SetTimeout changes it
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -106,6 +107,7 @@ func StartLink(eng *engine.Engine, ids *IDs, opts LinkOptions) *Link {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Link{eng: eng, ids: ids, opts: opts, log: opts.Logger, cancel: cancel, done: make(chan struct{})}
 	l.downSince.Store(time.Now().UnixMilli())
+	l.timeout.Store(int64(opts.Timeout))
 	if opts.Failover != nil {
 		l.failover.Store(&opts.Failover)
 	}
@@ -129,6 +131,21 @@ func (l *Link) Drop() bool {
 	}
 	return false
 }
+
+// SetTimeout changes repl-timeout. The connection in use gets the new
+// timeout from now: a shorter one drops a master silent that long, a
+// longer one spares a master the old one would have dropped.
+func (l *Link) SetTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	l.timeout.Store(int64(d))
+	if c := l.conn.Load(); c != nil {
+		(*c).SetDeadline(time.Now().Add(d))
+	}
+}
+
+func (l *Link) replTimeout() time.Duration { return time.Duration(l.timeout.Load()) }
 
 // Master returns the master's address.
 func (l *Link) Master() (string, int) { return l.opts.Host, l.opts.Port }
@@ -188,7 +205,7 @@ func (l *Link) session(ctx context.Context) error {
 		if err := bw.Flush(); err != nil {
 			return "", err
 		}
-		nc.SetReadDeadline(time.Now().Add(l.opts.Timeout))
+		nc.SetReadDeadline(time.Now().Add(l.replTimeout()))
 		return readLine(br)
 	}
 	reply, err := call("PING")
@@ -321,7 +338,7 @@ func (l *Link) fullSync(nc net.Conn, br *bufio.Reader, id string, index uint64) 
 		return err
 	}
 	nc.SetReadDeadline(time.Time{})
-	dir, got, err := snapshot.ReceiveWith(&deadlineReader{nc: nc, r: br, timeout: l.opts.Timeout, l: l}, parent, snapshot.ReceiveOptions{
+	dir, got, err := snapshot.ReceiveWith(&deadlineReader{nc: nc, r: br, l: l}, parent, snapshot.ReceiveOptions{
 		Progress: func(read, total int64) {
 			l.syncRead.Store(read)
 			l.syncTotal.Store(total)
@@ -367,14 +384,13 @@ func (l *Link) reset() {
 // deadlineReader extends the read deadline as bytes arrive, so a stalled
 // transfer times out but a long one does not.
 type deadlineReader struct {
-	nc      net.Conn
-	r       io.Reader
-	timeout time.Duration
-	l       *Link
+	nc net.Conn
+	r  io.Reader
+	l  *Link
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
-	d.nc.SetReadDeadline(time.Now().Add(d.timeout))
+	d.nc.SetReadDeadline(time.Now().Add(d.l.replTimeout()))
 	n, err := d.r.Read(p)
 	if n > 0 {
 		d.l.lastIO.Store(time.Now().UnixMilli())
@@ -394,7 +410,7 @@ func (l *Link) stream(ctx context.Context, nc net.Conn, br *bufio.Reader, next u
 			synced = 0
 		}
 		writeCommand(bw, "REPLCONF", "ACK", strconv.FormatUint(l.eng.AppliedIndex(), 10), "FACK", strconv.FormatUint(synced, 10))
-		nc.SetWriteDeadline(time.Now().Add(l.opts.Timeout))
+		nc.SetWriteDeadline(time.Now().Add(l.replTimeout()))
 		return bw.Flush()
 	}
 	if err := ack(); err != nil {
@@ -417,7 +433,7 @@ func (l *Link) stream(ctx context.Context, nc net.Conn, br *bufio.Reader, next u
 			}
 		}
 	}()
-	rd := redcon.NewReader(&deadlineReader{nc: nc, r: br, timeout: l.opts.Timeout, l: l})
+	rd := redcon.NewReader(&deadlineReader{nc: nc, r: br, l: l})
 	var entries [][]byte
 	var txn []byte // an entry being assembled from MULTI ... EXEC
 	inTxn := false

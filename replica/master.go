@@ -87,6 +87,12 @@ type Master struct {
 
 	limit *rate.Limiter // SetCheckpointRate's cap, shared by all checkpoint streams
 
+	// The options CONFIG SET may change while replicas are served, as
+	// durations: opts holds their values at start.
+	pingPeriod  atomic.Int64
+	timeout     atomic.Int64
+	shareWindow atomic.Int64
+
 	checkpoints atomic.Int64 // created by earlier managers
 	fullSyncs   atomic.Int64
 	partialOK   atomic.Int64
@@ -126,8 +132,45 @@ func NewMaster(eng *engine.Engine, ids *IDs, opts MasterOptions) *Master {
 	m := &Master{eng: eng, ids: ids, opts: opts, log: opts.Logger, peers: map[*Peer]struct{}{},
 		ackCh: make(chan struct{}), ctx: ctx, cancel: cancel}
 	m.limit = rate.NewLimiter(rate.Inf, paceStep) // no cap until SetCheckpointRate
+	m.pingPeriod.Store(int64(opts.PingPeriod))
+	m.timeout.Store(int64(opts.Timeout))
+	m.shareWindow.Store(int64(opts.ShareWindow))
 	return m
 }
+
+// SetPingPeriod changes how often an idle replica gets a PING
+// (repl-ping-replica-period). Replicas waiting for the old period start
+// the new one at once.
+func (m *Master) SetPingPeriod(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	m.pingPeriod.Store(int64(d))
+	for _, p := range m.snapshotPeers() {
+		p.poke()
+	}
+}
+
+// SetTimeout changes repl-timeout: how long a replica may send nothing or
+// accept nothing before it is dropped. Each replica gets the new timeout
+// from now, so a shorter one cuts a silent replica off within it and a
+// longer one spares a replica the old one would have dropped.
+func (m *Master) SetTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	m.timeout.Store(int64(d))
+	deadline := time.Now().Add(d)
+	for _, p := range m.snapshotPeers() {
+		p.conn.NetConn().SetDeadline(deadline)
+	}
+}
+
+// SetShareWindow changes how long a new checkpoint waits for more replicas
+// to share it (repl-diskless-sync-delay) from the next checkpoint on.
+func (m *Master) SetShareWindow(d time.Duration) { m.shareWindow.Store(int64(max(d, 0))) }
+
+func (m *Master) replTimeout() time.Duration { return time.Duration(m.timeout.Load()) }
 
 // Peer states, as INFO spells them.
 const (
@@ -209,7 +252,7 @@ func (p *Peer) close() {
 func (m *Master) serve(p *Peer, replid, offset string) error {
 	w := m.eng.WAL()
 	nc := p.conn.NetConn()
-	bw := bufio.NewWriterSize(deadlineWriter{nc, m.opts.Timeout}, 256<<10)
+	bw := bufio.NewWriterSize(deadlineWriter{nc, m}, 256<<10)
 	// Hold the whole log while deciding, so nothing we pick is dropped.
 	pin := m.eng.Pin(w.FirstIndex())
 	defer pin.Release()
@@ -381,9 +424,9 @@ func (m *Master) acquire() (*snapshot.Checkpoint, error) {
 		}
 		// Keep a new checkpoint for the share window (two syncs that both
 		// saw it created just keep it twice as long as needed).
-		if mgr.Created() > before && m.opts.ShareWindow > 0 {
+		if window := time.Duration(m.shareWindow.Load()); mgr.Created() > before && window > 0 {
 			if hold, err := mgr.Acquire(); err == nil {
-				time.AfterFunc(min(m.opts.ShareWindow, m.opts.CheckpointMaxAge), hold.Release)
+				time.AfterFunc(min(window, m.opts.CheckpointMaxAge), hold.Release)
 			}
 		}
 		return nil
@@ -462,7 +505,7 @@ func (m *Master) Checkpoints() int64 {
 }
 
 func (m *Master) flush(nc net.Conn, bw *bufio.Writer) error {
-	nc.SetWriteDeadline(time.Now().Add(m.opts.Timeout))
+	nc.SetWriteDeadline(time.Now().Add(m.replTimeout()))
 	return bw.Flush()
 }
 
@@ -471,7 +514,7 @@ func (m *Master) flush(nc net.Conn, bw *bufio.Writer) error {
 func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint64) error {
 	w := m.eng.WAL()
 	nc := p.conn.NetConn()
-	ping := time.NewTimer(m.opts.PingPeriod)
+	ping := time.NewTimer(time.Duration(m.pingPeriod.Load()))
 	defer ping.Stop()
 	gather := time.NewTimer(0)
 	defer gather.Stop()
@@ -555,12 +598,12 @@ func (m *Master) gather(ctx context.Context, p *Peer, sent time.Time, t *time.Ti
 // a transfer of any length goes on while bytes move, and a replica that
 // stops reading is dropped after repl-timeout (mid-checkpoint too).
 type deadlineWriter struct {
-	nc      net.Conn
-	timeout time.Duration
+	nc net.Conn
+	m  *Master
 }
 
 func (d deadlineWriter) Write(p []byte) (int, error) {
-	d.nc.SetWriteDeadline(time.Now().Add(d.timeout))
+	d.nc.SetWriteDeadline(time.Now().Add(d.m.replTimeout()))
 	return d.nc.Write(p)
 }
 
@@ -585,7 +628,7 @@ func (m *Master) waitLog(ctx context.Context, p *Peer, after uint64, ping *time.
 		return 0, errors.New("log cannot be followed")
 	}
 	changed := l.Changed(after)
-	ping.Reset(m.opts.PingPeriod)
+	ping.Reset(time.Duration(m.pingPeriod.Load()))
 	select {
 	case <-changed:
 		return logGrew, nil
@@ -618,12 +661,13 @@ func (m *Master) readAcks(p *Peer, pin *engine.Pin) {
 	nc := p.conn.NetConn()
 	defer p.close()
 	for {
-		nc.SetReadDeadline(time.Now().Add(m.opts.Timeout))
+		timeout := m.replTimeout()
+		nc.SetReadDeadline(time.Now().Add(timeout))
 		cmd, err := p.conn.ReadCommand()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				m.log.Warn("disconnecting timed-out replica", "replica", p.addr(), "timeout", m.opts.Timeout)
+				m.log.Warn("disconnecting timed-out replica", "replica", p.addr(), "timeout", m.replTimeout())
 			}
 			return
 		}

@@ -95,3 +95,29 @@ func testMaster(t *testing.T, opts MasterOptions) (*engine.Engine, *IDs, *Master
 	t.Cleanup(m.Close)
 	return eng, ids, m
 }
+
+// TestSetShareWindowKeepsTheNextCheckpoint: with no share window a
+// checkpoint lives only while streamed, so each full sync takes its own;
+// after SetShareWindow the next one waits that long for more replicas.
+func TestSetShareWindowKeepsTheNextCheckpoint(t *testing.T) {
+	_, _, m := testMaster(t, MasterOptions{})
+	sync := func() {
+		t.Helper()
+		ck, err := m.acquire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck.Release()
+	}
+	sync()
+	sync()
+	if got := m.Checkpoints(); got != 2 {
+		t.Fatalf("Checkpoints() = %d after two syncs with no share window, want 2", got)
+	}
+	m.SetShareWindow(time.Minute)
+	sync()
+	sync()
+	if got := m.Checkpoints(); got != 3 {
+		t.Fatalf("Checkpoints() = %d after two more syncs within a share window, want 3", got)
+	}
+}

@@ -56,6 +56,29 @@ func newReplication(s *Server) (*replication, error) {
 	for _, name := range []string{"replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag", "repl-checkpoint-max-rate"} {
 		s.cfg.OnChange(name, func(c *config.Config) error { r.loadSettings(c); return nil })
 	}
+	// These reach connections in flight, so each runs only for its own
+	// directive.
+	s.cfg.OnChange("repl-timeout", func(c *config.Config) error {
+		c.RLock()
+		d := c.ReplTimeout
+		c.RUnlock()
+		r.master.SetTimeout(d)
+		if l := r.link.Load(); l != nil {
+			l.SetTimeout(d)
+		}
+		return nil
+	})
+	s.cfg.OnChange("repl-ping-replica-period", func(c *config.Config) error {
+		c.RLock()
+		d := c.ReplPingReplicaPeriod
+		c.RUnlock()
+		r.master.SetPingPeriod(d)
+		return nil
+	})
+	s.cfg.OnChange("repl-diskless-sync-delay", func(c *config.Config) error {
+		r.master.SetShareWindow(configSeconds(c, "repl-diskless-sync-delay"))
+		return nil
+	})
 	return r, nil
 }
 
@@ -150,7 +173,16 @@ func (r *replication) becomeReplica(host string, port int, failover func(reply s
 	}
 	s.cfg.RUnlock()
 	s.cfg.SetReplicaOf(host, port)
-	r.link.Store(replica.StartLink(s.eng, r.ids, opts))
+	l := replica.StartLink(s.eng, r.ids, opts)
+	r.link.Store(l)
+	// A CONFIG SET repl-timeout between the read above and the Store found
+	// no link to tell.
+	s.cfg.RLock()
+	d := s.cfg.ReplTimeout
+	s.cfg.RUnlock()
+	if d != opts.Timeout {
+		l.SetTimeout(d)
+	}
 	s.log.Info("connecting to master (REPLICAOF)", "master", fmt.Sprintf("%s:%d", host, port))
 }
 

@@ -63,6 +63,7 @@ type Server struct {
 
 	protected  atomic.Bool
 	maxClients atomic.Int64
+	keepAlive  atomic.Int64 // tcp-keepalive, for the connections accepted next
 
 	stats   stats
 	traffic traffic // bytes on the network; see rates.go
@@ -104,6 +105,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	s.lim.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	s.lim.maxQuery.Store(cfg.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(cfg.MaxClients))
+	s.keepAlive.Store(int64(cfg.TCPKeepAlive))
 	s.protected.Store(cfg.ProtectedMode)
 	if err := s.buildTable(); err != nil {
 		return nil, err
@@ -192,7 +194,7 @@ func (s *Server) listen() error {
 		if s.cfg.Port == 0 { // port 0: no plain TCP (TLS only)
 			break
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
+		ln, err := s.listenTCP(net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
 		if err != nil {
 			s.closeListeners()
 			return fmt.Errorf("listen on %s:%d: %w", b, s.cfg.Port, err)
@@ -348,6 +350,7 @@ const errProtected = "DENIED Redis is running in protected mode because protecte
 func (s *Server) watchConfig() {
 	s.cfg.OnChange("protected-mode", func(c *config.Config) error { s.protected.Store(c.ProtectedMode); return nil })
 	s.cfg.OnChange("maxclients", func(c *config.Config) error { s.maxClients.Store(int64(c.MaxClients)); return nil })
+	s.cfg.OnChange("tcp-keepalive", func(c *config.Config) error { s.keepAlive.Store(int64(c.TCPKeepAlive)); return nil })
 	s.cfg.OnChange("proto-max-bulk-len", func(c *config.Config) error { s.lim.maxBulk.Store(c.ProtoMaxBulkLen); return nil })
 	s.cfg.OnChange("client-output-buffer-limit", func(c *config.Config) error {
 		c.RLock()

@@ -139,7 +139,7 @@ func (s *Server) listenTLS(binds []string) error {
 	s.cfg.OnChange("tls-auth-clients", func(c *config.Config) error { return srv.setMode(c.TLSAuthClients) })
 	conf := srv.config()
 	for _, b := range binds {
-		ln, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(s.cfg.TLSPort)))
+		ln, err := s.listenTCP(net.JoinHostPort(b, strconv.Itoa(s.cfg.TLSPort)))
 		if err != nil {
 			return fmt.Errorf("listen (tls) on %s:%d: %w", b, s.cfg.TLSPort, err)
 		}

@@ -24,6 +24,9 @@ const (
 	// as they are (except user lines, which it writes from the current ACL
 	// users, as Redis does).
 	fileOnly
+	// hidden directives (Redis's debugging ones) answer CONFIG GET only
+	// when named: a pattern such as * does not list them, as in Redis.
+	hidden
 )
 
 // directive is one row of the table every other part of the package works
@@ -192,8 +195,8 @@ var directives = []*directive{
 	{name: "rdbchecksum", def: "yes", flags: mutable, v: boolField(nil)},
 	{name: "rdb-del-sync-files", def: "no", flags: mutable, v: boolField(nil)},
 	{name: "rdb-save-incremental-fsync", def: "yes", flags: mutable, v: boolField(nil)},
-	{name: "rdb-key-save-delay", def: "0", flags: mutable, v: intField(nil, math.MinInt32, intMax)},
-	{name: "key-load-delay", def: "0", flags: mutable, v: intField(nil, math.MinInt32, intMax)},
+	{name: "rdb-key-save-delay", def: "0", flags: mutable | hidden, v: intField(nil, math.MinInt32, intMax)},
+	{name: "key-load-delay", def: "0", flags: mutable | hidden, v: intField(nil, math.MinInt32, intMax)},
 	{name: "no-appendfsync-on-rewrite", def: "no", flags: mutable, v: boolField(nil)},
 	{name: "auto-aof-rewrite-percentage", def: "100", flags: mutable, v: intField(nil, 0, intMax)},
 	{name: "auto-aof-rewrite-min-size", def: "64mb", flags: mutable, v: memoryField(nil, 0, longMax)},

@@ -51,7 +51,7 @@ func (c *Config) Get(pattern string) [][2]string {
 	}
 	var out [][2]string
 	for _, d := range directives {
-		if d.flags&fileOnly != 0 {
+		if d.flags&(fileOnly|hidden) != 0 {
 			continue
 		}
 		val, have := "", false

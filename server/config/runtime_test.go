@@ -24,6 +24,10 @@ func TestGetGlobMatchesNamesAndAliases(t *testing.T) {
 		{"p?rt", [][2]string{{"port", "7000"}}},
 		{"[pq]ort", [][2]string{{"port", "7000"}}},
 		{"*nosuch*", nil},
+		// Redis's debugging directives answer only when named.
+		{"key-load-delay", [][2]string{{"key-load-delay", "0"}}},
+		{"key-load-*", nil},
+		{"*-delay", [][2]string{{"repl-diskless-sync-delay", "5"}}},
 	}
 	for _, tt := range tests {
 		if got := c.Get(tt.pattern); !slices.Equal(got, tt.want) {

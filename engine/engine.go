@@ -165,6 +165,8 @@ type Engine struct {
 	hits, misses, expired atomic.Int64 // INFO's keyspace_hits, keyspace_misses, expired_keys
 	evicted               atomic.Int64 // INFO's evicted_keys
 	lastSave              atomic.Int64 // unix seconds of the last SAVE (or start)
+	expireTime            atomic.Int64 // active expiry's time deleting keys, ns (ExpireStats)
+	expireCapped          atomic.Int64 // ticks that stopped with keys still due
 	dirty                 atomic.Int64 // writes since the last save
 
 	logBroken   atomic.Pointer[error] // a failed append or commit: writes refused; see logrepair.go
@@ -478,6 +480,8 @@ func (e *Engine) ResetKeyspaceStats() {
 	e.misses.Store(0)
 	e.expired.Store(0)
 	e.evicted.Store(0)
+	e.expireTime.Store(0)
+	e.expireCapped.Store(0)
 }
 
 // HoldExpiry stops active expiry while held is true (a client pause, as

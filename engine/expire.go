@@ -30,12 +30,26 @@ func (e *Engine) expireLoop(stop context.Context) {
 		}
 		for i := 0; i < expireCycles; i++ {
 			n := 0
-			err := e.do(func(c *ctx) { n = c.expireDue(expireBatch) })
+			err := e.do(func(c *ctx) {
+				start := time.Now()
+				n = c.expireDue(expireBatch)
+				e.expireTime.Add(int64(time.Since(start)))
+			})
 			if err != nil || n < expireBatch {
 				break
 			}
+			if i == expireCycles-1 {
+				e.expireCapped.Add(1)
+			}
 		}
 	}
+}
+
+// ExpireStats returns the time active expiry has spent deleting keys and
+// how many times a tick stopped with keys still due (INFO's
+// expire_cycle_cpu_milliseconds and expired_time_cap_reached_count).
+func (e *Engine) ExpireStats() (spent time.Duration, capped int64) {
+	return time.Duration(e.expireTime.Load()), e.expireCapped.Load()
 }
 
 // expireDue deletes up to limit expired keys across all databases and

@@ -483,6 +483,7 @@ func cmdSave(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR syntax error")
 		return
 	}
+	start := time.Now()
 	if err := s.eng.Save(s.cfg.Dir); err != nil {
 		s.log.Error("save failed", "err", err)
 		cl.err("ERR " + err.Error())
@@ -493,7 +494,9 @@ func cmdSave(s *Server, cl *client, args [][]byte) {
 		cl.err("ERR " + err.Error())
 		return
 	}
+	s.stats.saves.Add(1)
 	if strings.EqualFold(string(args[0]), "bgsave") {
+		s.stats.lastBgsave.Store(int64(time.Since(start)))
 		cl.status("Background saving started")
 		return
 	}
@@ -505,11 +508,17 @@ func cmdSave(s *Server, cl *client, args [][]byte) {
 // It runs before the reply (a flush takes milliseconds), so the rewrite
 // Redis announces as started is already done.
 func cmdBgRewriteAOF(s *Server, cl *client, _ [][]byte) {
-	if err := s.eng.CompactLog(); err != nil {
+	start := time.Now()
+	err := s.eng.CompactLog()
+	s.stats.lastRewrite.Store(int64(time.Since(start)))
+	if err != nil {
+		s.stats.rewriteFailures.Add(1)
 		s.log.Error("log compaction failed", "err", err)
 		cl.err("ERR " + err.Error())
 		return
 	}
+	s.stats.rewrites.Add(1)
+	s.stats.rewriteFailures.Store(0)
 	cl.status("Background append only file rewriting started")
 }
 

@@ -81,7 +81,9 @@ func (s *Server) infoServer() [][2]string {
 		kv("redis_mode", "standalone"),
 		kv("os", runtime.GOOS+" "+runtime.GOARCH),
 		kv("arch_bits", 64),
+		kv("monotonic_clock", "POSIX clock_gettime"), // Go's monotonic clock: CLOCK_MONOTONIC
 		kv("multiplexing_api", "epoll"),
+		kv("gcc_version", "0.0.0"), // what Redis reports when not built by GCC
 		kv("process_id", os.Getpid()),
 		kv("process_supervised", "no"),
 		kv("run_id", s.runID),
@@ -91,6 +93,7 @@ func (s *Server) infoServer() [][2]string {
 		kv("uptime_in_days", int64(up.Hours()/24)),
 		kv("hz", s.cfg.Hz),
 		kv("configured_hz", s.cfg.Hz),
+		kv("lru_clock", lruClock(time.Now())),
 		kv("executable", exe),
 		kv("config_file", s.cfg.Path()),
 		kv("io_threads_active", 0),
@@ -100,6 +103,9 @@ func (s *Server) infoServer() [][2]string {
 	}
 	return append(out, kv("walrus_go_version", runtime.Version()))
 }
+
+// lruClock is Redis's LRU clock: seconds, in 24 bits.
+func lruClock(now time.Time) int64 { return now.Unix() & (1<<24 - 1) }
 
 func (s *Server) infoClients() [][2]string {
 	s.mu.Lock()
@@ -126,6 +132,22 @@ func (s *Server) infoClients() [][2]string {
 // kbps renders a rate in bytes a second as Redis's KiB a second.
 func kbps(bytesPerSec float64) string { return fmt.Sprintf("%.2f", bytesPerSec/1024) }
 
+// percent renders part of whole as Redis's "12.34%".
+func percent(part, whole uint64) string {
+	if whole == 0 {
+		return "0.00%"
+	}
+	return fmt.Sprintf("%.2f%%", float64(part)*100/float64(whole))
+}
+
+// ratio renders a over b as Redis's "1.23".
+func ratio(a, b uint64) string {
+	if b == 0 {
+		return "0.00"
+	}
+	return fmt.Sprintf("%.2f", float64(a)/float64(b))
+}
+
 func human(n uint64) string {
 	switch {
 	case n >= 1<<30:
@@ -145,20 +167,20 @@ type memoryFigures struct {
 	rss     uint64
 	frag    float64 // rss / used
 	pebble  *pebble.Metrics
-	dataset uint64 // the memtables
+	dataset uint64           // the memtables
+	alloc   runtime.MemStats // Go's allocator, for INFO's allocator_ fields
 }
 
 func (s *Server) memoryFigures() memoryFigures {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	var f memoryFigures
+	runtime.ReadMemStats(&f.alloc)
+	ms := &f.alloc
 	pm := s.eng.DB().Metrics()
-	f := memoryFigures{
-		used:    usedMemory(ms.HeapAlloc, pm, s.eng.RowCacheBytes()),
-		peak:    ms.Sys,
-		rss:     readRSS(),
-		pebble:  pm,
-		dataset: pm.MemTable.Size,
-	}
+	f.used = usedMemory(ms.HeapAlloc, pm, s.eng.RowCacheBytes())
+	f.peak = ms.Sys
+	f.rss = readRSS()
+	f.pebble = pm
+	f.dataset = pm.MemTable.Size
 	if f.used > 0 {
 		f.frag = float64(f.rss) / float64(f.used)
 	}
@@ -172,23 +194,47 @@ func (s *Server) infoMemory() [][2]string {
 	s.cfg.RLock()
 	maxmemory, policy := s.cfg.MaxMemory, s.cfg.MaxMemoryPolicy
 	s.cfg.RUnlock()
+	// Go's heap stands for Redis's allocator: what is allocated, what
+	// the spans in use hold, and what of the heap is resident.
+	ms := &f.alloc
+	allocated, active := ms.HeapAlloc, ms.HeapInuse
+	resident := ms.HeapSys - ms.HeapReleased
+	overhead := used - min(f.dataset, used)
 	return [][2]string{
 		kv("used_memory", used),
 		kv("used_memory_human", human(used)),
 		kv("used_memory_rss", rss),
 		kv("used_memory_rss_human", human(rss)),
-		kv("total_system_memory", totalSystemMemory()),
-		kv("total_system_memory_human", human(totalSystemMemory())),
 		kv("used_memory_peak", f.peak),
 		kv("used_memory_peak_human", human(f.peak)),
+		kv("used_memory_peak_perc", percent(used, f.peak)),
+		kv("used_memory_overhead", overhead),
+		kv("used_memory_startup", s.memStartup),
 		kv("used_memory_dataset", f.dataset),
+		kv("used_memory_dataset_perc", percent(f.dataset, used-min(s.memStartup, used))),
+		kv("allocator_allocated", allocated),
+		kv("allocator_active", active),
+		kv("allocator_resident", resident),
+		kv("total_system_memory", totalSystemMemory()),
+		kv("total_system_memory_human", human(totalSystemMemory())),
+		kv("used_memory_scripts_eval", scriptBytes),
+		kv("number_of_cached_scripts", scripts),
 		kv("maxmemory", maxmemory),
 		kv("maxmemory_human", human(uint64(maxmemory))),
 		kv("maxmemory_policy", policy),
+		kv("allocator_frag_ratio", ratio(active, allocated)),
+		kv("allocator_frag_bytes", int64(active)-int64(allocated)),
+		kv("allocator_rss_ratio", ratio(resident, active)),
+		kv("allocator_rss_bytes", int64(resident)-int64(active)),
+		kv("rss_overhead_ratio", ratio(rss, resident)),
+		kv("rss_overhead_bytes", int64(rss)-int64(resident)),
 		kv("mem_fragmentation_ratio", fmt.Sprintf("%.2f", frag)),
+		kv("mem_fragmentation_bytes", int64(rss)-int64(used)),
+		kv("mem_cluster_links", 0), // no cluster bus
 		kv("mem_allocator", "go"),
-		kv("used_memory_scripts_eval", scriptBytes),
-		kv("number_of_cached_scripts", scripts),
+		kv("active_defrag_running", 0),    // Go's collector compacts nothing; no defrag
+		kv("lazyfree_pending_objects", 0), // nothing is freed in the background: UNLINK deletes as DEL does
+		kv("lazyfreed_objects", 0),
 		kv("walrus_pebble_memtable_bytes", pm.MemTable.Size),
 		kv("walrus_pebble_block_cache_bytes", pm.BlockCache.Size),
 		kv("walrus_row_cache_bytes", s.eng.RowCacheBytes()),
@@ -236,19 +282,44 @@ func (s *Server) infoPersistence() [][2]string {
 	if s.repl.loading.Load() {
 		loading = 1
 	}
+	rewriteStatus := "ok"
+	if s.stats.rewriteFailures.Load() > 0 {
+		rewriteStatus = "err"
+	}
+	// A save is a Pebble checkpoint and a rewrite a truncation of the log:
+	// both finish before their reply and neither forks, so nothing is
+	// ever in progress and nothing is copied on write.
 	return [][2]string{
 		kv("loading", loading),
-		kv("rdb_last_load_keys_expired", s.rdbLoaded.expired.Load()),
-		kv("rdb_last_load_keys_loaded", s.rdbLoaded.keys.Load()),
 		kv("async_loading", 0),
 		kv("current_cow_peak", 0),
+		kv("current_cow_size", 0),
+		kv("current_cow_size_age", 0),
+		kv("current_fork_perc", "0.00"),
+		kv("current_save_keys_processed", 0),
+		kv("current_save_keys_total", 0),
 		kv("rdb_changes_since_last_save", e.Dirty()),
 		kv("rdb_bgsave_in_progress", 0),
 		kv("rdb_last_save_time", e.LastSave()),
 		kv("rdb_last_bgsave_status", "ok"),
+		kv("rdb_last_bgsave_time_sec", seconds(s.stats.lastBgsave.Load())),
+		kv("rdb_current_bgsave_time_sec", -1),
+		kv("rdb_saves", s.stats.saves.Load()),
+		kv("rdb_last_cow_size", 0),
+		kv("rdb_last_load_keys_expired", s.rdbLoaded.expired.Load()),
+		kv("rdb_last_load_keys_loaded", s.rdbLoaded.keys.Load()),
 		kv("aof_enabled", aof),
 		kv("aof_rewrite_in_progress", 0),
+		kv("aof_rewrite_scheduled", 0),
+		kv("aof_last_rewrite_time_sec", seconds(s.stats.lastRewrite.Load())),
+		kv("aof_current_rewrite_time_sec", -1),
+		kv("aof_last_bgrewrite_status", rewriteStatus),
+		kv("aof_rewrites", s.stats.rewrites.Load()),
+		kv("aof_rewrites_consecutive_failures", s.stats.rewriteFailures.Load()),
 		kv("aof_last_write_status", e.WriteStatus()),
+		kv("aof_last_cow_size", 0),
+		kv("module_fork_in_progress", 0),
+		kv("module_fork_last_cow_size", 0),
 		kv("walrus_persistent", boolInt(!e.InMemory())),
 		kv("walrus_wal_first_index", w.FirstIndex()),
 		kv("walrus_wal_last_index", w.LastIndex()),
@@ -256,6 +327,15 @@ func (s *Server) infoPersistence() [][2]string {
 		kv("walrus_applied_index", e.AppliedIndex()),
 		kv("walrus_flushed_index", e.FlushedIndex()),
 	}
+}
+
+// seconds renders a duration in ns as Redis's whole seconds; -1 stays -1
+// (never happened).
+func seconds(ns int64) int64 {
+	if ns < 0 {
+		return -1
+	}
+	return ns / int64(time.Second)
 }
 
 func boolInt(b bool) int {
@@ -281,29 +361,55 @@ func (s *Server) infoStats() [][2]string {
 		kv("instantaneous_input_repl_kbps", kbps(s.instantaneous(metricReplIn))),
 		kv("instantaneous_output_repl_kbps", kbps(s.instantaneous(metricReplOut))),
 		kv("rejected_connections", s.stats.rejected.Load()),
+	}
+	out = append(out, s.repl.stats()...)
+	expireSpent, expireCapped := s.eng.ExpireStats()
+	exceededTotal, exceededNow := s.mem.exceededTimes(time.Now())
+	out = append(out,
 		kv("expired_keys", expired),
+		kv("expired_time_cap_reached_count", expireCapped),
+		kv("expire_cycle_cpu_milliseconds", expireSpent.Milliseconds()),
 		kv("evicted_keys", s.eng.EvictedKeys()),
+		kv("evicted_clients", 0), // maxmemory-clients is not acted on
+		kv("total_eviction_exceeded_time", exceededTotal.Milliseconds()),
+		kv("current_eviction_exceeded_time", exceededNow.Milliseconds()),
 		kv("keyspace_hits", hits),
 		kv("keyspace_misses", misses),
 		kv("pubsub_channels", s.pubsubChannels()),
 		kv("pubsub_patterns", s.pubsubPatterns()),
 		kv("pubsubshard_channels", s.pubsubShardChannels()),
+		kv("latest_fork_usec", 0), // walrus never forks
+		kv("total_forks", 0),
+		kv("migrate_cached_sockets", 0),     // MIGRATE dials for each call
+		kv("slave_expires_tracked_keys", 0), // a replica takes no writes
+		kv("active_defrag_hits", 0),         // no active defragmentation
+		kv("active_defrag_misses", 0),
+		kv("active_defrag_key_hits", 0),
+		kv("active_defrag_key_misses", 0),
+		kv("total_active_defrag_time", 0),
+		kv("current_active_defrag_time", 0),
 		kv("tracking_total_keys", trackedKeys),
 		kv("tracking_total_items", trackedItems),
 		kv("tracking_total_prefixes", trackedPrefixes),
 		kv("total_error_replies", s.errs.total.Load()),
-	}
-	out = append(out, s.acl.denials.infoStats()...) // not reset by RESETSTAT, as in Redis
-	return append(out, s.repl.stats()...)
+		kv("total_reads_processed", s.traffic.reads.Load()),
+		kv("total_writes_processed", s.traffic.writes.Load()),
+		kv("io_threaded_reads_processed", 0), // no I/O threads: io-threads is not acted on
+		kv("io_threaded_writes_processed", 0),
+	)
+	return append(out, s.acl.denials.infoStats()...) // not reset by RESETSTAT, as in Redis
 }
 
 func (s *Server) infoCPU() [][2]string {
-	var ru syscall.Rusage
+	var ru, children syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
 	tv := func(t syscall.Timeval) string { return fmt.Sprintf("%d.%06d", t.Sec, t.Usec) }
 	return [][2]string{
 		kv("used_cpu_sys", tv(ru.Stime)),
 		kv("used_cpu_user", tv(ru.Utime)),
+		kv("used_cpu_sys_children", tv(children.Stime)),
+		kv("used_cpu_user_children", tv(children.Utime)),
 	}
 }
 
@@ -536,6 +642,9 @@ func cmdConfig(s *Server, cl *client, args [][]byte) {
 		s.stats.commands.Store(0)
 		s.stats.connections.Store(0)
 		s.stats.rejected.Store(0)
+		s.stats.saves.Store(0)
+		s.stats.rewrites.Store(0)
+		s.mem.resetExceeded(time.Now())
 		s.resetCommandStats()
 		s.eng.ResetKeyspaceStats()
 		s.traffic.reset()

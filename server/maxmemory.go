@@ -67,6 +67,44 @@ type memLimit struct {
 	// and whether the last pass found no more keys the policy may evict.
 	evictLeft, evicted int
 	exhausted          bool
+
+	// How long used_memory has been over maxmemory (INFO's
+	// total_eviction_exceeded_time and current_eviction_exceeded_time),
+	// as the checks see it: exceededSince is when the current spell
+	// began (Unix ns; 0: not over), exceededTotal the spells before it.
+	// Atomics: INFO does not wait for a check's eviction.
+	exceededSince atomic.Int64
+	exceededTotal atomic.Int64
+}
+
+// exceeded records whether used_memory is over the limit at a check; m.mu
+// is held.
+func (m *memLimit) exceeded(over bool, now time.Time) {
+	since := m.exceededSince.Load()
+	switch {
+	case over && since == 0:
+		m.exceededSince.Store(now.UnixNano())
+	case !over && since != 0:
+		m.exceededTotal.Add(now.UnixNano() - since)
+		m.exceededSince.Store(0)
+	}
+}
+
+// resetExceeded restarts the count (CONFIG RESETSTAT): a spell under way
+// counts from now.
+func (m *memLimit) resetExceeded(now time.Time) {
+	m.exceededTotal.Store(0)
+	if m.exceededSince.Load() != 0 {
+		m.exceededSince.Store(now.UnixNano())
+	}
+}
+
+// exceededTimes returns the total and the current time over the limit.
+func (m *memLimit) exceededTimes(now time.Time) (total, current time.Duration) {
+	if since := m.exceededSince.Load(); since != 0 {
+		current = time.Duration(now.UnixNano() - since)
+	}
+	return time.Duration(m.exceededTotal.Load()) + current, current
 }
 
 // Eviction runs in passes: a pass evicts what takes used_memory
@@ -163,6 +201,7 @@ func (s *Server) checkMemory(sampler bool) {
 		}
 		over = used > uint64(limit)
 	}
+	m.exceeded(over, time.Now())
 	s.setGoMemoryLimit(active, limit)
 	if !active || policy == "noeviction" {
 		m.evictLeft, m.exhausted = 0, false

@@ -78,8 +78,11 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		return 0, errClosedByLimit
 	}
 	n, err := g.Conn.Read(p)
-	if n > 0 && g.tr != nil {
-		g.tr.read(int64(n), g.repl.Load())
+	if g.tr != nil {
+		g.tr.reads.Add(1)
+		if n > 0 {
+			g.tr.read(int64(n), g.repl.Load())
+		}
 	}
 	if n > 0 {
 		kept, msg := g.scan(p[:n])
@@ -211,8 +214,11 @@ func (l guardListener) Accept() (net.Conn, error) {
 // Write counts what the connection sends (INFO's net output bytes).
 func (g *guardConn) Write(p []byte) (int, error) {
 	n, err := g.Conn.Write(p)
-	if n > 0 && g.tr != nil {
-		g.tr.wrote(int64(n), g.repl.Load())
+	if g.tr != nil {
+		g.tr.writes.Add(1)
+		if n > 0 {
+			g.tr.wrote(int64(n), g.repl.Load())
+		}
 	}
 	return n, err
 }

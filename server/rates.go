@@ -35,6 +35,7 @@ const (
 type traffic struct {
 	in, out         atomic.Int64 // all
 	replIn, replOut atomic.Int64 // the replication streams' among them
+	reads, writes   atomic.Int64 // reads from and writes to client sockets
 }
 
 type rates struct {
@@ -76,6 +77,8 @@ func (t *traffic) reset() {
 	t.out.Store(0)
 	t.replIn.Store(0)
 	t.replOut.Store(0)
+	t.reads.Store(0)
+	t.writes.Store(0)
 }
 
 // sampleRates records one sample every samplePeriod until stop is closed.

@@ -64,6 +64,7 @@ type Server struct {
 	protected  atomic.Bool
 	maxClients atomic.Int64
 	keepAlive  atomic.Int64 // tcp-keepalive, for the connections accepted next
+	memStartup uint64       // used_memory less the dataset once the engine opened
 
 	stats   stats
 	traffic traffic // bytes on the network; see rates.go
@@ -86,6 +87,13 @@ type stats struct {
 	connections atomic.Int64
 	commands    atomic.Int64
 	rejected    atomic.Int64
+
+	// SAVE and BGSAVE, BGREWRITEAOF (INFO persistence): how many ran
+	// and how long the last took (ns; -1: none yet). Both finish before
+	// their reply, so none is ever in progress.
+	saves, lastBgsave     atomic.Int64
+	rewrites, lastRewrite atomic.Int64
+	rewriteFailures       atomic.Int64 // in a row: the last failed when not 0
 }
 
 // New opens the dataset (recovering it), and listens. Serve then serves
@@ -102,6 +110,8 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		sd:      shutdown{ch: make(chan struct{})},
 		runID:   newRunID(),
 	}
+	s.stats.lastBgsave.Store(-1)
+	s.stats.lastRewrite.Store(-1)
 	s.lim.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	s.lim.maxQuery.Store(cfg.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(cfg.MaxClients))
@@ -144,6 +154,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.eng = eng
+	if f := s.memoryFigures(); f.used > f.dataset {
+		s.memStartup = f.used - f.dataset
+	}
 	s.setNotify(cfg.NotifyKeyspaceEvents)
 	s.pause.onChange = eng.HoldExpiry
 	if s.repl, err = newReplication(s); err != nil {

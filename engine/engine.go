@@ -444,6 +444,16 @@ func (e *Engine) Dir() string { return e.opts.Dir }
 // InMemory reports whether persistence is off.
 func (e *Engine) InMemory() bool { return e.opts.InMemory }
 
+// BacklogMemory returns the bytes of log held in memory for replicas: the
+// ring's with persistence off; with it on, the backlog is the log's
+// files and this is 0.
+func (e *Engine) BacklogMemory() int64 {
+	if r, ok := e.wlog.(*wal.Ring); ok {
+		return r.Bytes()
+	}
+	return 0
+}
+
 // WAL returns the log of record (replication reads and tails it).
 func (e *Engine) WAL() Log { return e.wlog }
 

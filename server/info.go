@@ -200,6 +200,7 @@ func (s *Server) infoMemory() [][2]string {
 	allocated, active := ms.HeapAlloc, ms.HeapInuse
 	resident := ms.HeapSys - ms.HeapReleased
 	overhead := used - min(f.dataset, used)
+	backlog := s.eng.BacklogMemory()
 	return [][2]string{
 		kv("used_memory", used),
 		kv("used_memory_human", human(used)),
@@ -230,7 +231,9 @@ func (s *Server) infoMemory() [][2]string {
 		kv("rss_overhead_bytes", int64(rss)-int64(resident)),
 		kv("mem_fragmentation_ratio", fmt.Sprintf("%.2f", frag)),
 		kv("mem_fragmentation_bytes", int64(rss)-int64(used)),
-		kv("mem_cluster_links", 0), // no cluster bus
+		kv("mem_replication_backlog", backlog),
+		kv("mem_total_replication_buffers", backlog), // replicas read the backlog itself: no buffers of their own
+		kv("mem_cluster_links", 0),                   // no cluster bus
 		kv("mem_allocator", "go"),
 		kv("active_defrag_running", 0),    // Go's collector compacts nothing; no defrag
 		kv("lazyfree_pending_objects", 0), // nothing is freed in the background: UNLINK deletes as DEL does

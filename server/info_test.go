@@ -19,8 +19,7 @@ var infoLeftOut = []string{
 	"number_of_functions", "number_of_libraries", "used_memory_vm_functions",
 	"used_memory_vm_total", "used_memory_vm_total_human", "used_memory_functions",
 	"used_memory_scripts", "used_memory_scripts_human",
-	"mem_not_counted_for_evict", "mem_replication_backlog", "mem_total_replication_buffers",
-	"mem_clients_slaves", "mem_clients_normal", "mem_aof_buffer",
+	"mem_not_counted_for_evict", "mem_clients_slaves", "mem_clients_normal", "mem_aof_buffer",
 	"expired_stale_perc", "unexpected_error_replies", "dump_payload_sanitizations",
 	"reply_buffer_shrinks", "reply_buffer_expands",
 	"used_cpu_sys_main_thread", "used_cpu_user_main_thread",
@@ -163,5 +162,33 @@ func TestInfoEvictionExceededTime(t *testing.T) {
 	}
 	if n := num("total_eviction_exceeded_time"); n < 300 {
 		t.Errorf("total_eviction_exceeded_time %d after 300 ms and more over the limit", n)
+	}
+}
+
+// TestMemoryStatsFieldsMatchRedis: MEMORY STATS has Redis 7.0's fields in
+// Redis's order, but for the ones INFO leaves out too.
+func TestMemoryStatsFieldsMatchRedis(t *testing.T) {
+	leftOut := []string{"clients.slaves", "clients.normal", "aof.buffer", "functions.caches"}
+	// With no keys Redis has no per-database entries, so the reply is
+	// flat: names and values in turn.
+	names := func(c *rawConn) []string {
+		t.Helper()
+		var out []string
+		items := strings.Split(strings.Trim(c.do("MEMORY", "STATS"), "[]"), " ")
+		for i := 0; i+1 < len(items); i += 2 {
+			name := strings.TrimPrefix(items[i], "$")
+			if !slices.Contains(leftOut, name) {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	want := names(dialRaw(t, redisServer(t)))
+	got := names(dialRaw(t, startServer(t).Addr().String()))
+	if len(want) < 20 {
+		t.Fatalf("read %d fields of Redis's MEMORY STATS: %v", len(want), want)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("MEMORY STATS fields:\n walrus %v\n redis  %v", got, want)
 	}
 }

@@ -88,59 +88,78 @@ func memoryUsage(s *Server, cl *client, args [][]byte) {
 }
 
 // memoryStats is MEMORY STATS: Redis's fields that mean something here,
-// from the same figures as INFO memory. RESP3: a map, whose ratios are
-// doubles.
+// in Redis's order, from the same figures as INFO memory. Left out, as
+// in INFO: the clients' memory (walrus does not count its connections'
+// buffers), the AOF buffer, the functions' caches and the per-database
+// hash table overheads (there are no hash tables: the keys are in
+// Pebble). RESP3: a map, whose ratios are doubles.
 func memoryStats(s *Server, cl *client) {
 	f := s.memoryFigures()
-	used, dataset, frag := int64(f.used), int64(f.dataset), f.frag
-	peak := max(int64(f.peak), used)
-	keys := s.eng.KeyCount()
-	perKey := int64(0)
+	used, dataset := f.used, f.dataset
+	peak := max(f.peak, used)
+	net := used - min(s.memStartup, used) // what the data and the clients added
+	keys := uint64(max(s.eng.KeyCount(), 0))
+	perKey := uint64(0)
 	if keys > 0 {
-		perKey = used / keys
+		perKey = net / keys
 	}
-	pct := func(part, whole int64) float64 {
-		if whole == 0 {
-			return 0
+	_, scriptBytes := s.scripts.cached()
+	ms := &f.alloc
+	allocated, active, resident := ms.HeapAlloc, ms.HeapInuse, ms.HeapSys-ms.HeapReleased
+	type field struct {
+		name  string
+		n     int64
+		ratio float64
+		isNum bool // an integer; else a ratio (RESP3 double)
+	}
+	num := func(name string, n int64) field { return field{name: name, n: n, isNum: true} }
+	frac := func(name string, a, b uint64) field {
+		r := 0.0
+		if b > 0 {
+			r = float64(a) / float64(b)
 		}
-		return 100 * float64(part) / float64(whole)
+		return field{name: name, ratio: r}
 	}
-	s.mu.Lock()
-	normal := len(s.clients)
-	s.mu.Unlock()
-	replicas := len(s.repl.master.Peers())
-	ints := []struct {
-		name string
-		v    int64
-	}{
-		{"peak.allocated", peak},
-		{"total.allocated", used},
-		{"startup.allocated", 0},
-		{"replication.backlog", 0},
-		{"clients.slaves", int64(replicas)},
-		{"clients.normal", int64(normal)},
-		{"keys.count", keys},
-		{"keys.bytes-per-key", perKey},
-		{"dataset.bytes", dataset},
+	pct := func(name string, a, b uint64) field {
+		f := frac(name, a, b)
+		f.ratio *= 100
+		return f
 	}
-	cl.mapLen(len(ints) + 3)
-	for _, f := range ints {
+	fields := []field{
+		num("peak.allocated", int64(peak)),
+		num("total.allocated", int64(used)),
+		num("startup.allocated", int64(s.memStartup)),
+		num("replication.backlog", s.eng.BacklogMemory()),
+		num("cluster.links", 0),
+		num("lua.caches", scriptBytes),
+		num("overhead.total", int64(used-min(dataset, used))),
+		num("keys.count", int64(keys)),
+		num("keys.bytes-per-key", int64(perKey)),
+		num("dataset.bytes", int64(dataset)),
+		pct("dataset.percentage", dataset, net),
+		pct("peak.percentage", used, peak),
+		num("allocator.allocated", int64(allocated)),
+		num("allocator.active", int64(active)),
+		num("allocator.resident", int64(resident)),
+		frac("allocator-fragmentation.ratio", active, allocated),
+		num("allocator-fragmentation.bytes", int64(active)-int64(allocated)),
+		frac("allocator-rss.ratio", resident, active),
+		num("allocator-rss.bytes", int64(resident)-int64(active)),
+		frac("rss-overhead.ratio", f.rss, resident),
+		num("rss-overhead.bytes", int64(f.rss)-int64(resident)),
+		{name: "fragmentation", ratio: f.frag},
+		num("fragmentation.bytes", int64(f.rss)-int64(used)),
+	}
+	cl.mapLen(len(fields))
+	for _, f := range fields {
 		cl.bulkString(f.name)
-		cl.integer(f.v)
-	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{
-		{"dataset.percentage", pct(dataset, used)},
-		{"peak.percentage", pct(used, peak)},
-		{"fragmentation", frag},
-	} {
-		cl.bulkString(f.name)
-		if cl.sess.RESP3 {
-			cl.double(f.v)
-		} else {
-			cl.bulkString(strconv.FormatFloat(f.v, 'f', -1, 64))
+		switch {
+		case f.isNum:
+			cl.integer(f.n)
+		case cl.sess.RESP3:
+			cl.double(f.ratio)
+		default:
+			cl.bulkString(strconv.FormatFloat(f.ratio, 'f', -1, 64))
 		}
 	}
 }

@@ -37,6 +37,13 @@ func NewRing(maxBytes int64) *Ring {
 	return &Ring{maxBytes: maxBytes, first: 1}
 }
 
+// Bytes returns the payload bytes the ring holds.
+func (r *Ring) Bytes() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bytes
+}
+
 // SetRetain sets the floor of the size bound: entries >= index are not
 // dropped by it (0 removes the floor). Lowering the floor trims at once.
 func (r *Ring) SetRetain(index uint64) {

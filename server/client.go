@@ -67,6 +67,11 @@ type client struct {
 
 	out []byte // reply buffer, reused
 
+	// outq is the output queue of a connection served on goroutines of
+	// its own (pubsub.go's detached connections): what CLIENT LIST's
+	// omem counts.
+	outq atomic.Pointer[outQueue]
+
 	// CLIENT REPLY, as Redis keeps it: off, the reply of the command
 	// running is skipped, the next command's will be. Only the
 	// connection's own goroutine reads or writes them.
@@ -162,8 +167,15 @@ func (cl *client) info() string {
 	if cmd == "" {
 		cmd = "NULL"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=%d resp=%d",
+	// Output waiting for a slow reader: a detached connection's queue.
+	// Other connections write each reply as it is made. walrus counts
+	// no other buffer of a connection (redcon's are its own).
+	omem := 0
+	if q := cl.outq.Load(); q != nil {
+		omem = q.pending()
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d",
 		cl.id, cl.addr, cl.laddr, name, int(now.Sub(cl.created).Seconds()),
 		(now.UnixMilli()-cl.lastActive.Load())/1000, flags, cl.db.Load(),
-		cl.subCounts[subChannel].Load(), cl.subCounts[subPattern].Load(), cl.subCounts[subShard].Load(), multi, strings.ToLower(cmd), cl.user.Load().name, redir, 2+boolInt(cl.resp3.Load()))
+		cl.subCounts[subChannel].Load(), cl.subCounts[subPattern].Load(), cl.subCounts[subShard].Load(), multi, omem, omem, strings.ToLower(cmd), cl.user.Load().name, redir, 2+boolInt(cl.resp3.Load()))
 }

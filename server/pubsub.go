@@ -66,6 +66,17 @@ type outQueue struct {
 	// wait in held until its reply is queued (pushTracking).
 	busy bool
 	held []byte
+	// writing is the size of the batch the writer is sending, which is
+	// out of buf until the socket has taken it all.
+	writing int
+}
+
+// pending returns the bytes queued and not yet taken by the socket
+// (CLIENT LIST's omem).
+func (q *outQueue) pending() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.buf) + len(q.held) + q.writing
 }
 
 func (ps *pubsub) init() {
@@ -472,6 +483,7 @@ func (s *Server) detach(cl *client) *subscriber {
 	sub := &subscriber{cl: cl, dc: dc, chans: map[string]struct{}{}, pats: map[string]struct{}{}, shards: map[string]struct{}{}}
 	sub.q.wake = make(chan struct{}, 1)
 	s.ps.subs[cl] = sub
+	cl.outq.Store(&sub.q)
 	s.mu.Lock()
 	cl.conn = &queuedConn{DetachedConn: dc, sub: sub}
 	s.mu.Unlock()
@@ -516,16 +528,19 @@ func (s *Server) writeLoop(sub *subscriber) {
 		}
 		buf, closing, dead := q.buf, q.closing, q.dead
 		q.buf = nil
+		q.writing = len(buf)
 		q.mu.Unlock()
 		if dead {
 			return
 		}
 		if len(buf) > 0 {
 			sub.dc.WriteRaw(buf)
-			if err := sub.dc.Flush(); err != nil {
-				q.mu.Lock()
-				q.dead = true
-				q.mu.Unlock()
+			err := sub.dc.Flush()
+			q.mu.Lock()
+			q.writing = 0
+			q.dead = q.dead || err != nil
+			q.mu.Unlock()
+			if err != nil {
 				sub.closeNet()
 				return
 			}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,50 @@ func TestSubscriberThatDoesNotReadIsDisconnectedPastTheLimit(t *testing.T) {
 	if got := pub.do("PUBSUB", "NUMSUB", "firehose"); got != "[$firehose :0]" {
 		t.Fatalf("NUMSUB after the disconnect: %s", got)
 	}
+}
+
+// TestClientListShowsASlowSubscribersOutput: CLIENT LIST's omem is the
+// output a subscriber that stopped reading has waiting, and falls back
+// to 0 once it reads it all.
+func TestClientListShowsASlowSubscribersOutput(t *testing.T) {
+	s := startServer(t, "--client-output-buffer-limit", "pubsub 0 0 0")
+	slow := dialRaw(t, s.Addr().String())
+	slow.do("CLIENT", "SETNAME", "slow")
+	slow.do("SUBSCRIBE", "firehose")
+	admin := dialRaw(t, s.Addr().String())
+	omem := func() int {
+		t.Helper()
+		for _, line := range strings.Split(strings.TrimPrefix(admin.do("CLIENT", "LIST"), "$"), "\n") {
+			if !strings.Contains(line, " name=slow ") {
+				continue
+			}
+			for _, f := range strings.Fields(line) {
+				if v, ok := strings.CutPrefix(f, "omem="); ok {
+					n, _ := strconv.Atoi(v)
+					return n
+				}
+			}
+		}
+		t.Fatal("no omem for the subscriber in CLIENT LIST")
+		return 0
+	}
+	const n, size = 640, 64 << 10 // 40 MiB: more than the kernel's socket buffers hold
+	msg := strings.Repeat("x", size)
+	for range n {
+		admin.send("PUBLISH", "firehose", msg)
+	}
+	for range n {
+		admin.expectRead(":1")
+	}
+	if got := omem(); got < 8<<20 {
+		t.Fatalf("omem %d with %d MiB published to a subscriber that reads nothing", got, n*size>>20)
+	}
+	for range n {
+		if _, err := slow.read(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "omem back to 0", 10*time.Second, func() bool { return omem() == 0 })
 }
 
 // TestShardedPubSub: shard channels are a namespace of their own, with

@@ -221,6 +221,10 @@ type aclTable struct {
 
 	fileMu sync.Mutex // serialises ACL LOAD and SAVE (aclfile.go)
 
+	// allChannels: acl-pubsub-default is allchannels, so a new user, or
+	// one reset, may use every channel.
+	allChannels atomic.Bool
+
 	denials aclLog // ACL LOG (acllog.go); its own lock
 }
 
@@ -249,9 +253,10 @@ func (t *aclTable) defaultPerm() *aclPerm {
 	return p
 }
 
-// newPerm is a new user's: off, no password, no command, key or channel.
+// newPerm is a new user's: off, no password, no command or key, and the
+// channels acl-pubsub-default gives.
 func (t *aclTable) newPerm() *aclPerm {
-	p := &aclPerm{}
+	p := &aclPerm{allChannels: t.allChannels.Load()}
 	t.setAll(p, false)
 	return p
 }
@@ -260,6 +265,12 @@ func (t *aclTable) newPerm() *aclPerm {
 // CONFIG SET requirepass does in Redis (resetpass, then >pass or nopass),
 // and the log's length equal to acllog-max-len.
 func (t *aclTable) watch(cfg *config.Config) {
+	pubsubDefault := func(c *config.Config) error {
+		t.allChannels.Store(configValue(c, "acl-pubsub-default") == "allchannels")
+		return nil
+	}
+	pubsubDefault(cfg)
+	cfg.OnChange("acl-pubsub-default", pubsubDefault)
 	cfg.OnChange("requirepass", func(c *config.Config) error {
 		pass := c.RequirePass
 		t.mu.Lock()
@@ -413,11 +424,11 @@ func (t *aclTable) applyRule(p *aclPerm, rule string) string {
 		t.setAll(p, false)
 	case "reset":
 		p.on, p.nopass, p.passwords, p.payload = false, false, nil, "sanitize-payload"
-		p.allKeys, p.keys, p.allChannels, p.channels = false, nil, false, nil
+		p.allKeys, p.keys, p.allChannels, p.channels = false, nil, t.allChannels.Load(), nil
 		t.setAll(p, false)
 	case "sanitize-payload", "skip-sanitize-payload":
-		// RESTORE payload checks: walrus has no RESTORE, but keeps the
-		// flag for LIST and GETUSER, as Redis shows it.
+		// RESTORE payload checks: walrus decodes every payload whole,
+		// but keeps the flag for LIST and GETUSER, as Redis shows it.
 		p.payload = lower
 	case "":
 		// Nothing to do, as in Redis.

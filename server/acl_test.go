@@ -556,3 +556,29 @@ func BenchmarkACLCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestACLPubsubDefault: acl-pubsub-default gives the channels of users
+// created, or reset, after it is set, against both servers.
+func TestACLPubsubDefault(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		c.expect("+OK", "ACL", "SETUSER", "before")
+		c.expect("+OK", "CONFIG", "SET", "acl-pubsub-default", "allchannels")
+		c.expect("+OK", "ACL", "SETUSER", "after")
+		c.expect("+OK", "ACL", "SETUSER", "wasreset", "reset")
+		c.expect("+OK", "ACL", "SETUSER", "sub", "on", "nopass", "+@all")
+		list := c.do("ACL", "LIST")
+		for _, want := range []string{
+			"$user before off resetchannels -@all",
+			"$user after off &* -@all",
+			"$user wasreset off sanitize-payload &* -@all",
+		} {
+			if !strings.Contains(list, want) {
+				t.Errorf("ACL LIST has no %q: %s", want, list)
+			}
+		}
+		s := dialRaw(t, addr)
+		s.expect("+OK", "AUTH", "sub", "x")
+		s.expect("[$subscribe $news :1]", "SUBSCRIBE", "news")
+	})
+}

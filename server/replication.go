@@ -288,7 +288,7 @@ func (r *replication) info() [][2]string {
 		out = append(out,
 			kv("slave_priority", r.s.cfg.ReplicaPriority),
 			kv("slave_read_only", boolInt(r.readOnly.Load())),
-			kv("replica_announced", 1),
+			kv("replica_announced", boolInt(configValue(r.s.cfg, "replica-announced") == "yes")),
 		)
 	} else {
 		out = append(out, kv("role", "master"))

@@ -185,3 +185,19 @@ func readArgs(rd *bufio.Reader) ([]string, error) {
 	}
 	return args, nil
 }
+
+// TestReplicaAnnouncedFollowsConfig: INFO's replica_announced, which
+// Sentinel reads to leave a replica out of what it reports, is
+// replica-announced's value.
+func TestReplicaAnnouncedFollowsConfig(t *testing.T) {
+	fm := startSilentMaster(t)
+	r := startServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(fm.port()), "--replica-announced", "no")
+	rc := dialRaw(t, r.Addr().String())
+	if got := infoField(t, rc, "replication", "replica_announced"); got != "0" {
+		t.Errorf("replica_announced %q with replica-announced no", got)
+	}
+	rc.expect("+OK", "CONFIG", "SET", "replica-announced", "yes")
+	if got := infoField(t, rc, "replication", "replica_announced"); got != "1" {
+		t.Errorf("replica_announced %q after CONFIG SET replica-announced yes", got)
+	}
+}

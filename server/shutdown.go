@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,29 @@ func (s *Server) Shutdown() {
 	again := s.sd.waiting
 	s.sd.mu.Unlock()
 	s.requestShutdown(again)
+}
+
+// ShutdownSignal asks Serve to stop for SIGTERM (term) or SIGINT, with
+// the SHUTDOWN options shutdown-on-sigterm or shutdown-on-sigint give:
+// save or nosave, and now to skip the wait for the replicas (force adds
+// nothing: a failed save never keeps walrus from stopping). A signal
+// that comes while the node waits stops it at once, as Shutdown.
+func (s *Server) ShutdownSignal(term bool) {
+	name := "shutdown-on-sigint"
+	if term {
+		name = "shutdown-on-sigterm"
+	}
+	flags := strings.Fields(configValue(s.cfg, name))
+	switch {
+	case slices.Contains(flags, "save"):
+		s.saveOnStop.Store(1)
+	case slices.Contains(flags, "nosave"):
+		s.saveOnStop.Store(-1)
+	}
+	s.sd.mu.Lock()
+	again := s.sd.waiting
+	s.sd.mu.Unlock()
+	s.requestShutdown(again || slices.Contains(flags, "now"))
 }
 
 // requestShutdown asks Serve to stop, without the wait for replicas if

@@ -66,15 +66,16 @@ func run(argv []string) int {
 		logger.Error("start failed", "err", err)
 		return 1
 	}
-	// SIGTERM and SIGINT shut down as SHUTDOWN does: after waiting for
-	// the replicas (shutdown-timeout), unless SHUTDOWN ABORT cancels it or
-	// a second signal cuts the wait short.
+	// SIGTERM and SIGINT shut down as SHUTDOWN does, with the options
+	// shutdown-on-sigterm and shutdown-on-sigint give: after waiting for
+	// the replicas (shutdown-timeout) unless "now", unless SHUTDOWN ABORT
+	// cancels it or a second signal cuts the wait short.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 	go func() {
-		for range sigs {
-			srv.Shutdown()
+		for sig := range sigs {
+			srv.ShutdownSignal(sig == syscall.SIGTERM)
 		}
 	}()
 	if err := srv.Serve(context.Background()); err != nil {

@@ -355,3 +355,28 @@ func TestSigtermWaitsForTheReplica(t *testing.T) {
 		t.Fatalf("the master's log does not say it stopped waiting:\n%s", b)
 	}
 }
+
+// shutdown-on-sigterm gives SIGTERM SHUTDOWN's options: "now" stops a
+// master without waiting for its lagging replica, "save" writes the RDB
+// file on the way out.
+func TestShutdownOnSigterm(t *testing.T) {
+	m := startNode(t, "", "--save", "", "--shutdown-timeout", "600", "--shutdown-on-sigterm", "now save")
+	r := startNode(t, "", replicaOf(m)...)
+	waitLinkUp(t, r)
+	r.must("CLIENT", "PAUSE", "60000", "WRITE") // the replica applies nothing: it lags
+	m.must("SET", "k", "v")
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- m.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("walrus-server exited with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("with shutdown-on-sigterm now, the master still waited for its lagging replica (shutdown-timeout 600)")
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "dump.rdb")); err != nil {
+		t.Errorf("with shutdown-on-sigterm save, no RDB file after SIGTERM: %v", err)
+	}
+}

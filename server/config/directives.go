@@ -148,8 +148,8 @@ var directives = []*directive{
 	{name: "disable-thp", def: "yes", v: boolField(nil)},
 	{name: "jemalloc-bg-thread", def: "yes", flags: mutable, v: boolField(nil)},
 	{name: "shutdown-timeout", def: "10", flags: mutable, v: intField(nil, 0, intMax)},
-	{name: "shutdown-on-sigint", def: "default", flags: mutable | multi, v: wordsField(nil, 1, 4, oneOf("default", "save", "nosave", "now", "force"))},
-	{name: "shutdown-on-sigterm", def: "default", flags: mutable | multi, v: wordsField(nil, 1, 4, oneOf("default", "save", "nosave", "now", "force"))},
+	{name: "shutdown-on-sigint", def: "default", flags: mutable | multi, v: shutdownFlagsField()},
+	{name: "shutdown-on-sigterm", def: "default", flags: mutable | multi, v: shutdownFlagsField()},
 	{name: "cluster-enabled", def: "no", v: boolField(nil), check: func(c *Config) error {
 		if v, _ := c.extra["cluster-enabled"].(*bool); v != nil && *v {
 			return fmt.Errorf("%w: cluster mode", ErrUnsupported)

@@ -115,6 +115,8 @@ func TestSetRefusalsUseRedisText(t *testing.T) {
 		{"save", "1 2 3", "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters", nil},
 		{"client-output-buffer-limit", "foo 1 2 3", "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Invalid client class specified in buffer limit configuration.", nil},
 		{"timeout", "-1", "ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive", nil},
+		{"shutdown-on-sigterm", "save nosave", "ERR CONFIG SET failed (possibly related to argument 'shutdown-on-sigterm') - shutdown options SAVE and NOSAVE can't be used simultaneously", nil},
+		{"shutdown-on-sigint", "later", "ERR CONFIG SET failed (possibly related to argument 'shutdown-on-sigint') - argument(s) must be one of the following: default, save, nosave, now, force", nil},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -269,5 +271,24 @@ func BenchmarkGetAll(b *testing.B) {
 	c := Default()
 	for b.Loop() {
 		_ = c.Get("*")
+	}
+}
+
+// TestShutdownOnSignalShowsRedisOrder: the options are shown in Redis's
+// order whatever order and case they came in, "default" adding none.
+func TestShutdownOnSignalShowsRedisOrder(t *testing.T) {
+	for in, want := range map[string]string{
+		"default":      "default",
+		"NOW save":     "save now",
+		"default now":  "now",
+		"force nosave": "nosave force",
+	} {
+		c := Default()
+		if err := c.Set("shutdown-on-sigterm", in); err != nil {
+			t.Fatalf("Set(shutdown-on-sigterm, %q): %v", in, err)
+		}
+		if got := c.Get("shutdown-on-sigterm")[0][1]; got != want {
+			t.Errorf("shutdown-on-sigterm %q shows as %q, want %q", in, got, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -351,6 +352,49 @@ func wordsField(at func(*Config) *[]string, min, max int, check func(string) err
 			}
 			return line(strings.Join(q, " "))
 		},
+	}
+}
+
+// shutdownFlags are SHUTDOWN's options a signal may stand for
+// (shutdown-on-sigterm, shutdown-on-sigint), in the order Redis shows
+// them; none is "default".
+var shutdownFlags = []string{"save", "nosave", "now", "force"}
+
+// shutdownFlagsField holds a set of shutdownFlags, given in any order
+// and case, "default" adding none.
+func shutdownFlagsField() value {
+	format := func(v []string) string {
+		if len(v) == 0 {
+			return "default"
+		}
+		return strings.Join(v, " ")
+	}
+	return field[[]string]{
+		parse: func(_ []string, args []string, _ bool) ([]string, error) {
+			if len(args) == 0 {
+				return nil, errWrongArgs
+			}
+			set := map[string]bool{}
+			for _, a := range args {
+				a = strings.ToLower(a)
+				if a != "default" && !slices.Contains(shutdownFlags, a) {
+					return nil, errors.New("argument(s) must be one of the following: default, " + strings.Join(shutdownFlags, ", "))
+				}
+				set[a] = true
+			}
+			if set["save"] && set["nosave"] {
+				return nil, errors.New("shutdown options SAVE and NOSAVE can't be used simultaneously")
+			}
+			var out []string
+			for _, f := range shutdownFlags {
+				if set[f] {
+					out = append(out, f)
+				}
+			}
+			return out, nil
+		},
+		format: format,
+		write:  func(v []string) []string { return line(format(v)) },
 	}
 }
 

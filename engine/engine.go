@@ -157,10 +157,11 @@ type Engine struct {
 
 	counts []atomic.Int64 // keys per physical db, updated after each commit
 
-	applied  atomic.Uint64 // index of the last entry applied to Pebble
-	flushed  atomic.Uint64 // applied index known to be on disk in Pebble
-	replica  atomic.Bool   // applying a master's entries: no active expiry
-	noExpire atomic.Bool   // clients paused (HoldExpiry): no active expiry
+	applied   atomic.Uint64 // index of the last entry applied to Pebble
+	flushed   atomic.Uint64 // applied index known to be on disk in Pebble
+	replica   atomic.Bool   // applying a master's entries: no active expiry
+	noExpire  atomic.Bool   // clients paused (HoldExpiry): no active expiry
+	expireOff atomic.Bool   // DEBUG SET-ACTIVE-EXPIRE 0 (SetActiveExpire)
 
 	hits, misses, expired atomic.Int64 // INFO's keyspace_hits, keyspace_misses, expired_keys
 	evicted               atomic.Int64 // INFO's evicted_keys
@@ -498,6 +499,10 @@ func (e *Engine) ResetKeyspaceStats() {
 // in Redis): no DEL enters the log. Reads still see expired keys as
 // absent.
 func (e *Engine) HoldExpiry(held bool) { e.noExpire.Store(held) }
+
+// SetActiveExpire turns active expiry off or back on (DEBUG
+// SET-ACTIVE-EXPIRE): off, keys expire only when touched.
+func (e *Engine) SetActiveExpire(on bool) { e.expireOff.Store(!on) }
 
 // Dirty is the number of writes since the last save.
 func (e *Engine) Dirty() int64 { return e.dirty.Load() }

@@ -25,7 +25,7 @@ func (e *Engine) expireLoop(stop context.Context) {
 			return
 		case <-t.C:
 		}
-		if e.replica.Load() || e.noExpire.Load() || e.logBroken.Load() != nil {
+		if e.replica.Load() || e.noExpire.Load() || e.expireOff.Load() || e.logBroken.Load() != nil {
 			continue
 		}
 		for i := 0; i < expireCycles; i++ {

@@ -522,9 +522,56 @@ func cmdBgRewriteAOF(s *Server, cl *client, _ [][]byte) {
 	cl.status("Background append only file rewriting started")
 }
 
-// DEBUG DIGEST | DIGEST-VALUE key... | SLEEP seconds | FLUSH | PROTOCOL type
+// debugHelp is DEBUG HELP: Redis's lines for the subcommands walrus has,
+// and FLUSH, walrus's own.
+var debugHelp = []string{
+	"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"DIGEST",
+	"    Output a hex signature representing the current DB content.",
+	"DIGEST-VALUE <key> [<key> ...]",
+	"    Output a hex signature of the values of all the specified keys.",
+	"ERROR <string>",
+	"    Return a Redis protocol error with <string> as message. Useful for clients",
+	"    unit tests to simulate Redis errors.",
+	"FLUSH",
+	"    Flush Pebble's memtables to its tables (walrus's own).",
+	"LOG <message>",
+	"    Write <message> to the server log.",
+	"OBJECT <key>",
+	"    Show low level info about `key` and associated value.",
+	"POPULATE <count> [<prefix>] [<size>]",
+	"    Create <count> string keys named key:<num>. If <prefix> is specified then",
+	"    it is used instead of the 'key' prefix.",
+	"PROTOCOL <type>",
+	"    Reply with a test value of the specified type. <type> can be: string,",
+	"    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+	"    true, false.",
+	"SET-ACTIVE-EXPIRE <0|1>",
+	"    Setting it to 0 disables expiring keys in background when they are not",
+	"    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+	"    default.",
+	"SLEEP <seconds>",
+	"    Stop the server for <seconds>. Decimals allowed.",
+	"HELP",
+	"    Prints this help.",
+}
+
+// DEBUG DIGEST | DIGEST-VALUE key... | SLEEP seconds | FLUSH | PROTOCOL
+// type | OBJECT key | POPULATE | ERROR string | LOG message |
+// SET-ACTIVE-EXPIRE 0|1 | HELP
 func cmdDebug(s *Server, cl *client, args [][]byte) {
 	switch sub := strings.ToLower(string(args[1])); {
+	case sub == "help" && len(args) == 2:
+		cl.statusLines(debugHelp)
+	case sub == "error" && len(args) == 3:
+		cl.err(string(args[2]))
+	case sub == "log" && len(args) == 3:
+		s.log.Warn("DEBUG LOG: " + string(args[2]))
+		cl.ok()
+	case sub == "set-active-expire" && len(args) == 3:
+		n, _ := strconv.Atoi(string(args[2])) // as Redis's atoi: not a number is 0
+		s.eng.SetActiveExpire(n != 0)
+		cl.ok()
 	case sub == "digest" && len(args) == 2:
 		cl.status(s.eng.Digest())
 	case sub == "digest-value":
@@ -559,7 +606,7 @@ func cmdDebug(s *Server, cl *client, args [][]byte) {
 		}
 		cl.status(line)
 	default:
-		cl.err("ERR unknown subcommand '" + string(args[1]) + "'. Try DEBUG HELP.")
+		cl.err("ERR unknown subcommand or wrong number of arguments for '" + clip(string(args[1])) + "'. Try DEBUG HELP.")
 	}
 }
 

@@ -89,3 +89,29 @@ func TestDebugObject(t *testing.T) {
 	t.Run("walrus", func(t *testing.T) { scenario(t, startServer(t).Addr().String()) })
 	t.Run("redis", func(t *testing.T) { scenario(t, redisServer(t, "--enable-debug-command", "yes")) })
 }
+
+// TestDebugErrorLogAndActiveExpire: DEBUG ERROR, LOG, SET-ACTIVE-EXPIRE
+// and an unknown subcommand, against both servers (Redis with its DEBUG
+// command enabled, as walrus's is).
+func TestDebugErrorLogAndActiveExpire(t *testing.T) {
+	for name, addr := range map[string]func() string{
+		"walrus": func() string { return startServer(t).Addr().String() },
+		"redis":  func() string { return redisServer(t, "--enable-debug-command", "yes") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialRaw(t, addr())
+			c.expect("-foo  bar", "DEBUG", "ERROR", "foo\r\nbar") // each of CR and LF a space
+			c.expect("+OK", "DEBUG", "LOG", "hello from a test")
+			c.expect("-ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. Try DEBUG HELP.", "DEBUG", "NOSUCH")
+			if got := c.do("DEBUG", "HELP"); !strings.HasPrefix(got, "[+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:") {
+				t.Errorf("DEBUG HELP = %.80q", got)
+			}
+			c.expect("+OK", "DEBUG", "SET-ACTIVE-EXPIRE", "0")
+			c.expect("+OK", "SET", "k", "v", "PX", "50")
+			time.Sleep(500 * time.Millisecond) // an absence: nothing may expire the key
+			c.expect(":1", "DBSIZE")
+			c.expect("+OK", "DEBUG", "SET-ACTIVE-EXPIRE", "1")
+			waitFor(t, "the key expired by active expiry", 10*time.Second, func() bool { return c.do("DBSIZE") == ":0" })
+		})
+	}
+}

@@ -157,11 +157,12 @@ type Engine struct {
 
 	counts []atomic.Int64 // keys per physical db, updated after each commit
 
-	applied   atomic.Uint64 // index of the last entry applied to Pebble
-	flushed   atomic.Uint64 // applied index known to be on disk in Pebble
-	replica   atomic.Bool   // applying a master's entries: no active expiry
-	noExpire  atomic.Bool   // clients paused (HoldExpiry): no active expiry
-	expireOff atomic.Bool   // DEBUG SET-ACTIVE-EXPIRE 0 (SetActiveExpire)
+	applied   atomic.Uint64                  // index of the last entry applied to Pebble
+	flushed   atomic.Uint64                  // applied index known to be on disk in Pebble
+	replica   atomic.Bool                    // applying a master's entries: no active expiry
+	noExpire  atomic.Bool                    // clients paused (HoldExpiry): no active expiry
+	expireOff atomic.Bool                    // DEBUG SET-ACTIVE-EXPIRE 0 (SetActiveExpire)
+	encLimits atomic.Pointer[EncodingLimits] // OBJECT ENCODING's thresholds; nil: the defaults
 
 	hits, misses, expired atomic.Int64 // INFO's keyspace_hits, keyspace_misses, expired_keys
 	evicted               atomic.Int64 // INFO's evicted_keys

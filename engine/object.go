@@ -9,15 +9,40 @@ import (
 //
 // walrus has one encoding per type on Pebble; OBJECT ENCODING answers
 // with the name Redis 7.0 would use for a value of that type and size
-// (small collections: listpack, large: hashtable/skiplist; lists:
+// by Redis's rules and thresholds (EncodingLimits: hashes and sorted sets
+// of few short entries: listpack; sets of few integers: intset; lists:
 // quicklist; strings: int, embstr or raw), so tools that branch on it
-// behave sensibly.
+// behave sensibly. Redis converts one
+// way only, so a collection that grew past a threshold and shrank back
+// may say hashtable there and listpack here; and a short string APPEND
+// or SETRANGE made is raw there, int or embstr here.
 
 func init() {
 	register(&Command{Spec{Name: "object", Arity: -2, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1, Group: "generic", Summary: "A container for object introspection commands"}, cmdObject})
 }
 
-const listpackMaxEntries = 128 // Redis's *-max-listpack-entries default
+// EncodingLimits are the thresholds OBJECT ENCODING names encodings by:
+// hash-max-listpack-entries and -value, zset-max-listpack-entries and
+// -value, set-max-intset-entries.
+type EncodingLimits struct {
+	HashEntries, HashValue int64
+	ZSetEntries, ZSetValue int64
+	IntsetEntries          int64
+}
+
+// DefaultEncodingLimits are Redis 7.0's defaults.
+var DefaultEncodingLimits = EncodingLimits{HashEntries: 512, HashValue: 64, ZSetEntries: 128, ZSetValue: 64, IntsetEntries: 512}
+
+// SetEncodingLimits changes the thresholds OBJECT ENCODING names
+// encodings by.
+func (e *Engine) SetEncodingLimits(l EncodingLimits) { e.encLimits.Store(&l) }
+
+func (e *Engine) encodingLimits() *EncodingLimits {
+	if l := e.encLimits.Load(); l != nil {
+		return l
+	}
+	return &DefaultEncodingLimits
+}
 
 func cmdObject(c *ctx, args [][]byte) {
 	c.noMiss = true // Redis looks the key up with LOOKUP_NONOTIFY
@@ -58,7 +83,7 @@ func cmdObject(c *ctx, args [][]byte) {
 	}
 	switch sub {
 	case "encoding":
-		c.replyBulkString(encodingName(&m))
+		c.replyBulkString(c.encodingName(&m))
 	case "refcount":
 		c.replyInt(1)
 	case "idletime":
@@ -76,7 +101,7 @@ func cmdObject(c *ctx, args [][]byte) {
 	}
 }
 
-func encodingName(m *meta) string {
+func (c *ctx) encodingName(m *meta) string {
 	switch m.typ {
 	case typeString:
 		if _, err := parseInt(m.value); err == nil {
@@ -89,21 +114,41 @@ func encodingName(m *meta) string {
 	case typeList:
 		return "quicklist"
 	case typeHash:
-		if m.count <= listpackMaxEntries {
+		lim := c.e.encodingLimits()
+		if m.count <= lim.HashEntries && c.allHashed(m, func(f, v []byte) bool { return int64(len(f)) <= lim.HashValue && int64(len(v)) <= lim.HashValue }) {
 			return "listpack"
 		}
 		return "hashtable"
 	case typeSet:
+		if m.count <= c.e.encodingLimits().IntsetEntries && c.allHashed(m, func(member, _ []byte) bool { _, err := parseInt(member); return err == nil }) {
+			return "intset"
+		}
 		return "hashtable"
 	case typeZSet:
-		if m.count <= listpackMaxEntries {
-			return "listpack"
+		lim := c.e.encodingLimits()
+		if m.count <= lim.ZSetEntries {
+			short := true
+			c.forEachUnder(c.openZSet(*m).mp, func(member, _ []byte) { short = short && int64(len(member)) <= lim.ZSetValue })
+			if short {
+				return "listpack"
+			}
 		}
 		return "skiplist"
 	case typeStream:
 		return "stream"
 	}
 	return "unknown"
+}
+
+// allHashed reports whether ok holds for every member (and value) of a
+// hash or a set.
+func (c *ctx) allHashed(m *meta, ok func(member, value []byte) bool) bool {
+	all := true
+	c.forEachHashed(m, func(member, value []byte) bool {
+		all = ok(member, value)
+		return all
+	})
+	return all
 }
 
 // DebugObject is DEBUG OBJECT's line for key in the session's database,
@@ -138,5 +183,5 @@ func (e *Engine) DebugObject(s *Session, key []byte) (line string, ok bool) {
 		lru = (c.now/1000 - idle) & (1<<24 - 1)
 	}
 	return fmt.Sprintf("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d",
-		hashKey(key), encodingName(&m), serialized, lru, idle), true
+		hashKey(key), c.encodingName(&m), serialized, lru, idle), true
 }

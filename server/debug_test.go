@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,53 @@ func TestDebugErrorLogAndActiveExpire(t *testing.T) {
 			waitFor(t, "the key expired by active expiry", 10*time.Second, func() bool { return c.do("DBSIZE") == ":0" })
 		})
 	}
+}
+
+// TestObjectEncodingFollowsRedisThresholds: OBJECT ENCODING by Redis's
+// thresholds, against both servers: by default integer sets are intsets
+// up to 512 members, hashes listpacks up to 512 entries and sorted sets
+// up to 128, of at most 64 bytes each; CONFIG SET moves them.
+func TestObjectEncodingFollowsRedisThresholds(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		var ints, many []string
+		for i := range 513 {
+			ints = append(ints, strconv.Itoa(i-3))
+			many = append(many, strconv.Itoa(i), "m"+strconv.Itoa(i)) // a hash's field and value, a sorted set's score and member
+		}
+		for _, tc := range []struct {
+			setup []string
+			want  string
+		}{
+			{[]string{"SADD", "s1", "1", "-2", "300"}, "intset"},
+			{append([]string{"SADD", "s2"}, ints[:512]...), "intset"},
+			{append([]string{"SADD", "s3"}, ints...), "hashtable"},
+			{[]string{"SADD", "s4", "1", "a"}, "hashtable"},
+			{[]string{"SADD", "s5", "01"}, "hashtable"}, // not an integer as Redis reads one
+			{[]string{"HSET", "h1", "f", strings.Repeat("x", 64)}, "listpack"},
+			{[]string{"HSET", "h2", "f", long}, "hashtable"},
+			{[]string{"HSET", "h3", long, "v"}, "hashtable"},
+			{append([]string{"HSET", "h4"}, many[:1024]...), "listpack"},
+			{append([]string{"HSET", "h5"}, many...), "hashtable"},
+			{append([]string{"ZADD", "z3"}, many[:256]...), "listpack"},
+			{append([]string{"ZADD", "z4"}, many[:258]...), "skiplist"},
+			{[]string{"ZADD", "z1", "1", "a"}, "listpack"},
+			{[]string{"ZADD", "z2", "1", long}, "skiplist"},
+			{[]string{"RPUSH", "l1", "a"}, "quicklist"},
+			{[]string{"CONFIG", "SET", "zset-max-listpack-entries", "1"}, ""},
+			{[]string{"ZADD", "z5", "1", "a", "2", "b"}, "skiplist"},
+			{[]string{"CONFIG", "SET", "set-max-intset-entries", "2"}, ""},
+			{[]string{"SADD", "s6", "1", "2", "3"}, "hashtable"},
+		} {
+			if tc.want == "" {
+				c.expect("+OK", tc.setup...)
+				continue
+			}
+			c.do(tc.setup...)
+			if got := c.do("OBJECT", "ENCODING", tc.setup[1]); got != "$"+tc.want {
+				t.Errorf("%s %s ...: OBJECT ENCODING %s, want %s", tc.setup[0], tc.setup[1], got, tc.want)
+			}
+		}
+	})
 }

@@ -361,6 +361,18 @@ const errProtected = "DENIED Redis is running in protected mode because protecte
 
 // watchConfig keeps the server's cached settings current under CONFIG SET.
 func (s *Server) watchConfig() {
+	encodings := func(c *config.Config) error {
+		s.eng.SetEncodingLimits(engine.EncodingLimits{
+			HashEntries: configInt(c, "hash-max-listpack-entries"), HashValue: configInt(c, "hash-max-listpack-value"),
+			ZSetEntries: configInt(c, "zset-max-listpack-entries"), ZSetValue: configInt(c, "zset-max-listpack-value"),
+			IntsetEntries: configInt(c, "set-max-intset-entries"),
+		})
+		return nil
+	}
+	encodings(s.cfg)
+	for _, name := range []string{"hash-max-listpack-entries", "hash-max-listpack-value", "zset-max-listpack-entries", "zset-max-listpack-value", "set-max-intset-entries"} {
+		s.cfg.OnChange(name, encodings)
+	}
 	s.cfg.OnChange("protected-mode", func(c *config.Config) error { s.protected.Store(c.ProtectedMode); return nil })
 	s.cfg.OnChange("maxclients", func(c *config.Config) error { s.maxClients.Store(int64(c.MaxClients)); return nil })
 	s.cfg.OnChange("tcp-keepalive", func(c *config.Config) error { s.keepAlive.Store(int64(c.TCPKeepAlive)); return nil })

@@ -78,7 +78,7 @@ func init() {
 		nk("zdiff", -3, ReadOnly, 1, "Subtract multiple sorted sets", cmdZSetOp),
 		&Command{Spec{Name: "zmpop", Arity: -4, Flags: Write, NumKeysAt: 1, Group: "sorted-set", Summary: "Remove and return members with scores in a sorted set"}, cmdZMPop},
 		&Command{Spec{Name: "bzmpop", Arity: -5, Flags: Write | Blocking, NumKeysAt: 2, Group: "sorted-set", Summary: "Remove and return members with scores in a sorted set or block until one is available"}, cmdZMPop},
-		nk("zintercard", -3, ReadOnly, 2, "Intersect multiple sorted sets and return the cardinality of the result", cmdZSetOp),
+		nk("zintercard", -3, ReadOnly, 1, "Intersect multiple sorted sets and return the cardinality of the result", cmdZSetOp),
 		z("zrandmember", -2, ReadOnly, "Get one or multiple random elements from a sorted set", cmdZRandMember),
 		z("zscan", -3, ReadOnly, "Incrementally iterate sorted sets elements and associated scores", cmdScanColl(typeZSet, func(c *ctx, m *meta) []byte { return c.openZSet(*m).mp }, func(m, v []byte) [][]byte {
 			return [][]byte{clone(m), []byte(formatScore(decScore(v)))}

@@ -23,6 +23,7 @@ func TestCommandGetKeys(t *testing.T) {
 			"zunionstore d 2 a b":             "[$d $a $b]",
 			"zinterstore d 2 a b weights 1 2": "[$d $a $b]",
 			"zunion 2 a b withscores":         "[$a $b]",
+			"zintercard 2 a b limit 1":        "[$a $b]",
 			"sintercard 2 a b limit 1":        "[$a $b]",
 			"lmpop 2 a b left":                "[$a $b]",
 			"blmpop 0 2 a b left":             "[$a $b]",
@@ -45,6 +46,10 @@ func TestCommandGetKeys(t *testing.T) {
 		c.expect(":0", "ZUNIONSTORE", "kd", "2", "ka", "kb", "WEIGHTS", "1", "2")
 		if got := c.do("ZUNIONSTORE", "kd", "2", "ka", "other"); !strings.HasPrefix(got, "-NOPERM") {
 			t.Errorf("ZUNIONSTORE of a key outside ~k* = %q, want NOPERM", got)
+		}
+		c.expect(":0", "ZINTERCARD", "2", "ka", "kb")
+		if got := c.do("ZINTERCARD", "2", "ka", "other"); !strings.HasPrefix(got, "-NOPERM") {
+			t.Errorf("ZINTERCARD of a key outside ~k* = %q, want NOPERM", got)
 		}
 	})
 }

@@ -26,9 +26,38 @@ import (
 
 func init() {
 	register(
-		&Command{Spec{Name: "sort", Arity: -2, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, Group: "generic", Summary: "Sort the elements in a list, set or sorted set"}, cmdSort},
+		&Command{Spec{Name: "sort", Arity: -2, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, KeysOf: sortKeys, Group: "generic", Summary: "Sort the elements in a list, set or sorted set"}, cmdSort},
 		&Command{Spec{Name: "sort_ro", Arity: -2, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: "generic", Summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT."}, cmdSort},
 	)
+}
+
+// sortKeys is SORT's keys: the one it sorts and the one it stores in,
+// if any, found as Redis finds it: past LIMIT's, BY's and GET's
+// arguments, the last STORE's. ACL key rules, WATCH and COMMAND GETKEYS
+// see the destination this way.
+func sortKeys(args [][]byte) [][]byte {
+	if len(args) < 2 {
+		return nil
+	}
+	keys := [][]byte{args[1]}
+	var store []byte
+	for i := 2; i < len(args); i++ {
+		switch strings.ToLower(string(args[i])) {
+		case "limit":
+			i += 2
+		case "by", "get":
+			i++
+		case "store":
+			if i+1 < len(args) {
+				store = args[i+1]
+			}
+			i++
+		}
+	}
+	if store != nil {
+		keys = append(keys, store)
+	}
+	return keys
 }
 
 // WritesWith reports whether this invocation of the command can change

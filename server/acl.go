@@ -691,7 +691,7 @@ func (p *aclPerm) checkKeys(c *command, args [][]byte) (aclDenial, []byte) {
 	if c.Flags&engine.PubSub != 0 {
 		return aclAllowed, nil // shard channels sit where keys do; checkChannels has them
 	}
-	keys := c.Keys(args)
+	keys := c.Keys(args) // SORT's STORE destination too (engine/sort.go)
 	if c.Name == "sort" || c.Name == "sort_ro" {
 		for j := 2; j+1 < len(args); j++ {
 			switch strings.ToLower(string(args[j])) {
@@ -703,7 +703,6 @@ func (p *aclPerm) checkKeys(c *command, args [][]byte) (aclDenial, []byte) {
 			case "get":
 				return aclDeniedSortGet, nil
 			case "store":
-				keys = append(keys, args[j+1])
 				j++
 			case "limit":
 				j += 2

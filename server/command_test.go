@@ -11,29 +11,32 @@ func TestCommandGetKeys(t *testing.T) {
 	againstBoth(t, func(t *testing.T, addr string) {
 		c := dialRaw(t, addr)
 		for cmd, want := range map[string]string{
-			"nosuch a":                        "-ERR Invalid command specified",
-			"object nosuch k":                 "-ERR Invalid command specified",
-			"get a b":                         "-ERR Invalid number of arguments specified for command",
-			"ping x":                          "-ERR The command has no key arguments",
-			"get a":                           "[$a]",
-			"mset a 1 b 2":                    "[$a $b]",
-			"eval x 0":                        "[]",
-			"eval x 2 a b c":                  "[$a $b]",
-			"eval x 5 a":                      "[]",
-			"zunionstore d 2 a b":             "[$d $a $b]",
-			"zinterstore d 2 a b weights 1 2": "[$d $a $b]",
-			"zunion 2 a b withscores":         "[$a $b]",
-			"zintercard 2 a b limit 1":        "[$a $b]",
-			"sintercard 2 a b limit 1":        "[$a $b]",
-			"lmpop 2 a b left":                "[$a $b]",
-			"blmpop 0 2 a b left":             "[$a $b]",
-			"blpop a b 0":                     "[$a $b]",
-			"object encoding k":               "[$k]",
-			"sort l by w get x":               "[$l]",
-			"lmove a b left right":            "[$a $b]",
-			"georadius k 0 0 1 m store a storedist b":        "[$k $a $b]",
-			"georadiusbymember k m 1 km storedist d":         "[$k $d]",
-			"georadius_ro k 0 0 1 m":                         "[$k]",
+			"nosuch a":                                "-ERR Invalid command specified",
+			"object nosuch k":                         "-ERR Invalid command specified",
+			"get a b":                                 "-ERR Invalid number of arguments specified for command",
+			"ping x":                                  "-ERR The command has no key arguments",
+			"get a":                                   "[$a]",
+			"mset a 1 b 2":                            "[$a $b]",
+			"eval x 0":                                "[]",
+			"eval x 2 a b c":                          "[$a $b]",
+			"eval x 5 a":                              "[]",
+			"zunionstore d 2 a b":                     "[$d $a $b]",
+			"zinterstore d 2 a b weights 1 2":         "[$d $a $b]",
+			"zunion 2 a b withscores":                 "[$a $b]",
+			"zintercard 2 a b limit 1":                "[$a $b]",
+			"sintercard 2 a b limit 1":                "[$a $b]",
+			"lmpop 2 a b left":                        "[$a $b]",
+			"blmpop 0 2 a b left":                     "[$a $b]",
+			"blpop a b 0":                             "[$a $b]",
+			"object encoding k":                       "[$k]",
+			"sort l by w get x":                       "[$l]",
+			"sort l by w get x store d":               "[$l $d]",
+			"sort l store a limit 0 1 store b":        "[$l $b]",
+			"sort l get store":                        "[$l]",
+			"lmove a b left right":                    "[$a $b]",
+			"georadius k 0 0 1 m store a storedist b": "[$k $a $b]",
+			"georadiusbymember k m 1 km storedist d":  "[$k $d]",
+			"georadius_ro k 0 0 1 m":                  "[$k]",
 			"geosearchstore d s fromlonlat 0 0 byradius 1 m": "[$d $s]",
 		} {
 			if got := c.do(append([]string{"COMMAND", "GETKEYS"}, strings.Fields(cmd)...)...); got != want {
@@ -51,5 +54,19 @@ func TestCommandGetKeys(t *testing.T) {
 		if got := c.do("ZINTERCARD", "2", "ka", "other"); !strings.HasPrefix(got, "-NOPERM") {
 			t.Errorf("ZINTERCARD of a key outside ~k* = %q, want NOPERM", got)
 		}
+	})
+}
+
+// TestWatchSeesSortStore checks that SORT ... STORE dirties a watched
+// destination: its STORE key is one of its keys.
+func TestWatchSeesSortStore(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c, other := dialRaw(t, addr), dialRaw(t, addr)
+		c.expect(":2", "RPUSH", "l", "1", "2")
+		c.expect("+OK", "WATCH", "d")
+		other.expect(":2", "SORT", "l", "STORE", "d")
+		c.expect("+OK", "MULTI")
+		c.expect("+QUEUED", "PING")
+		c.expect("(nil-array)", "EXEC")
 	})
 }

@@ -90,10 +90,9 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 	if s.KeysAfter != "" {
 		for i := 1; i < len(args); i++ {
 			if strings.EqualFold(string(args[i]), s.KeysAfter) {
+				// The first half of the rest; of an odd count, the
+				// smaller half, as Redis's key spec finds them.
 				n := len(args) - i - 1
-				if n%2 != 0 {
-					return nil
-				}
 				return args[i+1 : i+1+n/2]
 			}
 		}

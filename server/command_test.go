@@ -34,6 +34,8 @@ func TestCommandGetKeys(t *testing.T) {
 			"sort l store a limit 0 1 store b":        "[$l $b]",
 			"sort l get store":                        "[$l]",
 			"lmove a b left right":                    "[$a $b]",
+			"xread count 1 streams a b 0 0":           "[$a $b]",
+			"xread streams a b c":                     "[$a]",
 			"georadius k 0 0 1 m store a storedist b": "[$k $a $b]",
 			"georadiusbymember k m 1 km storedist d":  "[$k $d]",
 			"georadius_ro k 0 0 1 m":                  "[$k]",

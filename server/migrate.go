@@ -31,16 +31,27 @@ func migrateRow(row func(string, int, engine.Flags, string, string, func(*Server
 }
 
 // migrateKeys finds MIGRATE's keys as Redis does: the key argument, or,
-// when it is empty and KEYS is given, every argument after KEYS.
+// when it is empty and KEYS is given with keys after it, those (AUTH's
+// and AUTH2's arguments are skipped); none for a non-empty key with KEYS,
+// a call MIGRATE refuses.
 func migrateKeys(args [][]byte) [][]byte {
 	if len(args) < 6 {
 		return nil
 	}
-	if len(args[3]) == 0 {
-		for i := 6; i < len(args); i++ {
-			if strings.EqualFold(string(args[i]), "keys") {
+	for i := 6; i < len(args); i++ {
+		switch strings.ToLower(string(args[i])) {
+		case "auth":
+			i++
+		case "auth2":
+			i += 2
+		case "keys":
+			switch {
+			case len(args[3]) != 0:
+				return nil // refused: KEYS needs "" for key
+			case i+1 < len(args):
 				return args[i+1:]
 			}
+			return args[3:4]
 		}
 	}
 	return args[3:4]

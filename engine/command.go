@@ -24,14 +24,15 @@ const (
 	Blocking                    // may block the client
 )
 
-// flagNames is the COMMAND reply's text for each flag, in order.
+// flagNames is the COMMAND reply's text for each flag, in Redis 7.0's
+// order and spelling.
 var flagNames = []struct {
 	f    Flags
 	name string
 }{
 	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
-	{PubSub, "pubsub"}, {NoMulti, "no-multi"}, {Blocking, "blocking"}, {Loading, "loading"},
-	{Stale, "stale"}, {NoAuth, "no-auth"}, {Fast, "fast"},
+	{PubSub, "pubsub"}, {Blocking, "blocking"}, {Loading, "loading"}, {Stale, "stale"},
+	{Fast, "fast"}, {NoAuth, "no_auth"}, {NoMulti, "no_multi"},
 }
 
 // Names returns the flags as COMMAND INFO spells them.

@@ -88,3 +88,16 @@ func TestWatchSeesSortStore(t *testing.T) {
 		c.expect("(nil-array)", "EXEC")
 	})
 }
+
+// TestCommandFlagNames checks that COMMAND INFO spells flags as Redis 7.0
+// does.
+func TestCommandFlagNames(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		for name, flag := range map[string]string{"auth": "+no_auth", "save": "+no_multi"} {
+			if got := c.do("COMMAND", "INFO", name); !strings.Contains(got, " "+flag+" ") && !strings.Contains(got, " "+flag+"]") {
+				t.Errorf("COMMAND INFO %s = %s, want the flag %s", name, got, flag)
+			}
+		}
+	})
+}

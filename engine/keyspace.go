@@ -14,7 +14,7 @@ func init() {
 	}
 	register(
 		&Command{Spec{Name: "del", Arity: -2, Flags: Write, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Delete a key"}, cmdDel},
-		&Command{Spec{Name: "unlink", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Delete a key (a collection in O(1))"}, cmdDel},
+		&Command{Spec{Name: "unlink", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."}, cmdDel},
 		&Command{Spec{Name: "exists", Arity: -2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: -1, Step: 1, Group: "generic", Summary: "Determine if a key exists"}, cmdExists},
 		// TOUCH counts the keys that exist, as EXISTS does (a key named
 		// twice counts twice); walrus keeps no access times to update.

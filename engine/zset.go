@@ -60,7 +60,7 @@ func init() {
 		z("zrangebyscore", -4, ReadOnly, "Return a range of members in a sorted set, by score", cmdZRange),
 		z("zrevrangebyscore", -4, ReadOnly, "Return a range of members in a sorted set, by score, with scores ordered from high to low", cmdZRange),
 		z("zrangebylex", -4, ReadOnly, "Return a range of members in a sorted set, by lexicographical range", cmdZRange),
-		z("zrevrangebylex", -4, ReadOnly, "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings", cmdZRange),
+		z("zrevrangebylex", -4, ReadOnly, "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", cmdZRange),
 		z("zrevrange", -4, ReadOnly, "Return a range of members in a sorted set, by index, with scores ordered from high to low", cmdZRange),
 		&Command{Spec{Name: "zrangestore", Arity: -5, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 2, Step: 1, Group: "sorted-set", Summary: "Store a range of members from sorted set into another key"}, cmdZRange},
 		z("zpopmin", -2, Write|Fast, "Remove and return members with the lowest scores in a sorted set", cmdZPop),

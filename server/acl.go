@@ -848,7 +848,7 @@ func (cl *client) login(u *aclUser) {
 
 func aclCommands(row rowFunc) []*command {
 	return []*command{
-		row("acl", -2, engine.Admin|engine.Loading|engine.Stale, "server", "A container for Access List Control commands", cmdACL),
+		row("acl", -2, engine.Admin|engine.Loading|engine.Stale, "server", "A container for Access List Control commands ", cmdACL),
 	}
 }
 

@@ -336,8 +336,8 @@ func (r *replication) resetStats() { r.master.ResetStats() }
 func replicationCommands(row rowFunc) []*command {
 	const anyState = engine.Loading | engine.Stale
 	return []*command{
-		row("replicaof", 3, engine.Admin|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
-		row("slaveof", 3, engine.Admin|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master", cmdReplicaOf),
+		row("replicaof", 3, engine.Admin|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master.", cmdReplicaOf),
+		row("slaveof", 3, engine.Admin|engine.Stale, "server", "Make the server a replica of another instance, or promote it as master.", cmdReplicaOf),
 		row("role", 1, anyState|engine.Fast, "server", "Return the role of the instance in the context of replication", cmdRole),
 		row("replconf", -1, engine.Admin|anyState|engine.NoMulti, "server", "An internal command for configuring the replication stream", cmdReplconf),
 		row("psync", -3, engine.Admin|engine.NoMulti, "server", "Internal command used for replication", cmdPsync),

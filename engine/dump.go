@@ -13,6 +13,9 @@ func init() {
 	register(
 		&Command{Spec{Name: "dump", Arity: 2, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: "generic", Summary: "Return a serialized version of the value stored at the specified key."}, cmdDump},
 		&Command{Spec{Name: "restore", Arity: -4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, Group: "generic", Summary: "Create a key using the provided serialized value, previously obtained using DUMP."}, cmdRestore},
+		// RESTORE-ASKING is what a cluster's MIGRATE sends; without a
+		// cluster it is RESTORE, as in Redis.
+		&Command{Spec{Name: "restore-asking", Arity: -4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, Group: "server", Summary: "An internal command for migrating keys in a cluster"}, cmdRestore},
 	)
 }
 

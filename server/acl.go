@@ -101,7 +101,8 @@ var aclNamedCategories = map[string]aclCats{
 	"info": catDangerous, "role": catAdmin | catDangerous, "lastsave": catAdmin | catDangerous,
 	"command": catConnection, "monitor": catAdmin | catDangerous, "wait": catConnection,
 	"waitaof": catConnection, "migrate": catKeyspace | catDangerous, "restore": catKeyspace | catDangerous,
-	"object": catKeyspace, "readonly": catConnection, "readwrite": catConnection, "asking": catConnection,
+	"restore-asking": catKeyspace | catDangerous, "object": catKeyspace, "readonly": catConnection,
+	"readwrite": catConnection, "asking": catConnection,
 }
 
 // commandCategories derives a row's ACL categories from its flags, group

@@ -8,5 +8,5 @@ package server
 // CONFIG REWRITE give back what was set. TestRedisOnlyCommandsAreRedisLessWalrus
 // keeps the list honest.
 var redisOnlyCommands = map[string][]string{
-	"lolwut": nil, "pfdebug": nil, "pfselftest": nil, "restore-asking": nil,
+	"pfdebug": nil, "pfselftest": nil,
 }

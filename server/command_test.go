@@ -101,3 +101,26 @@ func TestCommandFlagNames(t *testing.T) {
 		}
 	})
 }
+
+// TestLolwut checks LOLWUT's version line and RESTORE-ASKING, Redis
+// 7.0's commands walrus had lacked.
+func TestLolwut(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		version := infoField(t, c, "server", "redis_version")
+		for _, args := range [][]string{{"LOLWUT"}, {"LOLWUT", "VERSION", "7"}, {"lolwut", "foo"}, {"LOLWUT", "VERSION"}} {
+			c.expect("$Redis ver. "+version+"\n", args...)
+		}
+		c.expect("-ERR value is not an integer or out of range", "LOLWUT", "VERSION", "x")
+		c.do("HELLO", "3")
+		c.send("LOLWUT")
+		if _, shape, _ := c.readShape(); shape != "=" {
+			t.Errorf("RESP3 LOLWUT shape %s, want a verbatim string", shape)
+		}
+		c.expect("+OK", "SET", "k", "v")
+		dump := strings.TrimPrefix(c.do("DUMP", "k"), "$")
+		c.expect("+OK", "RESTORE-ASKING", "k2", "0", dump)
+		c.expect("$v", "GET", "k2")
+		c.expect("-BUSYKEY Target key name already exists.", "RESTORE-ASKING", "k2", "0", dump)
+	})
+}

@@ -29,6 +29,7 @@ func serverCommands() []*command {
 		row("config", -2, engine.Admin|any, "server", "A container for server configuration commands", cmdConfig),
 		row("time", 1, any|engine.Fast, "server", "Return the current server time", cmdTime),
 		row("lastsave", 1, any|engine.Fast, "server", "Get the UNIX time stamp of the last successful save to disk", cmdLastSave),
+		row("lolwut", -1, engine.ReadOnly|engine.Fast, "server", "Display some computer art and the Redis version", cmdLolwut),
 		row("save", 1, engine.Admin|engine.NoMulti, "server", "Synchronously save the dataset to disk", cmdSave),
 		row("bgsave", -1, engine.Admin, "server", "Asynchronously save the dataset to disk", cmdSave),
 		row("bgrewriteaof", 1, engine.Admin, "server", "Asynchronously rewrite the append-only file", cmdBgRewriteAOF),
@@ -82,6 +83,19 @@ func cmdPing(s *Server, cl *client, args [][]byte) {
 }
 
 func cmdEcho(s *Server, cl *client, args [][]byte) { cl.bulk(args[1]) }
+
+// LOLWUT [VERSION version]: Redis 7.0 draws computer art for versions 5
+// and 6 and replies only its version line for any other; walrus draws
+// none, and replies the version line for every version.
+func cmdLolwut(s *Server, cl *client, args [][]byte) {
+	if len(args) >= 3 && strings.EqualFold(string(args[1]), "version") {
+		if _, err := engine.ParseInt(args[2]); err != nil {
+			cl.err("ERR value is not an integer or out of range")
+			return
+		}
+	}
+	cl.verbatim("Redis ver. " + Version + "\n")
+}
 
 func cmdQuit(s *Server, cl *client, args [][]byte) {
 	cl.ok()

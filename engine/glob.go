@@ -109,3 +109,6 @@ func globMatchDepth(p, s []byte, nocase bool, depth int) bool {
 
 // GlobMatch exposes the Redis glob matcher (PUBSUB patterns, CONFIG GET).
 func GlobMatch(pattern, s string) bool { return globMatch([]byte(pattern), []byte(s), false) }
+
+// GlobMatchFold is GlobMatch ignoring case (COMMAND LIST FILTERBY PATTERN).
+func GlobMatchFold(pattern, s string) bool { return globMatch([]byte(pattern), []byte(s), true) }

@@ -1,58 +1,283 @@
 package server
 
 import (
+	"bytes"
 	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/walrus-kv/walrus/engine"
 )
 
-// COMMAND [COUNT | INFO name... | DOCS name... | LIST | GETKEYS cmd... | HELP]
+// COMMAND describes walrus's table as Redis 7.0 describes its own: every
+// command and every subcommand of a container (config|get), with its
+// arity, flags, key positions, ACL categories, tips and key specs (COMMAND
+// INFO), its documentation (COMMAND DOCS), and the keys of a given call
+// (COMMAND GETKEYS).
+// What walrus's own table does not hold comes from redisDocs
+// (redisdocs.go).
+//
+// The subcommands shown are the containers' in redisContainers
+// (aclsub.go), Redis 7.0's list: walrus answers every one of them, some
+// with an error of its own where it lacks what the subcommand reaches
+// (SCRIPT DEBUG YES, MEMORY MALLOC-STATS, the CLUSTER ones, which answer
+// as a Redis without cluster mode does), so listing them all keeps
+// COMMAND's list Redis's and tells a client what it may send. CLIENT
+// SETINFO (walrusSubs), Redis 7.2's, is not listed, as Redis 7.0 does not
+// list it.
+
+// commandDoc is what redisDocs holds for a command or a subcommand.
+type commandDoc struct {
+	summary    string // a subcommand's; a command's is its row's
+	since      string
+	cx         string    // complexity
+	flags      string    // COMMAND INFO's flags, space-separated
+	tips       string    // space-separated
+	keys       []keySpec // in Redis's order
+	syscmd     bool      // DOCS doc_flags: syscmd
+	deprecated string    // DOCS deprecated_since, "" if it is not
+	replacedBy string
+}
+
+// keySpec is one of a command's key specs. Its keys begin at index, or
+// after the keyword found searching from startFrom (backwards from the
+// end when negative); neither is set for an unknown spec, whose keys the
+// command finds itself (SORT's BY, GET and STORE). From the beginning,
+// keys run to lastKey (relative to the beginning, or counting from the
+// end when negative, where limit > 1 takes only 1/limit of the rest)
+// every step-th, or, for a keynum spec, the count at keyNumIdx gives
+// the keys from firstKey on.
+type keySpec struct {
+	flags     string // "RW access delete"
+	notes     string
+	index     int
+	keyword   string
+	startFrom int
+	keynum    bool
+	lastKey   int
+	step      int
+	limit     int
+	keyNumIdx int
+	firstKey  int
+}
+
+// key is a spec of one key at index i.
+func key(i int, flags string) keySpec { return keySpec{flags: flags, index: i, step: 1} }
+
+// keyRange is a spec of the keys from index i to last, every step-th.
+func keyRange(i, last, step int, flags string) keySpec {
+	return keySpec{flags: flags, index: i, lastKey: last, step: step}
+}
+
+// numKeys is a spec of a count at index i followed by that many keys.
+func numKeys(i int, flags string) keySpec {
+	return keySpec{flags: flags, index: i, keynum: true, firstKey: 1, step: 1}
+}
+
+// keyword is a spec of the keys after a keyword.
+func keyword(word string, from, last, step, limit int, flags string) keySpec {
+	return keySpec{flags: flags, keyword: word, startFrom: from, lastKey: last, step: step, limit: limit}
+}
+
+// unknownKeys is a spec whose keys only the command can find.
+func unknownKeys(flags string) keySpec { return keySpec{flags: flags} }
+
+func (k keySpec) note(s string) keySpec { k.notes = s; return k }
+
+func specs(k ...keySpec) []keySpec { return k }
+
+func (k *keySpec) unknown() bool { return k.index == 0 && k.keyword == "" }
+
+// cmdEntry is a command or a container's subcommand as COMMAND shows it.
+type cmdEntry struct {
+	row *command
+	sub *aclSub // nil for the command itself
+	doc *commandDoc
+}
+
+// docOf returns redisDocs's entry for name, or an empty one.
+func docOf(name string) *commandDoc {
+	if d := redisDocs[name]; d != nil {
+		return d
+	}
+	return &commandDoc{}
+}
+
+func entryOf(c *command) cmdEntry { return cmdEntry{row: c, doc: docOf(c.Name)} }
+
+func subEntry(c *command, sub *aclSub) cmdEntry {
+	return cmdEntry{row: c, sub: sub, doc: docOf(sub.name)}
+}
+
+// findEntry finds a command by name, or a subcommand by its full name
+// (config|get), case-insensitively.
+func (s *Server) findEntry(name []byte) (cmdEntry, bool) {
+	parent, sub, isSub := bytes.Cut(name, []byte("|"))
+	c := s.lookup(parent)
+	if c == nil {
+		return cmdEntry{}, false
+	}
+	if !isSub {
+		return entryOf(c), true
+	}
+	as := c.subs[strings.ToLower(string(sub))]
+	if as == nil {
+		return cmdEntry{}, false
+	}
+	return subEntry(c, as), true
+}
+
+func (e cmdEntry) name() string {
+	if e.sub != nil {
+		return e.sub.name
+	}
+	return e.row.Name
+}
+
+// subs returns a command's subcommands by name.
+func (e cmdEntry) subs() []cmdEntry {
+	if e.sub != nil || len(e.row.subs) == 0 {
+		return nil
+	}
+	out := make([]cmdEntry, 0, len(e.row.subs))
+	for _, sub := range e.row.subs {
+		out = append(out, subEntry(e.row, sub))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].sub.name < out[j].sub.name })
+	return out
+}
+
+func (e cmdEntry) arity() int {
+	if e.sub != nil {
+		return e.sub.arity
+	}
+	return e.row.Arity
+}
+
+func (e cmdEntry) cats() aclCats {
+	if e.sub != nil {
+		return e.sub.cats
+	}
+	return e.row.cats
+}
+
+// walrusFlags are the flags walrus's dispatcher acts on (engine.Flags):
+// a command's row has the last word on them, so COMMAND INFO shows what
+// walrus does. The rest of Redis's flags (noscript, allow_busy, ...)
+// come from redisDocs.
+var walrusFlags = map[string]bool{
+	"write": true, "readonly": true, "denyoom": true, "admin": true, "pubsub": true,
+	"blocking": true, "loading": true, "stale": true, "fast": true, "no_auth": true, "no_multi": true,
+}
+
+// redisFlagOrder is the order Redis 7.0 lists a command's flags in.
+var redisFlagOrder = []string{"write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript",
+	"blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth",
+	"may_replicate", "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy"}
+
+// flags returns the entry's COMMAND INFO flags. A container shows
+// Redis's (none): the dispatcher's flags of its row apply to its
+// subcommands, whose own flags are Redis's.
+func (e cmdEntry) flags() []string {
+	own := e.sub == nil && e.row.subs == nil
+	set := map[string]bool{}
+	for _, f := range strings.Fields(e.doc.flags) {
+		if !own || !walrusFlags[f] {
+			set[f] = true
+		}
+	}
+	if own {
+		for _, f := range e.row.Flags.Names() {
+			set[f] = true
+		}
+		if e.row.NumKeysAt > 0 || e.row.KeysAfter != "" || e.row.KeysOf != nil {
+			set["movablekeys"] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for _, f := range redisFlagOrder {
+		if set[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// keyRange is COMMAND INFO's first key, last key and step: a row's own,
+// none for a container (its subcommands have them), and for a
+// subcommand those of its key spec.
+func (e cmdEntry) keyRange() (first, last, step int) {
+	if e.sub == nil {
+		if e.row.subs != nil {
+			return 0, 0, 0
+		}
+		return e.row.FirstKey, e.row.LastKey, e.row.Step
+	}
+	for _, k := range e.doc.keys {
+		if k.index > 0 && !k.keynum {
+			last := k.lastKey
+			if last >= 0 {
+				last += k.index
+			}
+			return k.index, last, k.step
+		}
+	}
+	return 0, 0, 0
+}
+
+// COMMAND [COUNT | INFO name... | DOCS name... | LIST [FILTERBY ...] |
+// GETKEYS cmd... | HELP]
 func cmdCommand(s *Server, cl *client, args [][]byte) {
-	rows := s.rows()
 	sub := ""
 	if len(args) > 1 {
 		sub = strings.ToLower(string(args[1]))
 	}
-	pick := func() []*command {
+	// pick returns every command, or those named (nil: not found).
+	pick := func() []*cmdEntry {
+		var out []*cmdEntry
 		if len(args) <= 2 {
-			return rows
+			for _, r := range s.rows() {
+				e := entryOf(r)
+				out = append(out, &e)
+			}
+			return out
 		}
-		var out []*command
 		for _, a := range args[2:] {
-			out = append(out, s.lookup(a)) // nil: unknown, replied as nil
+			if e, ok := s.findEntry(a); ok {
+				out = append(out, &e)
+			} else {
+				out = append(out, nil)
+			}
 		}
 		return out
 	}
 	switch sub {
-	case "":
-		s.commandInfo(cl, rows)
-	case "count":
-		cl.integer(int64(len(rows)))
-	case "info":
-		s.commandInfo(cl, pick())
-	case "list":
-		cl.array(len(rows))
-		for _, r := range rows {
-			cl.bulkString(r.Name)
+	case "", "info":
+		entries := pick()
+		cl.array(len(entries))
+		for _, e := range entries {
+			if e == nil {
+				cl.null() // Redis 7.0: $-1 in RESP2
+				continue
+			}
+			cl.commandInfo(*e)
 		}
+	case "count":
+		cl.integer(int64(len(s.rows())))
+	case "list":
+		s.commandList(cl, args)
 	case "docs":
-		var docs []*command
-		for _, r := range pick() {
-			if r != nil {
-				docs = append(docs, r)
+		var docs []cmdEntry
+		for _, e := range pick() {
+			if e != nil {
+				docs = append(docs, *e)
 			}
 		}
 		cl.mapLen(len(docs))
-		for _, r := range docs {
-			cl.bulkString(r.Name)
-			cl.mapLen(3)
-			cl.bulkString("summary")
-			cl.bulkString(r.Summary)
-			cl.bulkString("since")
-			cl.bulkString("1.0.0")
-			cl.bulkString("group")
-			cl.bulkString(r.Group)
+		for _, e := range docs {
+			cl.bulkString(e.name())
+			cl.commandDocs(e)
 		}
 	case "help":
 		cl.statusLines([]string{
@@ -95,6 +320,205 @@ func cmdCommand(s *Server, cl *client, args [][]byte) {
 	}
 }
 
+// commandList is COMMAND LIST [FILTERBY MODULE name | ACLCAT category |
+// PATTERN pattern]: the names of the commands and of their subcommands.
+// walrus loads no module; an unknown category lists nothing, as in Redis.
+func (s *Server) commandList(cl *client, args [][]byte) {
+	match := func(cmdEntry) bool { return true }
+	switch {
+	case len(args) == 2:
+	case len(args) == 5 && strings.EqualFold(string(args[2]), "filterby"):
+		value := string(args[4])
+		switch strings.ToLower(string(args[3])) {
+		case "module":
+			match = func(cmdEntry) bool { return false }
+		case "aclcat":
+			cat, ok := aclCategory(value)
+			match = func(e cmdEntry) bool { return ok && e.cats()&cat != 0 }
+		case "pattern":
+			match = func(e cmdEntry) bool { return engine.GlobMatchFold(value, e.name()) }
+		default:
+			cl.err("ERR syntax error")
+			return
+		}
+	default:
+		cl.err("ERR syntax error")
+		return
+	}
+	var names []string
+	for _, r := range s.rows() {
+		e := entryOf(r)
+		for _, e := range append([]cmdEntry{e}, e.subs()...) {
+			if match(e) {
+				names = append(names, e.name())
+			}
+		}
+	}
+	cl.array(len(names))
+	for _, n := range names {
+		cl.bulkString(n)
+	}
+}
+
+// commandInfo replies COMMAND INFO's entry for e. RESP3: the flags,
+// categories, tips and key specs are sets, and so are no subcommands
+// (Redis 7.0 replies an array of them when there are some).
+func (cl *client) commandInfo(e cmdEntry) {
+	cl.array(10)
+	cl.bulkString(e.name())
+	cl.integer(int64(e.arity()))
+	flags := e.flags()
+	cl.setLen(len(flags))
+	for _, f := range flags {
+		cl.status(f)
+	}
+	first, last, step := e.keyRange()
+	cl.integer(int64(first))
+	cl.integer(int64(last))
+	cl.integer(int64(step))
+	cats := e.cats()
+	cl.setLen(bits.OnesCount32(uint32(cats))) // ACL categories (acl.go)
+	for i, name := range aclCategoryNames {
+		if cats&(1<<i) != 0 {
+			cl.status("@" + name)
+		}
+	}
+	tips := strings.Fields(e.doc.tips)
+	cl.setLen(len(tips))
+	for _, t := range tips {
+		cl.bulkString(t)
+	}
+	cl.setLen(len(e.doc.keys))
+	for i := range e.doc.keys {
+		cl.keySpec(&e.doc.keys[i])
+	}
+	subs := e.subs()
+	if len(subs) == 0 {
+		cl.setLen(0)
+		return
+	}
+	cl.array(len(subs))
+	for _, sub := range subs {
+		cl.commandInfo(sub)
+	}
+}
+
+// keySpec replies a key spec as a map, Redis's fields in its order.
+func (cl *client) keySpec(k *keySpec) {
+	n := 3
+	if k.notes != "" {
+		n++
+		cl.mapLen(n)
+		cl.bulkString("notes")
+		cl.bulkString(k.notes)
+	} else {
+		cl.mapLen(n)
+	}
+	flags := strings.Fields(k.flags)
+	cl.bulkString("flags")
+	cl.setLen(len(flags))
+	for _, f := range flags {
+		cl.status(f)
+	}
+	ints := func(kv ...any) { // name, value, ...
+		cl.mapLen(len(kv) / 2)
+		for i := 0; i < len(kv); i += 2 {
+			cl.bulkString(kv[i].(string))
+			cl.integer(int64(kv[i+1].(int)))
+		}
+	}
+	kind := func(name string) {
+		cl.mapLen(2)
+		cl.bulkString("type")
+		cl.bulkString(name)
+		cl.bulkString("spec")
+	}
+	cl.bulkString("begin_search")
+	switch {
+	case k.index > 0:
+		kind("index")
+		ints("index", k.index)
+	case k.keyword != "":
+		kind("keyword")
+		cl.mapLen(2)
+		cl.bulkString("keyword")
+		cl.bulkString(k.keyword)
+		cl.bulkString("startfrom")
+		cl.integer(int64(k.startFrom))
+	default:
+		kind("unknown")
+		cl.mapLen(0)
+	}
+	cl.bulkString("find_keys")
+	switch {
+	case k.unknown():
+		kind("unknown")
+		cl.mapLen(0)
+	case k.keynum:
+		kind("keynum")
+		ints("keynumidx", k.keyNumIdx, "firstkey", k.firstKey, "keystep", k.step)
+	default:
+		kind("range")
+		ints("lastkey", k.lastKey, "keystep", k.step, "limit", k.limit)
+	}
+}
+
+// commandDocs replies COMMAND DOCS's map for e: Redis's fields but the
+// arguments and the history.
+func (cl *client) commandDocs(e cmdEntry) {
+	d := e.doc
+	summary := e.row.Summary
+	if e.sub != nil {
+		summary = d.summary
+	}
+	var docFlags []string
+	if d.deprecated != "" {
+		docFlags = append(docFlags, "deprecated")
+	}
+	if d.syscmd {
+		docFlags = append(docFlags, "syscmd")
+	}
+	subs := e.subs()
+	n := 3
+	for _, has := range []bool{d.cx != "", len(docFlags) > 0, d.deprecated != "", d.replacedBy != "", len(subs) > 0} {
+		if has {
+			n++
+		}
+	}
+	cl.mapLen(n)
+	for _, kv := range [][2]string{{"summary", summary}, {"since", d.since}, {"group", e.row.Group}} {
+		cl.bulkString(kv[0])
+		cl.bulkString(kv[1])
+	}
+	if d.cx != "" {
+		cl.bulkString("complexity")
+		cl.bulkString(d.cx)
+	}
+	if len(docFlags) > 0 {
+		cl.bulkString("doc_flags")
+		cl.setLen(len(docFlags))
+		for _, f := range docFlags {
+			cl.status(f)
+		}
+	}
+	if d.deprecated != "" {
+		cl.bulkString("deprecated_since")
+		cl.bulkString(d.deprecated)
+	}
+	if d.replacedBy != "" {
+		cl.bulkString("replaced_by")
+		cl.bulkString(d.replacedBy)
+	}
+	if len(subs) > 0 {
+		cl.bulkString("subcommands")
+		cl.mapLen(len(subs))
+		for _, sub := range subs {
+			cl.bulkString(sub.name())
+			cl.commandDocs(sub)
+		}
+	}
+}
+
 // commandKeys is COMMAND GETKEYS: the keys cmd would touch, or Redis's
 // error text.
 func (s *Server) commandKeys(cmd [][]byte) ([][]byte, string) {
@@ -132,40 +556,4 @@ func (s *Server) rows() []*command {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-func (s *Server) commandInfo(cl *client, rows []*command) {
-	cl.array(len(rows))
-	for _, r := range rows {
-		if r == nil {
-			cl.null() // Redis 7.0: $-1 in RESP2
-			continue
-		}
-		// RESP3: the flags and categories are sets, and so are the tips,
-		// key specs and subcommands, which walrus has none of (Redis 7.0
-		// replies an empty set for each of them then).
-		cl.array(10)
-		cl.bulkString(r.Name)
-		cl.integer(int64(r.Arity))
-		flags := r.Flags.Names()
-		if r.NumKeysAt > 0 || r.KeysAfter != "" || r.KeysOf != nil {
-			flags = append(flags, "movablekeys")
-		}
-		cl.setLen(len(flags))
-		for _, f := range flags {
-			cl.status(f)
-		}
-		cl.integer(int64(r.FirstKey))
-		cl.integer(int64(r.LastKey))
-		cl.integer(int64(r.Step))
-		cl.setLen(bits.OnesCount32(uint32(r.cats))) // ACL categories (acl.go)
-		for i, name := range aclCategoryNames {
-			if r.cats&(1<<i) != 0 {
-				cl.status("@" + name)
-			}
-		}
-		cl.setLen(0) // tips
-		cl.setLen(0) // key specs
-		cl.setLen(0) // subcommands
-	}
 }

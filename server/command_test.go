@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -123,4 +126,129 @@ func TestLolwut(t *testing.T) {
 		c.expect("$v", "GET", "k2")
 		c.expect("-BUSYKEY Target key name already exists.", "RESTORE-ASKING", "k2", "0", dump)
 	})
+}
+
+// TestCommandListFilterBy checks COMMAND LIST: subcommands listed by
+// their full names, FILTERBY's three filters and its syntax errors.
+func TestCommandListFilterBy(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		list := func(args ...string) []string {
+			t.Helper()
+			got := c.do(append([]string{"COMMAND", "LIST"}, args...)...)
+			if !strings.HasPrefix(got, "[") {
+				t.Fatalf("COMMAND LIST %v = %q", args, got)
+			}
+			var names []string
+			for _, n := range strings.Fields(strings.Trim(got, "[]")) {
+				if n != "$pfdebug" && n != "$pfselftest" && n != "$waitaof" { // one server's only
+					names = append(names, strings.TrimPrefix(n, "$"))
+				}
+			}
+			sort.Strings(names)
+			return names
+		}
+		all := list()
+		top := 0
+		for _, n := range all {
+			if !strings.Contains(n, "|") {
+				top++
+			}
+		}
+		for _, n := range []string{"config|get", "acl|cat", "object|encoding", "xinfo|stream", "command|getkeysandflags", "lolwut", "restore-asking"} {
+			if !slices.Contains(all, n) {
+				t.Errorf("COMMAND LIST lacks %s", n)
+			}
+		}
+		if slices.Contains(all, "client|setinfo") {
+			t.Errorf("COMMAND LIST has client|setinfo, which Redis 7.0 does not")
+		}
+		if got := c.do("COMMAND", "COUNT"); got == fmt.Sprintf(":%d", len(all)) {
+			t.Errorf("COMMAND COUNT %s counts subcommands", got)
+		}
+		for args, want := range map[string]string{
+			"FILTERBY ACLCAT hyperloglog": "pfadd pfcount pfmerge",
+			"filterby aclcat HyperLogLog": "pfadd pfcount pfmerge",
+			"FILTERBY ACLCAT nosuch":      "",
+			"FILTERBY ACLCAT @admin":      "",
+			"FILTERBY MODULE x":           "",
+			"FILTERBY PATTERN CONFIG*":    "config config|get config|help config|resetstat config|rewrite config|set",
+			"FILTERBY PATTERN *|get":      "config|get slowlog|get",
+			"FILTERBY PATTERN pf[ac]*":    "pfadd pfcount",
+		} {
+			if got := strings.Join(list(strings.Fields(args)...), " "); got != want {
+				t.Errorf("COMMAND LIST %s = %q, want %q", args, got, want)
+			}
+		}
+		admin := list("FILTERBY", "ACLCAT", "admin")
+		for n, want := range map[string]bool{"config|get": true, "acl|setuser": true, "config": false, "config|help": false, "acl|whoami": false, "get": false} {
+			if slices.Contains(admin, n) != want {
+				t.Errorf("COMMAND LIST FILTERBY ACLCAT admin has %s: %v, want %v", n, !want, want)
+			}
+		}
+		for _, args := range []string{"FILTERBY", "FILTERBY foo x", "FILTERBY ACLCAT", "FILTERBY ACLCAT admin extra", "foo", "FILTERBY PATTERN x FILTERBY MODULE y"} {
+			c.expect("-ERR syntax error", append([]string{"COMMAND", "LIST"}, strings.Fields(args)...)...)
+		}
+	})
+}
+
+// TestCommandInfoSubcommands checks the subcommands in COMMAND INFO: a
+// container's tenth element, and a subcommand by its full name.
+func TestCommandInfoSubcommands(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		for name, want := range map[string]string{
+			"config|get":      "[[$config|get :-3 [+admin +noscript +loading +stale] :0 :0 :0 [+@admin +@slow +@dangerous] [] [] []]]",
+			"CONFIG|GET":      "[[$config|get :-3 [+admin +noscript +loading +stale] :0 :0 :0 [+@admin +@slow +@dangerous] [] [] []]]",
+			"config|nosuch":   "[(nil)]",
+			"nosuch|get":      "[(nil)]",
+			"config|get|x":    "[(nil)]",
+			"object|encoding": "[[$object|encoding :3 [+readonly] :2 :2 :1 [+@keyspace +@read +@slow] [$nondeterministic_output] [[$flags [+RO] $begin_search [$type $index $spec [$index :2]] $find_keys [$type $range $spec [$lastkey :0 $keystep :1 $limit :0]]]] []]]",
+			"get":             "[[$get :2 [+readonly +fast] :1 :1 :1 [+@read +@string +@fast] [] [[$flags [+RO +access] $begin_search [$type $index $spec [$index :1]] $find_keys [$type $range $spec [$lastkey :0 $keystep :1 $limit :0]]]] []]]",
+		} {
+			if got := c.do("COMMAND", "INFO", name); got != want {
+				t.Errorf("COMMAND INFO %s =\n%s\nwant\n%s", name, got, want)
+			}
+		}
+		c.send("COMMAND", "INFO", "config")
+		v, err := c.value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := v.([]any)[0].([]any)
+		var subs []string
+		for _, s := range info[9].([]any) {
+			subs = append(subs, s.([]any)[0].(string))
+		}
+		sort.Strings(subs)
+		if got := strings.Join(subs, " "); got != "config|get config|help config|resetstat config|rewrite config|set" {
+			t.Errorf("COMMAND INFO config's subcommands: %s", got)
+		}
+		if got := fmt.Sprint(info[2], info[3], info[4], info[5]); got != "[] 0 0 0" {
+			t.Errorf("COMMAND INFO config: flags and keys %s, want none (its subcommands have them)", got)
+		}
+	})
+}
+
+// TestRedisDocsCoverTheTable checks that redisDocs has an entry for every
+// command and subcommand walrus has, and none for anything else.
+func TestRedisDocsCoverTheTable(t *testing.T) {
+	s := startServer(t)
+	names := map[string]bool{}
+	for _, r := range s.rows() {
+		e := entryOf(r)
+		for _, e := range append([]cmdEntry{e}, e.subs()...) {
+			names[e.name()] = true
+			if d := redisDocs[e.name()]; d == nil || d.since == "" {
+				t.Errorf("%s: no redisDocs entry", e.name())
+			} else if e.sub != nil && d.summary == "" {
+				t.Errorf("%s: no summary", e.name())
+			}
+		}
+	}
+	for name := range redisDocs {
+		if !names[name] {
+			t.Errorf("redisDocs has %s, which walrus does not", name)
+		}
+	}
 }

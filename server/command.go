@@ -14,7 +14,7 @@ import (
 // command and every subcommand of a container (config|get), with its
 // arity, flags, key positions, ACL categories, tips and key specs (COMMAND
 // INFO), its documentation (COMMAND DOCS), and the keys of a given call
-// (COMMAND GETKEYS).
+// with what the call does to each (COMMAND GETKEYS, GETKEYSANDFLAGS).
 // What walrus's own table does not hold comes from redisDocs
 // (redisdocs.go).
 //
@@ -34,7 +34,7 @@ type commandDoc struct {
 	cx         string    // complexity
 	flags      string    // COMMAND INFO's flags, space-separated
 	tips       string    // space-separated
-	keys       []keySpec // in Redis's order
+	keys       []keySpec // in Redis's order, which GETKEYSANDFLAGS follows
 	syscmd     bool      // DOCS doc_flags: syscmd
 	deprecated string    // DOCS deprecated_since, "" if it is not
 	replacedBy string
@@ -88,6 +88,62 @@ func (k keySpec) note(s string) keySpec { k.notes = s; return k }
 func specs(k ...keySpec) []keySpec { return k }
 
 func (k *keySpec) unknown() bool { return k.index == 0 && k.keyword == "" }
+
+// positions returns the positions in args of the keys k finds, and false
+// when args do not fit it (an unknown spec, an index or a numkeys past
+// the arguments).
+func (k *keySpec) positions(args [][]byte) ([]int, bool) {
+	first := k.index
+	if k.keyword != "" {
+		first = 0
+		from, to, dir := k.startFrom, len(args)-1, 1
+		if from < 0 {
+			from, to, dir = len(args)+from, 1, -1
+		}
+		for i := from; i >= 1 && i < len(args) && (i-to)*dir <= 0; i += dir {
+			if strings.EqualFold(string(args[i]), k.keyword) {
+				first = i + 1
+				break
+			}
+		}
+		if first == 0 {
+			return nil, true // no keyword: no keys
+		}
+	}
+	if first <= 0 {
+		return nil, false
+	}
+	if first >= len(args) {
+		return nil, k.keyword != ""
+	}
+	var last int
+	step := max(k.step, 1)
+	if k.keynum {
+		n, err := strconv.Atoi(string(args[first+k.keyNumIdx]))
+		if err != nil || n < 1 {
+			return nil, false // as Redis has it, a numkeys of 0 does not fit
+		}
+		first += k.firstKey
+		last = first + (n-1)*step
+	} else {
+		switch {
+		case k.lastKey >= 0:
+			last = first + k.lastKey
+		case k.limit > 1:
+			last = first + (len(args)-first)/k.limit + k.lastKey
+		default:
+			last = len(args) + k.lastKey
+		}
+	}
+	if last >= len(args) {
+		return nil, false
+	}
+	var out []int
+	for i := first; i <= last; i += step {
+		out = append(out, i)
+	}
+	return out, true
+}
 
 // cmdEntry is a command or a container's subcommand as COMMAND shows it.
 type cmdEntry struct {
@@ -204,6 +260,15 @@ func (e cmdEntry) flags() []string {
 	return out
 }
 
+func (e cmdEntry) hasFlag(f string) bool {
+	for _, g := range e.flags() {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
 // keyRange is COMMAND INFO's first key, last key and step: a row's own,
 // none for a container (its subcommands have them), and for a
 // subcommand those of its key spec.
@@ -226,8 +291,28 @@ func (e cmdEntry) keyRange() (first, last, step int) {
 	return 0, 0, 0
 }
 
+// hasKeys reports whether the entry takes keys: a key spec that is not
+// only a place for keys (SPUBLISH's channel is not a key).
+func (e cmdEntry) hasKeys() bool {
+	for _, k := range e.doc.keys {
+		if !hasWord(k.flags, "not_key") {
+			return true
+		}
+	}
+	return false
+}
+
+func hasWord(list, w string) bool {
+	for _, f := range strings.Fields(list) {
+		if f == w {
+			return true
+		}
+	}
+	return false
+}
+
 // COMMAND [COUNT | INFO name... | DOCS name... | LIST [FILTERBY ...] |
-// GETKEYS cmd... | HELP]
+// GETKEYS cmd... | GETKEYSANDFLAGS cmd... | HELP]
 func cmdCommand(s *Server, cl *client, args [][]byte) {
 	sub := ""
 	if len(args) > 1 {
@@ -298,14 +383,13 @@ func cmdCommand(s *Server, cl *client, args [][]byte) {
 			"    commands are returned.",
 			"GETKEYS <full-command>",
 			"    Return the keys from a full Redis command.",
+			"GETKEYSANDFLAGS <full-command>",
+			"    Return the keys and the access flags from a full Redis command.",
 			"HELP",
 			"    Prints this help.",
 		})
-	case "getkeys":
-		if len(args) < 4 {
-			cl.err("ERR wrong number of arguments for 'command|getkeys' command")
-			return
-		}
+	case "getkeys", "getkeysandflags":
+		// Their arity (COMMAND's subcommand table) is checked before.
 		keys, msg := s.commandKeys(args[2:])
 		if msg != "" {
 			cl.err(msg)
@@ -313,7 +397,17 @@ func cmdCommand(s *Server, cl *client, args [][]byte) {
 		}
 		cl.array(len(keys))
 		for _, k := range keys {
-			cl.bulk(k)
+			if sub == "getkeys" {
+				cl.bulk(k.key)
+				continue
+			}
+			cl.array(2)
+			cl.bulk(k.key)
+			flags := strings.Fields(k.flags)
+			cl.setLen(len(flags))
+			for _, f := range flags {
+				cl.status(f)
+			}
 		}
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try COMMAND HELP.")
@@ -519,29 +613,134 @@ func (cl *client) commandDocs(e cmdEntry) {
 	}
 }
 
-// commandKeys is COMMAND GETKEYS: the keys cmd would touch, or Redis's
-// error text.
-func (s *Server) commandKeys(cmd [][]byte) ([][]byte, string) {
+// keyArg is a key of a call and what the call does to it (the flags of
+// the key spec that finds it).
+type keyArg struct {
+	key   []byte
+	flags string
+}
+
+// commandKeys is COMMAND GETKEYS and GETKEYSANDFLAGS: the keys cmd would
+// touch, or Redis's error text. The keys are walrus's own (the row's
+// Keys, which ACL key rules and WATCH see too); each has the flags of the
+// key spec that finds the same argument.
+func (s *Server) commandKeys(cmd [][]byte) ([]keyArg, string) {
 	c := s.lookup(cmd[0])
 	if c == nil {
 		return nil, "ERR Invalid command specified"
 	}
-	if _, unknown := subcommand(c, cmd); unknown {
+	sub, unknown := subcommand(c, cmd)
+	if unknown {
 		return nil, "ERR Invalid command specified"
 	}
-	if c.FirstKey <= 0 && c.NumKeysAt <= 0 && c.KeysAfter == "" {
+	e := entryOf(c)
+	if sub != nil {
+		e = subEntry(c, sub)
+	}
+	if !e.hasKeys() {
 		return nil, "ERR The command has no key arguments"
 	}
-	if !c.ArityOK(len(cmd)) {
+	if !c.ArityOK(len(cmd)) || sub != nil && sub.arityError(len(cmd)) != "" {
 		return nil, "ERR Invalid number of arguments specified for command"
 	}
+	keys := c.Keys(cmd)
 	if c.NumKeysAt > 0 {
 		// A numkeys past the arguments names no keys, as in Redis.
 		if n, err := strconv.Atoi(string(cmd[c.NumKeysAt])); err != nil || n > len(cmd)-c.NumKeysAt-1 {
-			return nil, ""
+			keys = nil
 		}
 	}
-	return c.Keys(cmd), ""
+	for i := range e.doc.keys {
+		if k := &e.doc.keys[i]; !k.unknown() {
+			if _, fits := k.positions(cmd); !fits {
+				keys = nil // a key spec past the arguments: no keys, as in Redis
+			}
+		}
+	}
+	if len(keys) == 0 && !e.hasFlag("no_mandatory_keys") {
+		return nil, "ERR Invalid arguments specified for command"
+	}
+	return e.keyFlags(cmd, keys), ""
+}
+
+// specKeys returns the keys of args that e's key specs find, in the
+// specs' order; an unknown spec, or one args do not fit, finds none.
+func (e cmdEntry) specKeys(args [][]byte) []keyArg {
+	var out []keyArg
+	for i := range e.doc.keys {
+		k := &e.doc.keys[i]
+		pos, _ := k.positions(args)
+		for _, p := range pos {
+			out = append(out, keyArg{args[p], k.flags})
+		}
+	}
+	return out
+}
+
+// keyFlags pairs each of keys (arguments of args) with the flags of the
+// spec that finds it. A key no spec finds is one an unknown spec stands
+// for (SORT's STORE key): it takes the last unknown spec's flags. The
+// flags that describe a spec rather than a key (incomplete,
+// variable_flags) are left out, and a spec with variable flags has its
+// call's: SET without GET only writes its key, a BITFIELD of GETs only
+// reads it.
+func (e cmdEntry) keyFlags(args, keys [][]byte) []keyArg {
+	found := e.specKeys(args)
+	fallback := ""
+	for _, k := range e.doc.keys {
+		if k.unknown() {
+			fallback = k.flags
+		}
+	}
+	out := make([]keyArg, len(keys))
+	for i, key := range keys {
+		flags := fallback
+		for j, f := range found {
+			if f.key != nil && bytes.Equal(f.key, key) {
+				flags, found[j].key = f.flags, nil
+				break
+			}
+		}
+		if hasWord(flags, "variable_flags") {
+			flags = variableKeyFlags(e.name(), args, flags)
+		}
+		var kept []string
+		for _, f := range strings.Fields(flags) {
+			if f != "incomplete" && f != "variable_flags" {
+				kept = append(kept, f)
+			}
+		}
+		out[i] = keyArg{key, strings.Join(kept, " ")}
+	}
+	return out
+}
+
+// variableKeyFlags returns what a call of a command whose key spec has
+// variable flags does to its key.
+func variableKeyFlags(name string, args [][]byte, flags string) string {
+	switch name {
+	case "set":
+		for _, a := range args[3:] {
+			if strings.EqualFold(string(a), "get") {
+				return flags
+			}
+		}
+		return "OW update"
+	case "bitfield":
+		// Only reads when every operation is a whole GET or OVERFLOW.
+		for i := 2; i < len(args); {
+			switch op := strings.ToLower(string(args[i])); {
+			case op == "get" && i+2 < len(args):
+				i += 3
+			case op == "overflow" && i+1 < len(args):
+				i += 2
+			default:
+				return flags
+			}
+		}
+		return "RO access"
+	}
+	return flags
 }
 
 // rows returns the table's rows sorted by name, once each.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -406,4 +407,177 @@ func TestKeySpecsMatchKeys(t *testing.T) {
 	if checked < 300 {
 		t.Errorf("only %d calls with keys checked", checked)
 	}
+}
+
+// commandFlagDiffs are where walrus's COMMAND INFO flags differ from
+// Redis 7.0's, because walrus's dispatcher treats the command otherwise:
+// "+f" walrus has f, "-f" it does not.
+var commandFlagDiffs = map[string]string{
+	"ping":       "+stale",    // served on a replica whose link is down
+	"echo":       "-loading",  // refused while loading
+	"watch":      "+no_multi", // refused inside MULTI by the dispatcher
+	"migrate":    "+no_multi",
+	"replconf":   "+no_multi",
+	"eval_ro":    "-readonly", // checked as scripts, not as reads
+	"evalsha_ro": "-readonly",
+	"fcall_ro":   "-readonly",
+}
+
+// TestCommandMatchesRedis compares COMMAND with redis-server's for every
+// command both have: COMMAND LIST (as sets), COMMAND INFO of every command
+// and its subcommands (the flags, categories and tips as sets, the
+// subcommands by name; commandFlagDiffs aside), COMMAND DOCS (but the
+// arguments and the history, which walrus does not give), COMMAND
+// GETKEYS and GETKEYSANDFLAGS of sampleCalls, and the RESP3 shapes.
+func TestCommandMatchesRedis(t *testing.T) {
+	raddr := redisServer(t)
+	s := startServer(t)
+	w, r := dialRaw(t, s.Addr().String()), dialRaw(t, raddr)
+	value := func(c *rawConn, args ...string) any {
+		t.Helper()
+		c.send(args...)
+		v, err := c.value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	onlyRedis := map[string]bool{"pfdebug": true, "pfselftest": true}
+	onlyWalrus := map[string]bool{"waitaof": true} // Redis 7.2's
+
+	names := func(c *rawConn, only map[string]bool) []string {
+		var out []string
+		for _, n := range value(c, "COMMAND", "LIST").([]any) {
+			if !only[n.(string)] {
+				out = append(out, n.(string))
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	if wn, rn := names(w, onlyWalrus), names(r, onlyRedis); !slices.Equal(wn, rn) {
+		t.Errorf("COMMAND LIST:\nwalrus %v\nredis  %v", wn, rn)
+	}
+
+	infos := func(c *rawConn, only map[string]bool) map[string]any {
+		out := map[string]any{}
+		for _, v := range value(c, "COMMAND").([]any) {
+			info := normalInfo(v.([]any))
+			if name := info[0].(string); !only[name] {
+				out[name] = info
+			}
+		}
+		return out
+	}
+	wi, ri := infos(w, onlyWalrus), infos(r, onlyRedis)
+	if len(wi) != len(ri) || len(wi) < 200 {
+		t.Errorf("COMMAND: walrus %d commands, redis %d", len(wi), len(ri))
+	}
+	for name, want := range ri {
+		want := want.([]any)
+		if d, ok := commandFlagDiffs[name]; ok {
+			flags := slices.Clone(want[2].([]any))
+			if f := d[1:]; d[0] == '+' {
+				flags = append(flags, f)
+			} else {
+				flags = slices.DeleteFunc(flags, func(g any) bool { return g == f })
+			}
+			want = slices.Clone(want)
+			want[2] = sortedAny(flags)
+		}
+		if got := wi[name]; !reflect.DeepEqual(got, want) {
+			t.Errorf("COMMAND INFO %s:\nwalrus %v\nredis  %v", name, got, want)
+		}
+	}
+
+	wd, rd := docMap(value(w, "COMMAND", "DOCS")), docMap(value(r, "COMMAND", "DOCS"))
+	for name, want := range rd {
+		if onlyRedis[name] {
+			continue
+		}
+		if got := wd[name]; !reflect.DeepEqual(got, want) {
+			t.Errorf("COMMAND DOCS %s:\nwalrus %v\nredis  %v", name, got, want)
+		}
+	}
+
+	calls := 0
+	for _, call := range sampleCalls(s) {
+		if onlyWalrus[call[0]] {
+			continue
+		}
+		for _, sub := range []string{"GETKEYS", "GETKEYSANDFLAGS"} {
+			args := append([]string{"COMMAND", sub}, call...)
+			if got, want := w.do(args...), r.do(args...); got != want {
+				t.Errorf("COMMAND %s %q: walrus %s, redis %s", sub, call, got, want)
+			}
+			calls++
+		}
+	}
+	if calls < 1000 {
+		t.Errorf("only %d calls compared", calls)
+	}
+
+	w.do("HELLO", "3")
+	r.do("HELLO", "3")
+	for _, args := range [][]string{
+		{"COMMAND", "INFO", "lmove", "sort", "zunionstore", "xread", "config", "object|encoding", "nosuch"},
+		{"COMMAND", "GETKEYSANDFLAGS", "lmove", "a", "b", "left", "right"},
+		{"COMMAND", "DOCS", "nosuch"},
+		{"COMMAND", "DOCS", "lastsave", "latency|help"},
+		{"COMMAND", "LIST", "FILTERBY", "MODULE", "x"},
+	} {
+		_, got, err := sendShape(w, args...)
+		_, want, err2 := sendShape(r, args...)
+		if err != nil || err2 != nil || got != want {
+			t.Errorf("RESP3 %v: walrus %s (%v), redis %s (%v)", args, got, err, want, err2)
+		}
+	}
+}
+
+// normalInfo sorts the sets of a COMMAND INFO entry (flags, categories,
+// tips) and its subcommands by name, whose order in Redis is a hash
+// table's.
+func normalInfo(info []any) []any {
+	info = slices.Clone(info)
+	for _, i := range []int{2, 6, 7} {
+		info[i] = sortedAny(info[i].([]any))
+	}
+	var subs []any
+	for _, s := range info[9].([]any) {
+		subs = append(subs, normalInfo(s.([]any)))
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].([]any)[0].(string) < subs[j].([]any)[0].(string) })
+	info[9] = subs
+	return info
+}
+
+func sortedAny(list []any) []any {
+	out := slices.Clone(list)
+	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
+	if out == nil {
+		out = []any{}
+	}
+	return out
+}
+
+// docMap turns a COMMAND DOCS reply (RESP2: flat name, fields pairs) into
+// maps, leaving out the arguments and the history.
+func docMap(v any) map[string]any {
+	list := v.([]any)
+	out := map[string]any{}
+	for i := 0; i+1 < len(list); i += 2 {
+		fields := list[i+1].([]any)
+		doc := map[string]any{}
+		for j := 0; j+1 < len(fields); j += 2 {
+			switch k := fields[j].(string); k {
+			case "arguments", "history":
+			case "subcommands":
+				doc[k] = docMap(fields[j+1])
+			default:
+				doc[k] = fields[j+1]
+			}
+		}
+		out[list[i].(string)] = doc
+	}
+	return out
 }

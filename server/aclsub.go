@@ -42,9 +42,11 @@ type redisSub struct {
 	arity int
 }
 
-// redisContainers are the containers walrus has. Subcommands walrus does
-// not implement are listed too, so rules that name them load as they do
-// in Redis; running one gets the container's unknown subcommand error.
+// redisContainers are the containers walrus has, with Redis 7.0's
+// subcommands, so rules that name them load as they do in Redis. walrus
+// answers every one of them (some with an error of its own where it
+// lacks what the subcommand reaches: SCRIPT DEBUG YES, the CLUSTER
+// ones), and COMMAND lists them all (TestListedSubcommandsAreServed).
 // CLIENT SETINFO is Redis 7.2's, not 7.0's: it is checked against
 // CLIENT's own bit.
 var redisContainers = map[string]redisContainer{

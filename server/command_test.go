@@ -581,3 +581,27 @@ func docMap(v any) map[string]any {
 	}
 	return out
 }
+
+// TestListedSubcommandsAreServed checks that walrus answers every
+// subcommand COMMAND lists with something other than its container's
+// unknown subcommand error: COMMAND lists only what walrus serves.
+func TestListedSubcommandsAreServed(t *testing.T) {
+	s := startServer(t)
+	c := dialRaw(t, s.Addr().String())
+	served := 0
+	for _, r := range s.rows() {
+		for _, e := range entryOf(r).subs() {
+			call := strings.Split(e.name(), "|")
+			for len(call) < max(e.arity(), -e.arity()) {
+				call = append(call, itoa(len(call))) // numbers: no CLIENT REPLY OFF, no SHUTDOWN
+			}
+			if got := c.do(call...); strings.Contains(got, "unknown subcommand") {
+				t.Errorf("%q: %s", call, got)
+			}
+			served++
+		}
+	}
+	if served < 100 {
+		t.Errorf("only %d subcommands listed", served)
+	}
+}

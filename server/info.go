@@ -160,7 +160,7 @@ func human(n uint64) string {
 // memoryFigures are the numbers INFO memory and MEMORY STATS report.
 type memoryFigures struct {
 	used    uint64 // Go's heap, Pebble's memtables and block cache, the row cache
-	peak    uint64 // what the runtime has taken from the OS
+	peak    uint64 // what the runtime has taken from the OS, or used if more
 	rss     uint64
 	frag    float64 // rss / used
 	pebble  *pebble.Metrics
@@ -174,7 +174,7 @@ func (s *Server) memoryFigures() memoryFigures {
 	ms := &f.alloc
 	pm := s.eng.DB().Metrics()
 	f.used = usedMemory(ms.HeapAlloc, pm, s.eng.RowCacheBytes())
-	f.peak = ms.Sys
+	f.peak = max(ms.Sys, f.used) // built with cgo, Pebble keeps its cache and memtables outside Sys
 	f.rss = readRSS()
 	f.pebble = pm
 	f.dataset = pm.MemTable.Size

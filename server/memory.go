@@ -96,7 +96,7 @@ func memoryUsage(s *Server, cl *client, args [][]byte) {
 func memoryStats(s *Server, cl *client) {
 	f := s.memoryFigures()
 	used, dataset := f.used, f.dataset
-	peak := max(f.peak, used)
+	peak := f.peak
 	net := used - min(s.memStartup, used) // what the data and the clients added
 	keys := uint64(max(s.eng.KeyCount(), 0))
 	perKey := uint64(0)

@@ -90,6 +90,12 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 	}
 	if s.KeysAfter != "" {
 		for i := 1; i < len(args); i++ {
+			if strings.EqualFold(string(args[i]), "group") {
+				// XREADGROUP's group and consumer names may be any
+				// word, STREAMS included: they are not the keyword.
+				i += 2
+				continue
+			}
 			if strings.EqualFold(string(args[i]), s.KeysAfter) {
 				// The first half of the rest; of an odd count, the
 				// smaller half, as Redis's key spec finds them.

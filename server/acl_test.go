@@ -582,3 +582,26 @@ func TestACLPubsubDefault(t *testing.T) {
 		s.expect("[$subscribe $news :1]", "SUBSCRIBE", "news")
 	})
 }
+
+// TestACLXReadGroupNamedStreams: a consumer group named "streams" is not
+// XREADGROUP's STREAMS keyword, so ACL key rules check the stream read,
+// not the names, against both servers.
+func TestACLXReadGroupNamedStreams(t *testing.T) {
+	againstBoth(t, func(t *testing.T, addr string) {
+		c := dialRaw(t, addr)
+		c.expect("+OK", "XGROUP", "CREATE", "s", "streams", "0", "MKSTREAM")
+		c.do("XADD", "s", "*", "f", "v")
+		c.expect("[$s]", "COMMAND", "GETKEYS", "XREADGROUP", "GROUP", "streams", "c", "STREAMS", "s", ">")
+		c.expect("+OK", "ACL", "SETUSER", "names", "on", "nopass", "+@all", "~c", "~STREAMS")
+		c.expect("+OK", "ACL", "SETUSER", "stream", "on", "nopass", "+@all", "~s")
+		u := dialRaw(t, addr)
+		u.expect("+OK", "AUTH", "names", "x")
+		if got := u.do("XREADGROUP", "GROUP", "streams", "c", "STREAMS", "s", ">"); !strings.HasPrefix(got, "-NOPERM") {
+			t.Errorf("a user with keys c and STREAMS read stream s: %s", got)
+		}
+		u.expect("+OK", "AUTH", "stream", "x")
+		if got := u.do("XREADGROUP", "GROUP", "streams", "c", "STREAMS", "s", ">"); !strings.HasPrefix(got, "[[$s ") {
+			t.Errorf("a user with key s could not read stream s: %s", got)
+		}
+	})
+}

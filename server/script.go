@@ -1064,5 +1064,8 @@ func newScriptState() *lua.LState {
 	for _, name := range []string{"dofile", "loadfile", "print", "module", "require", "getfenv", "setfenv", "newproxy", "_printregs"} {
 		L.SetGlobal(name, lua.LNil)
 	}
+	// Lua 5.1's math.huge is infinity (HUGE_VAL); gopher-lua's is the
+	// largest finite number, which 1/0 is not equal to.
+	L.GetGlobal(lua.MathLibName).(*lua.LTable).RawSetString("huge", lua.LNumber(math.Inf(1)))
 	return L
 }

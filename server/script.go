@@ -1067,5 +1067,89 @@ func newScriptState() *lua.LState {
 	// Lua 5.1's math.huge is infinity (HUGE_VAL); gopher-lua's is the
 	// largest finite number, which 1/0 is not equal to.
 	L.GetGlobal(lua.MathLibName).(*lua.LTable).RawSetString("huge", lua.LNumber(math.Inf(1)))
+	// tonumber reads a string as Lua 5.1 does, with C's strtod in base
+	// 10 and strtoul in another: gopher-lua's gives nil for "1e2", "inf"
+	// or "0x1p4", and nil for a base out of range.
+	L.SetGlobal("tonumber", L.NewFunction(lua51ToNumber))
 	return L
+}
+
+// lua51ToNumber is Lua 5.1's tonumber(e [, base]).
+func lua51ToNumber(L *lua.LState) int {
+	base := 10
+	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
+		base = L.CheckInt(2)
+	}
+	if base == 10 {
+		if n, ok := luaToNumber(L.CheckAny(1)); ok {
+			L.Push(n)
+		} else {
+			L.Push(lua.LNil)
+		}
+		return 1
+	}
+	s := L.CheckString(1)
+	if base < 2 || base > 36 {
+		L.ArgError(2, "base out of range")
+	}
+	if n, ok := strtoul(s, base); ok {
+		L.Push(lua.LNumber(n))
+	} else {
+		L.Push(lua.LNil)
+	}
+	return 1
+}
+
+// strtoul reads s as tonumber with a base does: C's strtoul (leading
+// blanks, a sign, 0x in base 16; a minus wraps, an overflow is the
+// largest value), then only blanks.
+func strtoul(s string, base int) (float64, bool) {
+	t := strings.TrimSpace(s)
+	neg := false
+	if t != "" && (t[0] == '-' || t[0] == '+') {
+		neg, t = t[0] == '-', t[1:]
+	}
+	if base == 16 && len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
+		t = t[2:]
+	}
+	if t == "" || t[0] == '+' || t[0] == '-' || strings.ContainsRune(t, '_') {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(t, base, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		n, err = math.MaxUint64, nil
+	}
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return float64(n), true
+}
+
+// strtod reads s as Lua 5.1 reads a numeral from a string (luaO_str2d):
+// C's strtod, leading and trailing blanks allowed, then a hexadecimal
+// integer where strtod stops at an x. Like strtod it takes "inf", "nan"
+// and hexadecimal floats, and an overflow is infinity.
+func strtod(s string) (float64, bool) {
+	t := strings.TrimSpace(s)
+	if t == "" || strings.ContainsRune(t, '_') {
+		return 0, false // Go's parser takes digit separators; C's does not
+	}
+	if f, err := strconv.ParseFloat(t, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		return f, true
+	}
+	// A hexadecimal integer, which C's strtod reads and Go's needs a p
+	// exponent for.
+	sign, h := 1.0, t
+	if h[0] == '-' || h[0] == '+' {
+		sign, h = map[byte]float64{'-': -1, '+': 1}[h[0]], h[1:]
+	}
+	if len(h) > 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X') {
+		if n, err := strconv.ParseUint(h[2:], 16, 64); err == nil {
+			return sign * float64(n), true
+		}
+	}
+	return 0, false
 }

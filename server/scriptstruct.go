@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/binary"
 	"math"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -328,15 +327,8 @@ func luaToNumber(v lua.LValue) (lua.LNumber, bool) {
 	case lua.LNumber:
 		return v, true
 	case lua.LString:
-		t := strings.TrimSpace(string(v))
-		if n, err := strconv.ParseFloat(t, 64); err == nil {
-			return lua.LNumber(n), true
-		}
-		if hex, ok := strings.CutPrefix(strings.ToLower(t), "0x"); ok {
-			if u, err := strconv.ParseUint(hex, 16, 64); err == nil {
-				return lua.LNumber(u), true
-			}
-		}
+		n, ok := strtod(string(v))
+		return lua.LNumber(n), ok
 	}
 	return 0, false
 }

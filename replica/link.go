@@ -36,6 +36,10 @@ type LinkOptions struct {
 	AnnounceIP    string
 	// Timeout (repl-timeout) drops a master silent for this long. Default 60 s.
 	Timeout time.Duration
+	// KeepAlive (tcp-keepalive) sets the connection's TCP keepalive as
+	// Redis does (KeepAlive); negative turns it off, 0 leaves Go's
+	// default.
+	KeepAlive time.Duration
 	// OnLoading is told when the dataset is being replaced (LOADING).
 	OnLoading func(bool)
 	// OnReset is called after a full sync replaced the data or the
@@ -132,6 +136,13 @@ func (l *Link) Drop() bool {
 	return false
 }
 
+// KeepAlive is Redis's TCP keepalive for a tcp-keepalive period (its
+// anetKeepAlive): probes after period without traffic, then every third
+// of it, and the peer given up after three unanswered.
+func KeepAlive(period time.Duration) net.KeepAliveConfig {
+	return net.KeepAliveConfig{Enable: true, Idle: period, Interval: max(period/3, time.Second), Count: 3}
+}
+
 // SetTimeout changes repl-timeout. The connection in use gets the new
 // timeout from now: a shorter one drops a master silent that long, a
 // longer one spares a master the old one would have dropped.
@@ -180,6 +191,12 @@ func (l *Link) addr() string { return net.JoinHostPort(l.opts.Host, strconv.Itoa
 func (l *Link) session(ctx context.Context) error {
 	l.state.Store(linkConnecting)
 	d := net.Dialer{Timeout: 5 * time.Second}
+	switch {
+	case l.opts.KeepAlive < 0:
+		d.KeepAlive = -1
+	case l.opts.KeepAlive > 0:
+		d.KeepAliveConfig = KeepAlive(l.opts.KeepAlive)
+	}
 	nc, err := d.DialContext(ctx, "tcp", l.addr())
 	if err != nil {
 		return err

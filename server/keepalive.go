@@ -4,14 +4,15 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/walrus-kv/walrus/replica"
 )
 
 // keepAliveListener sets TCP keepalive on each connection it accepts as
 // tcp-keepalive says when the connection arrives (CONFIG SET reaches the
-// connections accepted after it, as in Redis): probes after that many
-// idle seconds, then every third of it, and the peer is given up after
-// three unanswered, as Redis's anetKeepAlive sets them. 0 turns keepalive
-// off.
+// connections accepted after it, as in Redis), with Redis's settings
+// (replica.KeepAlive). 0 turns keepalive off. A replica's connection to
+// its master gets the same (LinkOptions.KeepAlive).
 type keepAliveListener struct {
 	net.Listener
 	period *atomic.Int64 // tcp-keepalive, a time.Duration
@@ -33,12 +34,7 @@ func setKeepAlive(tc *net.TCPConn, period time.Duration) {
 		tc.SetKeepAlive(false)
 		return
 	}
-	tc.SetKeepAliveConfig(net.KeepAliveConfig{
-		Enable:   true,
-		Idle:     period,
-		Interval: max(period/3, time.Second),
-		Count:    3,
-	})
+	tc.SetKeepAliveConfig(replica.KeepAlive(period))
 }
 
 // listenTCP listens on addr for clients, with tcp-keepalive.

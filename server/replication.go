@@ -153,6 +153,7 @@ func (r *replication) becomeReplica(host string, port int, failover func(reply s
 		MasterAuth: s.cfg.MasterAuth, MasterUser: s.cfg.MasterUser, TLS: s.tlsClient,
 		ListeningPort: s.cfg.Port, AnnounceIP: s.cfg.ReplicaAnnounceIP,
 		Timeout:   s.cfg.ReplTimeout,
+		KeepAlive: linkKeepAlive(time.Duration(s.keepAlive.Load())),
 		OnLoading: func(on bool) { r.loading.Store(on) },
 		OnReset:   r.master.DisconnectAll,
 		OnPublish: r.deliverPublish,
@@ -184,6 +185,14 @@ func (r *replication) becomeReplica(host string, port int, failover func(reply s
 		l.SetTimeout(d)
 	}
 	s.log.Info("connecting to master (REPLICAOF)", "master", fmt.Sprintf("%s:%d", host, port))
+}
+
+// linkKeepAlive is LinkOptions.KeepAlive for tcp-keepalive: 0 is off.
+func linkKeepAlive(period time.Duration) time.Duration {
+	if period <= 0 {
+		return -1
+	}
+	return period
 }
 
 // becomeMaster stops the link and starts a new history; the old ID stays

@@ -129,21 +129,19 @@ func (s *Server) infoClients() [][2]string {
 // kbps renders a rate in bytes a second as Redis's KiB a second.
 func kbps(bytesPerSec float64) string { return fmt.Sprintf("%.2f", bytesPerSec/1024) }
 
-// percent renders part of whole as Redis's "12.34%".
-func percent(part, whole uint64) string {
-	if whole == 0 {
-		return "0.00%"
+// quotient is a over b, 0 when b is: INFO's and MEMORY STATS's ratios.
+func quotient(a, b uint64) float64 {
+	if b == 0 {
+		return 0
 	}
-	return fmt.Sprintf("%.2f%%", float64(part)*100/float64(whole))
+	return float64(a) / float64(b)
 }
 
+// percent renders part of whole as Redis's "12.34%".
+func percent(part, whole uint64) string { return fmt.Sprintf("%.2f%%", 100*quotient(part, whole)) }
+
 // ratio renders a over b as Redis's "1.23".
-func ratio(a, b uint64) string {
-	if b == 0 {
-		return "0.00"
-	}
-	return fmt.Sprintf("%.2f", float64(a)/float64(b))
-}
+func ratio(a, b uint64) string { return fmt.Sprintf("%.2f", quotient(a, b)) }
 
 func human(n uint64) string {
 	switch {

@@ -113,18 +113,8 @@ func memoryStats(s *Server, cl *client) {
 		isNum bool // an integer; else a ratio (RESP3 double)
 	}
 	num := func(name string, n int64) field { return field{name: name, n: n, isNum: true} }
-	frac := func(name string, a, b uint64) field {
-		r := 0.0
-		if b > 0 {
-			r = float64(a) / float64(b)
-		}
-		return field{name: name, ratio: r}
-	}
-	pct := func(name string, a, b uint64) field {
-		f := frac(name, a, b)
-		f.ratio *= 100
-		return f
-	}
+	frac := func(name string, a, b uint64) field { return field{name: name, ratio: quotient(a, b)} }
+	pct := func(name string, a, b uint64) field { return field{name: name, ratio: 100 * quotient(a, b)} }
 	fields := []field{
 		num("peak.allocated", int64(peak)),
 		num("total.allocated", int64(used)),

@@ -1142,13 +1142,16 @@ func strtod(s string) (float64, bool) {
 	}
 	// A hexadecimal integer, which C's strtod reads and Go's needs a p
 	// exponent for.
-	sign, h := 1.0, t
-	if h[0] == '-' || h[0] == '+' {
-		sign, h = map[byte]float64{'-': -1, '+': 1}[h[0]], h[1:]
+	h, neg := t, t[0] == '-'
+	if neg || h[0] == '+' {
+		h = h[1:]
 	}
 	if len(h) > 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X') {
 		if n, err := strconv.ParseUint(h[2:], 16, 64); err == nil {
-			return sign * float64(n), true
+			if neg {
+				return -float64(n), true
+			}
+			return float64(n), true
 		}
 	}
 	return 0, false

@@ -34,11 +34,15 @@ type shutdown struct {
 
 // Shutdown asks Serve to stop (SHUTDOWN, a signal). Asked again while
 // the node waits for its replicas, it stops at once, as SHUTDOWN NOW.
-func (s *Server) Shutdown() {
+func (s *Server) Shutdown() { s.shutdownAsked(false) }
+
+// shutdownAsked asks Serve to stop for a caller that waits for no answer,
+// at once if now or if the node already waits for its replicas.
+func (s *Server) shutdownAsked(now bool) {
 	s.sd.mu.Lock()
 	again := s.sd.waiting
 	s.sd.mu.Unlock()
-	s.requestShutdown(again)
+	s.requestShutdown(again || now)
 }
 
 // ShutdownSignal asks Serve to stop for SIGTERM (term) or SIGINT, with
@@ -58,10 +62,7 @@ func (s *Server) ShutdownSignal(term bool) {
 	case slices.Contains(flags, "nosave"):
 		s.saveOnStop.Store(-1)
 	}
-	s.sd.mu.Lock()
-	again := s.sd.waiting
-	s.sd.mu.Unlock()
-	s.requestShutdown(again || slices.Contains(flags, "now"))
+	s.shutdownAsked(slices.Contains(flags, "now"))
 }
 
 // requestShutdown asks Serve to stop, without the wait for replicas if

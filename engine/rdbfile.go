@@ -128,12 +128,20 @@ func ReadRDB(data []byte, fn func(RDBItem) error) (err error) {
 	}
 }
 
+// RDBParts leaves parts of the dataset out of an RDB file, as a client's
+// REPLCONF rdb-filter-only does in Redis (redis-cli --functions-rdb
+// asks for the function libraries alone). The zero value writes all.
+type RDBParts struct {
+	NoFunctions bool // leave out the function libraries
+	NoKeys      bool // leave out every database's keys
+}
+
 // WriteRDB writes the dataset as of one Pebble snapshot as a Redis RDB
 // file (version 10, Redis 7.0's): the auxiliary fields given, the
 // function libraries, then each database's keys with their expiry, in
 // the encodings DUMP writes, and the CRC-64. Keys already expired are
-// left out.
-func (e *Engine) WriteRDB(w io.Writer, aux [][2]string) (err error) {
+// left out, and so is what parts excludes.
+func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, parts RDBParts) (err error) {
 	e.swap.RLock()
 	defer e.swap.RUnlock()
 	snap := e.db.NewSnapshot()
@@ -153,12 +161,14 @@ func (e *Engine) WriteRDB(w io.Writer, aux [][2]string) (err error) {
 	for _, kv := range aux {
 		out.write(appendRDBString(appendRDBString([]byte{rdbOpAux}, []byte(kv[0])), []byte(kv[1])))
 	}
-	it := c.iter(keyFunctionPrefix, prefixEnd(keyFunctionPrefix))
-	for it.First(); it.Valid(); it.Next() {
-		out.write(appendRDBString([]byte{rdbOpFunction2}, it.Value()))
+	if !parts.NoFunctions {
+		it := c.iter(keyFunctionPrefix, prefixEnd(keyFunctionPrefix))
+		for it.First(); it.Valid(); it.Next() {
+			out.write(appendRDBString([]byte{rdbOpFunction2}, it.Value()))
+		}
+		it.Close()
 	}
-	it.Close()
-	for db := 0; db < e.opts.Databases && out.err == nil; db++ {
+	for db := 0; db < e.opts.Databases && !parts.NoKeys && out.err == nil; db++ {
 		c.selectDB(db)
 		selected := false
 		c.scanKeys(0, func(key []byte, _ uint64, m *meta) bool {

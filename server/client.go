@@ -33,9 +33,11 @@ type client struct {
 	// read loop ends, but a later CLIENT KILL counts it no more.
 	killed atomic.Bool
 
-	// What a replica told us with REPLCONF before PSYNC.
+	// What a replica told us with REPLCONF before PSYNC, and what a
+	// client that wants an RDB file from SYNC leaves out of it.
 	replPort int
 	replIP   string
+	rdbParts engine.RDBParts
 
 	// MULTI state. multiQueued is the number of commands queued, -1
 	// outside MULTI; other connections read it too (CLIENT LIST), the

@@ -50,6 +50,55 @@ func TestRedisCliRDBOfWalrus(t *testing.T) {
 	r.expect("[$a $b]", "LRANGE", "db2list", "0", "-1")
 }
 
+// TestRedisCliFunctionsRDBOfWalrus: `redis-cli --functions-rdb` asks
+// SYNC for the function libraries alone (REPLCONF rdb-filter-only
+// functions), so the file it takes holds the libraries and no key.
+func TestRedisCliFunctionsRDBOfWalrus(t *testing.T) {
+	cli := redisCLI(t)
+	s := startServer(t)
+	w := dialRaw(t, s.Addr().String())
+	w.expect("$mylib", "FUNCTION", "LOAD", testLibrary)
+	w.expect("+OK", "SET", "counter", "41")
+	w.do("SELECT", "2")
+	w.do("RPUSH", "db2list", "a", "b")
+
+	dir := t.TempDir()
+	_, port, _ := strings.Cut(s.Addr().String(), ":")
+	out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", port, "--functions-rdb", filepath.Join(dir, "functions.rdb")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli --functions-rdb: %v\n%s", err, out)
+	}
+	r := dialRaw(t, redisServer(t, "--dir", dir, "--dbfilename", "functions.rdb"))
+	r.expect(":0", "DBSIZE")
+	r.do("SELECT", "2")
+	r.expect(":0", "DBSIZE")
+	r.expect(":1", "FCALL", "f1", "1", "counter")
+}
+
+// TestReplconfRDBOptionsMatchRedis: REPLCONF's rdb-only and
+// rdb-filter-only take Redis's values and give its errors.
+func TestReplconfRDBOptionsMatchRedis(t *testing.T) {
+	r := dialRaw(t, redisServer(t))
+	w := dialRaw(t, startServer(t).Addr().String())
+	for _, args := range [][]string{
+		{"REPLCONF", "rdb-only", "1"},
+		{"REPLCONF", "rdb-only", "0"},
+		{"REPLCONF", "rdb-only", "2"},
+		{"REPLCONF", "rdb-only", "x"},
+		{"REPLCONF", "rdb-filter-only", "functions"},
+		{"REPLCONF", "rdb-filter-only", "FUNCTIONS functions"},
+		{"REPLCONF", "rdb-filter-only", ""},
+		{"REPLCONF", "rdb-filter-only", "keys"},
+		{"REPLCONF", "rdb-filter-only", "functions keys"},
+		{"REPLCONF", "rdb-filter-only", `"functions`},
+		{"REPLCONF", "rdb-filter-only"},
+	} {
+		if got, want := w.do(args...), r.do(args...); got != want {
+			t.Errorf("%q: walrus %q, redis %q", args, got, want)
+		}
+	}
+}
+
 // TestSyncCutsOffAClientThatStopsReading: SYNC holds the dataset in
 // place while it writes, so a client that does not read is disconnected
 // after repl-timeout instead of holding it for ever.

@@ -429,7 +429,34 @@ func cmdReplconf(s *Server, cl *client, args [][]byte) {
 			cl.replPort = p
 		case "ip-address":
 			cl.replIP = string(args[i+1])
-		case "capa", "ack", "getack", "rdb-only", "rdb-filter-only":
+		case "rdb-only":
+			v, err := strconv.ParseInt(string(args[i+1]), 10, 64)
+			if err != nil {
+				cl.err("ERR value is not an integer or out of range")
+				return
+			}
+			if v != 0 && v != 1 {
+				cl.err("ERR value is out of range, value must between 0 and 1")
+				return
+			}
+		case "rdb-filter-only":
+			// Include filters, all parts out unless named; Redis knows
+			// one: "functions" (redis-cli --functions-rdb).
+			filters, err := config.SplitArgs(string(args[i+1]))
+			if err != nil {
+				cl.err("ERR Missing rdb-filter-only values")
+				return
+			}
+			parts := engine.RDBParts{NoFunctions: true, NoKeys: true}
+			for _, f := range filters {
+				if !strings.EqualFold(f, "functions") {
+					cl.err("ERR Unsupported rdb-filter-only option: " + f)
+					return
+				}
+				parts.NoFunctions = false
+			}
+			cl.rdbParts = parts
+		case "capa", "ack", "getack":
 		default:
 			cl.err("ERR Unrecognized REPLCONF option: " + string(args[i]))
 			return
@@ -502,7 +529,7 @@ func cmdSync(s *Server, cl *client, _ [][]byte) {
 	timeout := s.cfg.ReplTimeout
 	s.cfg.RUnlock()
 	w := &deadlineWriter{c: nc, timeout: timeout}
-	if err := s.eng.WriteRDB(w, rdbAux()); err != nil {
+	if err := s.eng.WriteRDB(w, rdbAux(), cl.rdbParts); err != nil {
 		s.log.Warn("SYNC: RDB not sent", "client", cl.addr, "err", err)
 		return // the client sees the stream end without its mark
 	}

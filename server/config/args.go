@@ -8,12 +8,12 @@ import (
 // errUnbalancedQuotes is Redis's text for a line sdssplitargs cannot split.
 var errUnbalancedQuotes = errors.New("Unbalanced quotes in configuration line")
 
-// splitArgs splits one configuration line into arguments exactly like
+// SplitArgs splits one configuration line into arguments exactly like
 // Redis's sdssplitargs: arguments are separated by blanks; "double quotes"
 // understand \n \r \t \b \a \\ \" and \xHH; 'single quotes' understand only
 // \'; a closing quote must be followed by a blank or the end of the line; a
 // quote may start in the middle of an argument (ab"c d" is one argument).
-func splitArgs(line string) ([]string, error) {
+func SplitArgs(line string) ([]string, error) {
 	var args []string
 	i, n := 0, len(line)
 	for {
@@ -121,7 +121,7 @@ func unescape(b byte) byte {
 	}
 }
 
-// quote renders s as a double-quoted argument that splitArgs reads back as
+// quote renders s as a double-quoted argument that SplitArgs reads back as
 // s, like Redis's sdscatrepr: printable ASCII as is, the usual escapes, and
 // \xHH for every other byte.
 func quote(s string) string {
@@ -158,7 +158,7 @@ func quote(s string) string {
 	return b.String()
 }
 
-// quoteIfNeeded returns s bare when splitArgs reads it back unchanged as
+// quoteIfNeeded returns s bare when SplitArgs reads it back unchanged as
 // one argument, and quote(s) otherwise.
 func quoteIfNeeded(s string) string {
 	if s == "" {

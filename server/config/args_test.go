@@ -31,13 +31,13 @@ func TestSplitArgsFollowsSdssplitargs(t *testing.T) {
 		{line: `x "a\"`, err: errUnbalancedQuotes},
 	}
 	for _, tt := range tests {
-		got, err := splitArgs(tt.line)
+		got, err := SplitArgs(tt.line)
 		if !errors.Is(err, tt.err) {
-			t.Errorf("splitArgs(%q) error = %v, want %v", tt.line, err, tt.err)
+			t.Errorf("SplitArgs(%q) error = %v, want %v", tt.line, err, tt.err)
 			continue
 		}
 		if err == nil && !slices.Equal(got, tt.want) {
-			t.Errorf("splitArgs(%q) = %q, want %q", tt.line, got, tt.want)
+			t.Errorf("SplitArgs(%q) = %q, want %q", tt.line, got, tt.want)
 		}
 	}
 }
@@ -45,9 +45,9 @@ func TestSplitArgsFollowsSdssplitargs(t *testing.T) {
 func TestQuoteReadsBackAsOneArgument(t *testing.T) {
 	for _, s := range []string{"", "plain", "a b", `q"uote`, `back\slash`, "tab\tnl\n", "\x00\x01\xff", "it's", "#hash"} {
 		for _, q := range []string{quote(s), quoteIfNeeded(s)} {
-			got, err := splitArgs("x " + q)
+			got, err := SplitArgs("x " + q)
 			if err != nil || len(got) != 2 || got[1] != s {
-				t.Errorf("splitArgs(x %s) = %q, %v; want [x %q]", q, got, err, s)
+				t.Errorf("SplitArgs(x %s) = %q, %v; want [x %q]", q, got, err, s)
 			}
 		}
 	}
@@ -58,7 +58,7 @@ func FuzzSplitArgs(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		args, err := splitArgs(line)
+		args, err := SplitArgs(line)
 		if err != nil {
 			return
 		}
@@ -67,7 +67,7 @@ func FuzzSplitArgs(f *testing.F) {
 		for _, a := range args {
 			joined += quote(a) + " "
 		}
-		again, err := splitArgs(joined)
+		again, err := SplitArgs(joined)
 		if err != nil || !slices.Equal(again, args) {
 			t.Fatalf("round trip of %q: %q (%v), want %q", line, again, err, args)
 		}

@@ -49,7 +49,7 @@ func (d *directive) defaultArgs() []string {
 	if d.flags&multi == 0 {
 		return []string{d.def}
 	}
-	args, err := splitArgs(d.def)
+	args, err := SplitArgs(d.def)
 	if err != nil {
 		panic("config: default of " + d.name + ": " + err.Error())
 	}

@@ -159,7 +159,7 @@ func (l *loader) line(raw, file string, n int, inc *includeCtx) error {
 		return nil
 	}
 	fail := func(err error) error { return &ParseError{File: file, Line: n, Text: text, Err: err} }
-	args, err := splitArgs(text)
+	args, err := SplitArgs(text)
 	if err != nil {
 		return fail(err)
 	}
@@ -178,7 +178,7 @@ func (l *loader) line(raw, file string, n int, inc *includeCtx) error {
 	}
 	vals := args[1:]
 	if d.flags&multi != 0 && len(vals) == 1 && vals[0] != "" {
-		if vals, err = splitArgs(vals[0]); err != nil {
+		if vals, err = SplitArgs(vals[0]); err != nil {
 			return fail(err)
 		}
 	}
@@ -267,7 +267,7 @@ func commandLine(args []string) ([]string, error) {
 			flush()
 			name := a[2:]
 			cur.WriteString(name)
-			parts, err := splitArgs(name)
+			parts, err := SplitArgs(name)
 			if err != nil {
 				return nil, &ParseError{Text: name, Err: err}
 			}

@@ -77,7 +77,7 @@ func rewriteLines(c *Config, old string, users []UserDirective) []string {
 			signed = signed || text == rewriteSignature
 			continue
 		}
-		args, err := splitArgs(text)
+		args, err := SplitArgs(text)
 		if err != nil || len(args) == 0 {
 			continue
 		}

@@ -88,7 +88,7 @@ func (c *Config) Set(name, value string) error {
 	args := []string{value}
 	if d.flags&multi != 0 && value != "" {
 		var err error
-		if args, err = splitArgs(value); err != nil {
+		if args, err = SplitArgs(value); err != nil {
 			return &SetError{Name: name, Err: err}
 		}
 	}

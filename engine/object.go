@@ -64,7 +64,7 @@ func cmdObject(c *ctx, args [][]byte) {
 			"    Return the number of references of the value associated with the specified",
 			"    <key>.",
 			"HELP",
-			"    Print this help.",
+			"    Prints this help.",
 		}
 		c.replyArray(len(lines))
 		for _, l := range lines {

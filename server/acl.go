@@ -995,16 +995,43 @@ func cmdACL(s *Server, cl *client, args [][]byte) {
 	case sub == "log" && n <= 3:
 		aclLogCommand(s, cl, args)
 	case sub == "help" && n == 2:
-		lines := []string{
-			"ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CAT [<category>]", "DELUSER <username> [<username> ...]", "DRYRUN <username> <command> [<arg> ...]",
-			"GETUSER <username>", "LIST", "LOAD", "LOG [<count> | RESET]", "SAVE", "USERS", "SETUSER <username> <attribs> ...", "WHOAMI",
-			"GENPASS [<bits>]", "HELP",
-		}
-		cl.statusLines(lines)
+		cl.statusLines(aclHelp)
 	default:
 		cl.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try ACL HELP.")
 	}
+}
+
+// aclHelp is Redis 7.0's reply to ACL HELP.
+var aclHelp = []string{
+	"ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"CAT [<category>]",
+	"    List all commands that belong to <category>, or all command categories",
+	"    when no category is specified.",
+	"DELUSER <username> [<username> ...]",
+	"    Delete a list of users.",
+	"DRYRUN <username> <command> [<arg> ...]",
+	"    Returns whether the user can execute the given command without executing the command.",
+	"GETUSER <username>",
+	"    Get the user's details.",
+	"GENPASS [<bits>]",
+	"    Generate a secure 256-bit user password. The optional `bits` argument can",
+	"    be used to specify a different size.",
+	"LIST",
+	"    Show users details in config file format.",
+	"LOAD",
+	"    Reload users from the ACL file.",
+	"LOG [<count> | RESET]",
+	"    Show the ACL log entries.",
+	"SAVE",
+	"    Save the current config to the ACL file.",
+	"SETUSER <username> <attribute> [<attribute> ...]",
+	"    Create or modify a user with the specified attributes.",
+	"USERS",
+	"    List all the registered usernames.",
+	"WHOAMI",
+	"    Return the current connection username.",
+	"HELP",
+	"    Prints this help.",
 }
 
 // ACL DRYRUN username command [arg ...]

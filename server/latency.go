@@ -201,7 +201,7 @@ var latencyHelp = []string{
 	"    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
 	"    If no commands are specified then all histograms are replied.",
 	"HELP",
-	"    Print this help.",
+	"    Prints this help.",
 }
 
 func cmdLatency(s *Server, cl *client, args [][]byte) {

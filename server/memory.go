@@ -32,7 +32,7 @@ var memoryHelp = []string{
 	"    Return memory in bytes used by <key> and its value. Nested values are",
 	"    sampled up to <count> times (default: 5, 0 means sample all).",
 	"HELP",
-	"    Print this help.",
+	"    Prints this help.",
 }
 
 func cmdMemory(s *Server, cl *client, args [][]byte) {

@@ -3,9 +3,12 @@ package engine
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // An RDB file, as Redis writes one (SAVE, BGSAVE, its dump.rdb): "REDIS"
@@ -128,20 +131,26 @@ func ReadRDB(data []byte, fn func(RDBItem) error) (err error) {
 	}
 }
 
-// RDBParts leaves parts of the dataset out of an RDB file, as a client's
-// REPLCONF rdb-filter-only does in Redis (redis-cli --functions-rdb
-// asks for the function libraries alone). The zero value writes all.
-type RDBParts struct {
-	NoFunctions bool // leave out the function libraries
-	NoKeys      bool // leave out every database's keys
+// RDBOptions shapes the RDB file WriteRDB writes. The zero value writes
+// the whole dataset.
+type RDBOptions struct {
+	// NoFunctions and NoKeys leave parts of the dataset out, as a
+	// client's REPLCONF rdb-filter-only does in Redis (redis-cli
+	// --functions-rdb asks for the function libraries alone).
+	NoFunctions bool
+	NoKeys      bool
+	// Begin, when set, is called before anything is written with the log
+	// index the file holds everything up to (its snapshot's applied
+	// index): where a replica fed this file goes on from.
+	Begin func(index uint64) error
 }
 
 // WriteRDB writes the dataset as of one Pebble snapshot as a Redis RDB
 // file (version 10, Redis 7.0's): the auxiliary fields given, the
 // function libraries, then each database's keys with their expiry, in
 // the encodings DUMP writes, and the CRC-64. Keys already expired are
-// left out, and so is what parts excludes.
-func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, parts RDBParts) (err error) {
+// left out, and so is what opts leaves out.
+func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, opts RDBOptions) (err error) {
 	e.swap.RLock()
 	defer e.swap.RUnlock()
 	snap := e.db.NewSnapshot()
@@ -156,19 +165,28 @@ func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, parts RDBParts) (err err
 			err = se.err
 		}
 	}()
+	if opts.Begin != nil {
+		index, err := snapshotApplied(snap)
+		if err != nil {
+			return err
+		}
+		if err := opts.Begin(index); err != nil {
+			return err
+		}
+	}
 	out := &rdbWriter{w: bufio.NewWriterSize(w, 64<<10)}
 	out.write([]byte("REDIS" + fmt.Sprintf("%04d", rdbVersion)))
 	for _, kv := range aux {
 		out.write(appendRDBString(appendRDBString([]byte{rdbOpAux}, []byte(kv[0])), []byte(kv[1])))
 	}
-	if !parts.NoFunctions {
+	if !opts.NoFunctions {
 		it := c.iter(keyFunctionPrefix, prefixEnd(keyFunctionPrefix))
 		for it.First(); it.Valid(); it.Next() {
 			out.write(appendRDBString([]byte{rdbOpFunction2}, it.Value()))
 		}
 		it.Close()
 	}
-	for db := 0; db < e.opts.Databases && !parts.NoKeys && out.err == nil; db++ {
+	for db := 0; db < e.opts.Databases && !opts.NoKeys && out.err == nil; db++ {
 		c.selectDB(db)
 		selected := false
 		c.scanKeys(0, func(key []byte, _ uint64, m *meta) bool {
@@ -211,4 +229,20 @@ func (r *rdbWriter) write(b []byte) {
 	}
 	r.crc = redisCRC64(r.crc, b)
 	_, r.err = r.w.Write(b)
+}
+
+// snapshotApplied reads the applied index a snapshot holds.
+func snapshotApplied(snap *pebble.Snapshot) (uint64, error) {
+	v, c, err := snap.Get(keyApplied)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if len(v) != 8 {
+		return 0, errors.New("bad applied index")
+	}
+	return binary.BigEndian.Uint64(v), nil
 }

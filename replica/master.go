@@ -198,6 +198,8 @@ type Peer struct {
 	pubMu   sync.Mutex
 	pubs    [][]byte // PUBLISH commands to forward; guarded by pubMu
 	closeMu sync.Once
+
+	redis *redisStream // a Redis replica's stream; nil for a walrus replica
 }
 
 // PeerInfo is one replica's line of INFO replication.
@@ -213,6 +215,12 @@ type PeerInfo struct {
 // serves it until it drops. It returns at once; the work runs in a
 // goroutine the Master owns.
 func (m *Master) Serve(conn Conn, replid, offset string, ip string, port int) {
+	m.start(conn, ip, port, func(p *Peer) error { return m.serve(p, replid, offset) })
+}
+
+// start registers a peer and runs serve for it in a goroutine the Master
+// owns, until its connection drops.
+func (m *Master) start(conn Conn, ip string, port int, serve func(*Peer) error) {
 	p := &Peer{m: m, conn: conn, IP: ip, Port: port, wake: make(chan struct{}, 1)}
 	p.lastAck.Store(time.Now().UnixMilli())
 	m.mu.Lock()
@@ -226,7 +234,7 @@ func (m *Master) Serve(conn Conn, replid, offset string, ip string, port int) {
 	m.mu.Unlock()
 	go func() {
 		defer m.wg.Done()
-		err := m.serve(p, replid, offset)
+		err := serve(p)
 		p.close()
 		m.mu.Lock()
 		delete(m.peers, p)
@@ -256,23 +264,7 @@ func (m *Master) serve(p *Peer, replid, offset string) error {
 	// Hold the whole log while deciding, so nothing we pick is dropped.
 	pin := m.eng.Pin(w.FirstIndex())
 	defer pin.Release()
-	// A replica that stops reading pins the in-memory log; past the
-	// replica output buffer limit the engine drops its entries anyway and
-	// the replica is closed at once, as Redis does.
-	served := make(chan struct{})
-	var watch sync.WaitGroup
-	watch.Add(1)
-	defer watch.Wait()
-	defer close(served)
-	go func() {
-		defer watch.Done()
-		select {
-		case <-pin.Overrun():
-			m.log.Warn("replica scheduled to be closed ASAP for overcoming of output buffer limits", "replica", p.addr())
-			p.close()
-		case <-served:
-		}
-	}()
+	defer m.watchOverrun(p, pin)()
 
 	id, id2, second := m.ids.Get()
 	first, last := w.FirstIndex(), w.LastIndex()
@@ -309,6 +301,29 @@ func (m *Master) serve(p *Peer, replid, offset string) error {
 		cancel()
 	}()
 	return m.feed(ctx, p, bw, next)
+}
+
+// watchOverrun closes p if its pin overruns, until the returned func is
+// called. A replica that stops reading pins the in-memory log; past the
+// replica output buffer limit the engine drops its entries anyway and
+// the replica is closed at once, as Redis does.
+func (m *Master) watchOverrun(p *Peer, pin *engine.Pin) (stop func()) {
+	served := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Add(1)
+	go func() {
+		defer watch.Done()
+		select {
+		case <-pin.Overrun():
+			m.log.Warn("replica scheduled to be closed ASAP for overcoming of output buffer limits", "replica", p.addr())
+			p.close()
+		case <-served:
+		}
+	}()
+	return func() {
+		close(served)
+		watch.Wait()
+	}
 }
 
 // canContinue decides a PSYNC: the replica may continue from offset
@@ -531,8 +546,14 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 		if err != nil {
 			return fmt.Errorf("read log at %d: %w", next, err)
 		}
-		for _, e := range ents {
-			bw.Write(e)
+		if p.redis != nil {
+			if err := p.redis.write(bw, ents, next); err != nil {
+				return fmt.Errorf("log entries %d..: %w", next, err)
+			}
+		} else {
+			for _, e := range ents {
+				bw.Write(e)
+			}
 		}
 		next += uint64(len(ents))
 		m.sendPending(p, bw)
@@ -680,6 +701,9 @@ func (m *Master) readAcks(p *Peer, pin *engine.Pin) {
 			var fack uint64
 			if len(a) >= 5 && strings.EqualFold(string(a[3]), "fack") {
 				fack, _ = strconv.ParseUint(string(a[4]), 10, 64)
+			}
+			if p.redis != nil { // byte offsets of the stream
+				ack, fack = p.redis.index(ack), p.redis.index(fack)
 			}
 			p.ack.Store(ack)
 			p.fack.Store(fack)

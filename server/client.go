@@ -33,11 +33,15 @@ type client struct {
 	// read loop ends, but a later CLIENT KILL counts it no more.
 	killed atomic.Bool
 
-	// What a replica told us with REPLCONF before PSYNC, and what a
-	// client that wants an RDB file from SYNC leaves out of it.
+	// What a replica told us with REPLCONF before PSYNC or SYNC: where it
+	// listens, whether it takes Redis's diskless framing (capa eof: a
+	// Redis replica; walrus's never says so), whether it wants the RDB
+	// file alone, and what it leaves out of it.
 	replPort int
 	replIP   string
-	rdbParts engine.RDBParts
+	capaEOF  bool
+	rdbOnly  bool
+	rdbParts engine.RDBOptions
 
 	// MULTI state. multiQueued is the number of commands queued, -1
 	// outside MULTI; other connections read it too (CLIENT LIST), the

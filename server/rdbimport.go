@@ -36,7 +36,7 @@ func (s *Server) saveRDB() error {
 	if err != nil {
 		return err
 	}
-	err = s.eng.WriteRDB(f, rdbAux(), engine.RDBParts{})
+	err = s.eng.WriteRDB(f, rdbAux(), engine.RDBOptions{})
 	if err == nil {
 		err = f.Sync()
 	}

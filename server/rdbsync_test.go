@@ -124,7 +124,7 @@ func TestSyncCutsOffAClientThatStopsReading(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	stalled.c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	rest, _ := io.ReadAll(stalled.rd) // up to the close, or a reset
-	if strings.HasSuffix(string(rest), mark) {
+	if strings.Contains(string(rest), mark) {
 		t.Fatalf("SYNC sent the whole RDB (%d bytes) to a client that stopped reading for 3 s, past repl-timeout", len(rest))
 	}
 	if len(rest) >= 50<<20 {

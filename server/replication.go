@@ -2,17 +2,15 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tidwall/redcon"
 	"github.com/walrus-kv/walrus/engine"
 	"github.com/walrus-kv/walrus/replica"
 	"github.com/walrus-kv/walrus/server/config"
@@ -439,6 +437,7 @@ func cmdReplconf(s *Server, cl *client, args [][]byte) {
 				cl.err("ERR value is out of range, value must between 0 and 1")
 				return
 			}
+			cl.rdbOnly = v == 1
 		case "rdb-filter-only":
 			// Include filters, all parts out unless named; Redis knows
 			// one: "functions" (redis-cli --functions-rdb).
@@ -447,7 +446,7 @@ func cmdReplconf(s *Server, cl *client, args [][]byte) {
 				cl.err("ERR Missing rdb-filter-only values")
 				return
 			}
-			parts := engine.RDBParts{NoFunctions: true, NoKeys: true}
+			parts := engine.RDBOptions{NoFunctions: true, NoKeys: true}
 			for _, f := range filters {
 				if !strings.EqualFold(f, "functions") {
 					cl.err("ERR Unsupported rdb-filter-only option: " + f)
@@ -456,7 +455,11 @@ func cmdReplconf(s *Server, cl *client, args [][]byte) {
 				parts.NoFunctions = false
 			}
 			cl.rdbParts = parts
-		case "capa", "ack", "getack":
+		case "capa":
+			if strings.EqualFold(string(args[i+1]), "eof") {
+				cl.capaEOF = true
+			}
+		case "ack", "getack":
 		default:
 			cl.err("ERR Unrecognized REPLCONF option: " + string(args[i]))
 			return
@@ -465,25 +468,53 @@ func cmdReplconf(s *Server, cl *client, args [][]byte) {
 	cl.ok()
 }
 
-// PSYNC replid offset [FAILOVER]: the connection becomes a replication stream the
-// replica package serves.
+// PSYNC replid offset [FAILOVER]: the connection becomes a replication
+// stream the replica package serves: walrus's own (a checkpoint or a
+// partial resync, then the log), or Redis's for a replica that said
+// REPLCONF capa eof, as every redis-server replica does.
 func cmdPsync(s *Server, cl *client, args [][]byte) {
 	if len(args) > 3 && strings.EqualFold(string(args[3]), "failover") && !s.psyncFailover(cl, string(args[1])) {
 		return
 	}
-	if s.fail.current() != noFailover {
-		cl.err("NOMASTERLINK Can't SYNC while failing over")
+	dc, ok := s.detachReplica(cl)
+	if !ok {
 		return
 	}
-	if l := s.repl.link.Load(); l != nil && !l.Info().Up {
-		cl.err("NOMASTERLINK Can't SYNC while not connected with my master")
-		return
-	}
-	ip := cl.replIP
+	ip, port := cl.replIP, cl.replPort
 	if ip == "" {
 		ip = hostOf(cl.addr)
 	}
-	port := cl.replPort
+	if cl.capaEOF {
+		s.repl.master.ServeRedis(dc, ip, port, true, cl.rdbOnly, s.rdbFunc(cl))
+		return
+	}
+	s.repl.master.Serve(dc, string(args[1]), string(args[2]), ip, port)
+}
+
+// SYNC, as `redis-cli --replica` and `--rdb` send it: Redis's full
+// resync without its +FULLRESYNC line. The dataset as a Redis RDB file
+// in the diskless framing ("$EOF:<mark>", the file, the mark), then the
+// writes as Redis commands; after REPLCONF rdb-only 1 the connection
+// closes after the file. The RDB is also a backup Redis can load.
+func cmdSync(s *Server, cl *client, _ [][]byte) {
+	dc, ok := s.detachReplica(cl)
+	if !ok {
+		return
+	}
+	s.repl.master.ServeRedis(dc, hostOf(cl.addr), cl.replPort, false, cl.rdbOnly, s.rdbFunc(cl))
+}
+
+// detachReplica takes a connection that asked for a replication stream
+// from redcon, once the node can serve one.
+func (s *Server) detachReplica(cl *client) (redcon.DetachedConn, bool) {
+	if s.fail.current() != noFailover {
+		cl.err("NOMASTERLINK Can't SYNC while failing over")
+		return nil, false
+	}
+	if l := s.repl.link.Load(); l != nil && !l.Info().Up {
+		cl.err("NOMASTERLINK Can't SYNC while not connected with my master")
+		return nil, false
+	}
 	if len(cl.out) > 0 {
 		cl.conn.WriteRaw(cl.out)
 		cl.out = cl.out[:0]
@@ -491,61 +522,23 @@ func cmdPsync(s *Server, cl *client, args [][]byte) {
 	dc := cl.conn.Detach()
 	if err := dc.Flush(); err != nil {
 		dc.Close()
-		return
+		return nil, false
 	}
 	cl.detached = true
 	if g, ok := cl.conn.NetConn().(*guardConn); ok {
 		g.repl.Store(true) // its bytes are replication traffic from now on
 	}
-	s.repl.master.Serve(dc, string(args[1]), string(args[2]), ip, port)
+	return dc, true
 }
 
-// SYNC, as `redis-cli --rdb` sends it: the dataset as a Redis RDB file
-// in the diskless framing ("$EOF:<mark>", the file, the mark), then the
-// connection closes. walrus's replicas use PSYNC and its checkpoint
-// stream; SYNC serves tools that want an RDB (a backup Redis can load).
-func cmdSync(s *Server, cl *client, _ [][]byte) {
-	if len(cl.out) > 0 {
-		cl.conn.WriteRaw(cl.out)
-		cl.out = cl.out[:0]
+// rdbFunc writes the RDB file a Redis replica or SYNC gets: the dataset,
+// less what the client's REPLCONF rdb-filter-only left out.
+func (s *Server) rdbFunc(cl *client) replica.RDBFunc {
+	opts := cl.rdbParts
+	return func(w io.Writer, begin func(uint64) error) error {
+		opts.Begin = begin
+		return s.eng.WriteRDB(w, rdbAux(), opts)
 	}
-	dc := cl.conn.Detach()
-	cl.detached = true
-	defer dc.Close()
-	if err := dc.Flush(); err != nil {
-		return
-	}
-	var mark [20]byte
-	rand.Read(mark[:])
-	eof := hex.EncodeToString(mark[:])
-	nc := dc.NetConn()
-	if _, err := io.WriteString(nc, "$EOF:"+eof+"\r\n"); err != nil {
-		return
-	}
-	// The engine holds its dataset in place while it writes (a checkpoint
-	// install waits), so a client that stops reading is cut off after
-	// repl-timeout, as Redis cuts off a replica that stops reading.
-	s.cfg.RLock()
-	timeout := s.cfg.ReplTimeout
-	s.cfg.RUnlock()
-	w := &deadlineWriter{c: nc, timeout: timeout}
-	if err := s.eng.WriteRDB(w, rdbAux(), cl.rdbParts); err != nil {
-		s.log.Warn("SYNC: RDB not sent", "client", cl.addr, "err", err)
-		return // the client sees the stream end without its mark
-	}
-	io.WriteString(nc, eof)
-	s.log.Info("SYNC: RDB sent", "client", cl.addr)
-}
-
-// deadlineWriter gives each write to a connection timeout to complete.
-type deadlineWriter struct {
-	c       net.Conn
-	timeout time.Duration
-}
-
-func (w *deadlineWriter) Write(p []byte) (int, error) {
-	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
-	return w.c.Write(p)
 }
 
 func hostOf(addr string) string {

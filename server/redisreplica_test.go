@@ -1,0 +1,163 @@
+package server
+
+import (
+	"bufio"
+	"net"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRedisReplicaOfWalrus: a real redis-server replicates from walrus.
+// It loads walrus's RDB on its full resync, then applies the writes
+// that follow (walrus's log as Redis commands) in every database, and
+// walrus counts it in WAIT and shows its offset as a log index in INFO.
+func TestRedisReplicaOfWalrus(t *testing.T) {
+	s := startServer(t)
+	w := dialRaw(t, s.Addr().String())
+	w.do("SET", "before", "1")
+	w.expect("$mylib", "FUNCTION", "LOAD", testLibrary)
+	w.do("SELECT", "3")
+	w.do("SET", "db3", "loaded")
+	w.do("SELECT", "0")
+	host, port, _ := net.SplitHostPort(s.Addr().String())
+	raddr := redisServer(t, "--replicaof", host, port)
+	r := dialRaw(t, raddr)
+	waitFor(t, "the Redis replica's link", 10*time.Second, func() bool {
+		return strings.Contains(r.do("INFO", "replication"), "master_link_status:up")
+	})
+	sub := dialRaw(t, raddr)
+	sub.expect("[$subscribe $news :1]", "SUBSCRIBE", "news")
+
+	// What the log carries after the sync: SETs with walrus's PREV hints
+	// (new keys, overwrites), collections, a stream's groups with the
+	// consumers XREADGROUP creates (SEEN hints), TTLs, a function's
+	// effects, transactions, other databases.
+	keys := fillEncodings(w)
+	fillStream(w, "stream")
+	w.do("SET", "before", "2")
+	w.do("SET", "ttl", "v", "EX", "100")
+	w.expect(":1", "FCALL", "f1", "1", "counter")
+	w.do("SELECT", "2")
+	w.do("RPUSH", "db2list", "a", "b")
+	w.expect("+OK", "MULTI")
+	w.do("SET", "db2a", "1")
+	w.do("INCR", "db2b")
+	w.expect("[+OK :1]", "EXEC")
+	w.do("SELECT", "0")
+	w.do("DEL", "s:word")
+	w.expect(":0", "PUBLISH", "news", "hello") // no subscriber on walrus itself
+	w.expect(":1", "WAIT", "1", "5000")
+
+	keys = append(keys, "before", "counter", "s:word")
+	for _, k := range keys {
+		if got, want := describe(t, r, k), describe(t, w, k); got != want {
+			t.Errorf("%s on the Redis replica: %.200q, want %.200q", k, got, want)
+		}
+	}
+	// A consumer's seen-time is the replica's clock when it applies, as
+	// between two Redis servers: walrus's SEEN hint is its own.
+	stream := func(c *rawConn) string {
+		return seenTime.ReplaceAllString(raxNodes.ReplaceAllString(c.do("XINFO", "STREAM", "stream", "FULL"), ""), "")
+	}
+	got, want := stream(r), stream(w)
+	if i := firstDiff(got, want); i >= 0 {
+		t.Errorf("stream on the Redis replica differs at byte %d: %.300q, want %.300q", i, got[max(i-100, 0):], want[max(i-100, 0):])
+	}
+	if ttl, _ := strconv.Atoi(strings.TrimPrefix(r.do("PTTL", "ttl"), ":")); ttl <= 0 || ttl > 100000 {
+		t.Errorf("PTTL on the Redis replica of a key with 100 s to live = %d", ttl)
+	}
+	if got := r.do("FUNCTION", "LIST"); !strings.Contains(got, "$library_name $mylib ") || !strings.Contains(got, "$name $f1 ") {
+		t.Errorf("FUNCTION LIST on the Redis replica: %q, want walrus's library", got)
+	}
+	for _, db := range []string{"0", "2", "3"} {
+		w.do("SELECT", db)
+		r.do("SELECT", db)
+		r.expect(w.do("DBSIZE"), "DBSIZE")
+	}
+	r.do("SELECT", "2")
+	r.expect("[$a $b]", "LRANGE", "db2list", "0", "-1")
+	r.expect("[$1 $1]", "MGET", "db2a", "db2b")
+	if got, err := sub.read(); got != "[$message $news $hello]" {
+		t.Errorf("a subscriber on the Redis replica got %q (%v), want the message published on walrus", got, err)
+	}
+
+	// INFO names the replica's offset as the log index it acknowledged,
+	// not as the bytes it counted.
+	index := infoField(t, w, "replication", "master_repl_offset")
+	waitFor(t, "the Redis replica's offset in INFO", 10*time.Second, func() bool {
+		return strings.Contains(w.do("INFO", "replication"), ",state=online,offset="+index+",")
+	})
+}
+
+// TestRedisCliReplicaOfWalrus: `redis-cli --replica` shows the writes
+// made on walrus as Redis's own replication stream would.
+func TestRedisCliReplicaOfWalrus(t *testing.T) {
+	cli := redisCLI(t)
+	s := startServer(t)
+	w := dialRaw(t, s.Addr().String())
+	_, port, _ := net.SplitHostPort(s.Addr().String())
+	cmd := exec.Command(cli, "-h", "127.0.0.1", "-p", port, "--replica")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	expect := func(want string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("redis-cli --replica ended before %q", want)
+				}
+				if line == want || strings.HasPrefix(want, "SYNC") && strings.HasPrefix(line, want) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("redis-cli --replica did not show %q in 10 s", want)
+			}
+		}
+	}
+	expect("SYNC done")
+	w.do("SET", "k1", "v1")
+	expect(`"SET","k1","v1"`)
+	w.do("SELECT", "2")
+	w.do("RPUSH", "l", "a")
+	expect(`"SELECT","2"`)
+	expect(`"RPUSH","l","a"`)
+}
+
+var seenTime = regexp.MustCompile(`\$seen-time :[0-9]+`)
+
+// firstDiff returns the first byte where a and b differ, or -1.
+func firstDiff(a, b string) int {
+	for i := 0; i < min(len(a), len(b)); i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}

@@ -105,7 +105,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 type redisStream struct {
 	base    uint64          // the offset FULLRESYNC announced: the RDB's index
 	counted *countingWriter // under the stream's bufio.Writer; counts from the RDB's end
-	db      int             // the database the stream has selected
+	db      int             // the database the stream has selected; -1 before its first SELECT
 	buf     []byte
 
 	mu    sync.Mutex

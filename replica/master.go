@@ -703,7 +703,7 @@ func (m *Master) readAcks(p *Peer, pin *engine.Pin) {
 				fack, _ = strconv.ParseUint(string(a[4]), 10, 64)
 			}
 			if p.redis != nil { // byte offsets of the stream
-				ack, fack = p.redis.index(ack), p.redis.index(fack)
+				ack, fack = p.redis.ack(ack, fack)
 			}
 			p.ack.Store(ack)
 			p.fack.Store(fack)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -77,7 +78,7 @@ func (m *Master) serveRedis(p *Peer, psync, rdbOnly bool, rdb RDBFunc) error {
 		return nil
 	}
 	counted.n = 0
-	p.redis = &redisStream{base: index, counted: counted, db: -1}
+	p.redis = &redisStream{base: index, counted: counted, db: -1, acked: make(chan struct{})}
 	p.state.Store(stateOnline)
 	ctx, cancel := context.WithCancel(m.ctx)
 	defer cancel()
@@ -85,6 +86,17 @@ func (m *Master) serveRedis(p *Peer, psync, rdbOnly bool, rdb RDBFunc) error {
 		m.readAcks(p, pin)
 		cancel()
 	}()
+	// A replica reading an RDB that ends in a mark reads past the mark
+	// whatever has come, and loses it; so, as Redis does, the stream
+	// starts with its first ACK, sent once the file is loaded.
+	select {
+	case <-p.redis.acked:
+	case <-ctx.Done():
+		return errors.New("no ACK after the RDB")
+	}
+	// A PING first: redis-cli --replica reads one reply to the ACK it
+	// sends (a master answers none), and takes whatever comes first.
+	bw.WriteString("*1\r\n$4\r\nPING\r\n")
 	return m.feed(ctx, p, bw, index+1)
 }
 
@@ -107,6 +119,9 @@ type redisStream struct {
 	counted *countingWriter // under the stream's bufio.Writer; counts from the RDB's end
 	db      int             // the database the stream has selected; -1 before its first SELECT
 	buf     []byte
+
+	acked     chan struct{} // closed at the replica's first ACK
+	ackedOnce sync.Once
 
 	mu    sync.Mutex
 	marks []streamMark // oldest first
@@ -138,6 +153,13 @@ func (r *redisStream) write(bw *bufio.Writer, ents [][]byte, first uint64) error
 	r.marks = append(r.marks, streamMark{offset, first + uint64(len(ents)) - 1})
 	r.mu.Unlock()
 	return nil
+}
+
+// ack maps an ACK's offsets to log indexes (see index), the first ACK
+// starting the stream.
+func (r *redisStream) ack(offset, fsynced uint64) (uint64, uint64) {
+	r.ackedOnce.Do(func() { close(r.acked) })
+	return r.index(offset), r.index(fsynced)
 }
 
 // index maps an acknowledged offset to the last log index it covers, and

@@ -199,7 +199,8 @@ type Peer struct {
 	pubs    [][]byte // PUBLISH commands to forward; guarded by pubMu
 	closeMu sync.Once
 
-	redis *redisStream // a Redis replica's stream; nil for a walrus replica
+	isRedis bool         // served Redis's protocol (ServeRedis)
+	redis   *redisStream // its stream, once the RDB is sent
 }
 
 // PeerInfo is one replica's line of INFO replication.
@@ -209,19 +210,21 @@ type PeerInfo struct {
 	State  string
 	Offset uint64
 	Lag    int64 // seconds since its last ACK
+	Redis  bool  // a redis-server (or a SYNC client), served Redis's protocol
 }
 
 // Serve takes over a replica's connection after PSYNC replid offset and
 // serves it until it drops. It returns at once; the work runs in a
 // goroutine the Master owns.
 func (m *Master) Serve(conn Conn, replid, offset string, ip string, port int) {
-	m.start(conn, ip, port, func(p *Peer) error { return m.serve(p, replid, offset) })
+	m.start(&Peer{conn: conn, IP: ip, Port: port}, func(p *Peer) error { return m.serve(p, replid, offset) })
 }
 
 // start registers a peer and runs serve for it in a goroutine the Master
 // owns, until its connection drops.
-func (m *Master) start(conn Conn, ip string, port int, serve func(*Peer) error) {
-	p := &Peer{m: m, conn: conn, IP: ip, Port: port, wake: make(chan struct{}, 1)}
+func (m *Master) start(p *Peer, serve func(*Peer) error) {
+	conn := p.conn
+	p.m, p.wake = m, make(chan struct{}, 1)
 	p.lastAck.Store(time.Now().UnixMilli())
 	m.mu.Lock()
 	if m.closed {
@@ -803,12 +806,13 @@ func (m *Master) WaitAcks(ctx context.Context, index uint64, n int, fsynced bool
 	}
 }
 
-// CaughtUp returns an online replica that has acknowledged index: the one
-// at host:port, or when host is empty any. It does not wait; RequestAcks
-// asks for fresh acknowledgements.
+// CaughtUp returns an online walrus replica that has acknowledged index:
+// the one at host:port, or when host is empty any (a Redis replica
+// cannot take over: it could not serve walrus's PSYNC). It does not
+// wait; RequestAcks asks for fresh acknowledgements.
 func (m *Master) CaughtUp(index uint64, host string, port int) (PeerInfo, bool) {
 	for _, p := range m.Peers() {
-		if (host == "" || p.IP == host && p.Port == port) && p.State == stateNames[stateOnline] && p.Offset >= index {
+		if !p.Redis && (host == "" || p.IP == host && p.Port == port) && p.State == stateNames[stateOnline] && p.Offset >= index {
 			return p, true
 		}
 	}
@@ -870,7 +874,7 @@ func (m *Master) Peers() []PeerInfo {
 	var out []PeerInfo
 	for _, p := range m.snapshotPeers() {
 		out = append(out, PeerInfo{IP: p.IP, Port: p.Port, State: stateNames[p.state.Load()],
-			Offset: p.ack.Load(), Lag: (now - p.lastAck.Load()) / 1000})
+			Offset: p.ack.Load(), Lag: (now - p.lastAck.Load()) / 1000, Redis: p.isRedis})
 	}
 	return out
 }

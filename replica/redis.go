@@ -33,7 +33,7 @@ type RDBFunc func(w io.Writer, begin func(index uint64) error) error
 // to log indexes for WAIT and INFO. Every PSYNC is a full resync: a Redis
 // replica's offset names bytes of a stream that is not kept.
 func (m *Master) ServeRedis(conn Conn, ip string, port int, psync, rdbOnly bool, rdb RDBFunc) {
-	m.start(conn, ip, port, func(p *Peer) error { return m.serveRedis(p, psync, rdbOnly, rdb) })
+	m.start(&Peer{conn: conn, IP: ip, Port: port, isRedis: true}, func(p *Peer) error { return m.serveRedis(p, psync, rdbOnly, rdb) })
 }
 
 func (m *Master) serveRedis(p *Peer, psync, rdbOnly bool, rdb RDBFunc) error {

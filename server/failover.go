@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/walrus-kv/walrus/replica"
 )
 
 // FAILOVER [TO host port [FORCE]] [TIMEOUT ms] | FAILOVER ABORT: a
@@ -106,7 +109,9 @@ func cmdFailover(s *Server, cl *client, args [][]byte) {
 	case r.isReplica():
 		cl.err("ERR FAILOVER is not valid when server is a replica.")
 		return
-	case len(r.master.Peers()) == 0:
+	case len(r.master.Peers()) == 0,
+		host == "" && !slices.ContainsFunc(r.master.Peers(), func(p replica.PeerInfo) bool { return !p.Redis }):
+		// A Redis replica cannot take over: walrus cannot follow it.
 		cl.err("ERR FAILOVER requires connected replicas.")
 		return
 	case force && (timeout == 0 || host == ""):
@@ -115,17 +120,20 @@ func cmdFailover(s *Server, cl *client, args [][]byte) {
 	}
 	f.target = "any replica"
 	if host != "" {
-		state := ""
+		state, isRedis := "", false
 		for _, p := range r.master.Peers() {
 			if p.IP == host && int64(p.Port) == port {
-				state = p.State
+				state, isRedis = p.State, p.Redis
 			}
 		}
-		switch state {
-		case "":
+		switch {
+		case state == "":
 			cl.err("ERR FAILOVER target HOST and PORT is not a replica.")
 			return
-		case "online":
+		case isRedis:
+			cl.err("ERR FAILOVER target is a Redis replica: walrus hands its role only to a walrus replica.")
+			return
+		case state == "online":
 		default:
 			cl.err("ERR FAILOVER target replica is not online.")
 			return

@@ -91,6 +91,11 @@ func TestRedisReplicaOfWalrus(t *testing.T) {
 	waitFor(t, "the Redis replica's offset in INFO", 10*time.Second, func() bool {
 		return strings.Contains(w.do("INFO", "replication"), ",state=online,offset="+index+",")
 	})
+
+	// A Redis replica cannot take walrus's role: walrus could not follow it.
+	w.expect("-ERR FAILOVER requires connected replicas.", "FAILOVER")
+	_, rport, _ := net.SplitHostPort(raddr)
+	w.expect("-ERR FAILOVER target is a Redis replica: walrus hands its role only to a walrus replica.", "FAILOVER", "TO", "127.0.0.1", rport)
 }
 
 // TestRedisCliReplicaOfWalrus: `redis-cli --replica` shows the writes

@@ -520,7 +520,17 @@ func ReadAppliedIndex(fs vfs.FS, dir string) (uint64, error) {
 		return 0, fmt.Errorf("open %s: %w", dir, err)
 	}
 	defer db.Close()
-	v, c, err := db.Get(keyApplied)
+	index, err := appliedIndexIn(db)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", dir, err)
+	}
+	return index, nil
+}
+
+// appliedIndexIn reads the applied index a database or a snapshot of it
+// holds; 0 when it never applied anything.
+func appliedIndexIn(r pebble.Reader) (uint64, error) {
+	v, c, err := r.Get(keyApplied)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
 	}
@@ -529,7 +539,7 @@ func ReadAppliedIndex(fs vfs.FS, dir string) (uint64, error) {
 	}
 	defer c.Close()
 	if len(v) != 8 {
-		return 0, fmt.Errorf("%s: bad applied index", dir)
+		return 0, errors.New("bad applied index")
 	}
 	return binary.BigEndian.Uint64(v), nil
 }

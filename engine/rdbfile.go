@@ -3,12 +3,9 @@ package engine
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
-
-	"github.com/cockroachdb/pebble"
 )
 
 // An RDB file, as Redis writes one (SAVE, BGSAVE, its dump.rdb): "REDIS"
@@ -166,7 +163,7 @@ func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, opts RDBOptions) (err er
 		}
 	}()
 	if opts.Begin != nil {
-		index, err := snapshotApplied(snap)
+		index, err := appliedIndexIn(snap)
 		if err != nil {
 			return err
 		}
@@ -229,20 +226,4 @@ func (r *rdbWriter) write(b []byte) {
 	}
 	r.crc = redisCRC64(r.crc, b)
 	_, r.err = r.w.Write(b)
-}
-
-// snapshotApplied reads the applied index a snapshot holds.
-func snapshotApplied(snap *pebble.Snapshot) (uint64, error) {
-	v, c, err := snap.Get(keyApplied)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	if len(v) != 8 {
-		return 0, errors.New("bad applied index")
-	}
-	return binary.BigEndian.Uint64(v), nil
 }

@@ -79,11 +79,13 @@ type Master struct {
 	opts MasterOptions
 	log  *slog.Logger
 
-	mu      sync.Mutex // guards peers, ckpt, ckptGen, closed
-	peers   map[*Peer]struct{}
-	ckpt    *snapshot.Manager
-	ckptGen uint64
-	closed  bool
+	mu    sync.Mutex // guards peers, ckpt, ckptGen, closed, redisStreams
+	peers map[*Peer]struct{}
+	// Redis replicas' streams, kept for a partial resync (redis.go).
+	redisStreams []*redisStream
+	ckpt         *snapshot.Manager
+	ckptGen      uint64
+	closed       bool
 
 	limit *rate.Limiter // SetCheckpointRate's cap, shared by all checkpoint streams
 
@@ -560,6 +562,9 @@ func (m *Master) feed(ctx context.Context, p *Peer, bw *bufio.Writer, next uint6
 		}
 		next += uint64(len(ents))
 		m.sendPending(p, bw)
+		if p.redis != nil { // every command boundary: the entries, a PING, what sendPending wrote
+			p.redis.mark(bw, next-1)
+		}
 		if len(ents) > 0 && w.LastIndex() >= next {
 			if bw.Buffered() > 128<<10 {
 				if err := m.flush(nc, bw); err != nil {

@@ -2,12 +2,15 @@ package replica
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,23 +23,31 @@ import (
 type RDBFunc func(w io.Writer, begin func(index uint64) error) error
 
 // ServeRedis serves a replica that speaks Redis's protocol: a real
-// redis-server replicating from this node (its PSYNC), or a tool that
-// sends SYNC (`redis-cli --replica`, `--rdb`). It gets what Redis sends
-// on a full resync: `+FULLRESYNC <replid> <offset>` when psync, the
-// dataset as an RDB file in the diskless framing ("$EOF:<mark>", the
-// file, the mark), then, unless rdbOnly, the log from the file's index
-// on as Redis commands (engine.AppendRedisEntry) with PINGs, GETACKs and
-// PUBLISHes, as the Master feeds its own replicas.
+// redis-server replicating from this node (PSYNC replid offset), or a
+// tool that sends SYNC (`redis-cli --replica`, `--rdb`; psync false).
 //
-// The offset announced is the file's log index; after it, offsets count
-// the stream's bytes, as in Redis, and the replica's ACKs are mapped back
-// to log indexes for WAIT and INFO. Every PSYNC is a full resync: a Redis
-// replica's offset names bytes of a stream that is not kept.
-func (m *Master) ServeRedis(conn Conn, ip string, port int, psync, rdbOnly bool, rdb RDBFunc) {
-	m.start(&Peer{conn: conn, IP: ip, Port: port, isRedis: true}, func(p *Peer) error { return m.serveRedis(p, psync, rdbOnly, rdb) })
+// On a full resync it gets what Redis sends: `+FULLRESYNC <id> <offset>`
+// when psync, the dataset as an RDB file in the diskless framing
+// ("$EOF:<mark>", the file, the mark), then, unless rdbOnly, the log
+// from the file's index on as Redis commands (engine.AppendRedisEntry)
+// with PINGs, GETACKs and PUBLISHes, as the Master feeds its own
+// replicas. The id names this stream alone, and the offset announced is
+// the file's log index; after it, offsets count the stream's bytes, as
+// in Redis, and the Master remembers which log index every command
+// boundary of the stream ends (streamMark) to map the replica's ACKs
+// back to log indexes for WAIT and INFO.
+//
+// A replica that comes back with PSYNC <id> <offset> for a stream the
+// Master still remembers, at a boundary it marked and with the log still
+// holding what follows, continues where it was (`+CONTINUE <id>`), as
+// after a partial resync in Redis; anything else is a full resync.
+func (m *Master) ServeRedis(conn Conn, ip string, port int, replid, offset string, psync, rdbOnly bool, rdb RDBFunc) {
+	m.start(&Peer{conn: conn, IP: ip, Port: port, isRedis: true}, func(p *Peer) error {
+		return m.serveRedis(p, replid, offset, psync, rdbOnly, rdb)
+	})
 }
 
-func (m *Master) serveRedis(p *Peer, psync, rdbOnly bool, rdb RDBFunc) error {
+func (m *Master) serveRedis(p *Peer, replid, offset string, psync, rdbOnly bool, rdb RDBFunc) error {
 	w := m.eng.WAL()
 	nc := p.conn.NetConn()
 	counted := &countingWriter{w: deadlineWriter{nc, m}}
@@ -45,11 +56,66 @@ func (m *Master) serveRedis(p *Peer, psync, rdbOnly bool, rdb RDBFunc) error {
 	defer pin.Release()
 	defer m.watchOverrun(p, pin)()
 
+	var next uint64
+	if old, at, ok := m.redisResume(psync, replid, offset); ok {
+		pin.Move(at.index + 1)
+		fmt.Fprintf(bw, "+CONTINUE %s\r\n", old.id)
+		if err := m.flush(nc, bw); err != nil {
+			return err
+		}
+		counted.n = 0
+		m.partialOK.Add(1)
+		m.log.Info("partial resynchronization request accepted from Redis replica", "replica", p.addr(), "replid", old.id, "offset", at.offset, "from_index", at.index+1)
+		p.redis = newRedisStream(old.id, at.offset, counted, at.index)
+		next = at.index + 1
+	} else {
+		if psync && replid != "?" {
+			m.partialErr.Add(1)
+		}
+		id := newStreamID()
+		index, err := m.sendRDB(p, bw, pin, id, psync, rdb)
+		if err != nil || rdbOnly {
+			return err
+		}
+		counted.n = 0
+		p.redis = newRedisStream(id, index, counted, index)
+		p.redis.acked = make(chan struct{})
+		next = index + 1
+	}
+	if psync {
+		m.rememberRedis(p.redis)
+	}
+	p.state.Store(stateOnline)
+	ctx, cancel := context.WithCancel(m.ctx)
+	defer cancel()
+	go func() {
+		m.readAcks(p, pin)
+		cancel()
+	}()
+	if p.redis.acked != nil {
+		// A replica reading an RDB that ends in a mark reads past the
+		// mark whatever has come, and loses it; so, as Redis does, the
+		// stream starts with its first ACK, sent once the file is loaded.
+		select {
+		case <-p.redis.acked:
+		case <-ctx.Done():
+			return errors.New("no ACK after the RDB")
+		}
+	}
+	// A PING first: redis-cli --replica reads one reply to the ACK it
+	// sends (a master answers none), and takes whatever comes first.
+	bw.WriteString("*1\r\n$4\r\nPING\r\n")
+	p.redis.mark(bw, next-1)
+	return m.feed(ctx, p, bw, next)
+}
+
+// sendRDB sends the dataset as an RDB file, after +FULLRESYNC <id> when
+// psync, and returns the log index it holds, from which the log stays
+// pinned.
+func (m *Master) sendRDB(p *Peer, bw *bufio.Writer, pin *engine.Pin, id string, psync bool, rdb RDBFunc) (uint64, error) {
+	w := m.eng.WAL()
 	m.fullSyncs.Add(1)
-	id, _, _ := m.ids.Get()
-	var mark [20]byte
-	rand.Read(mark[:])
-	eof := hex.EncodeToString(mark[:])
+	eof := newStreamID() // 40 random hex digits, as Redis's mark
 	var index uint64
 	start := time.Now()
 	err := rdb(bw, func(i uint64) error {
@@ -68,36 +134,65 @@ func (m *Master) serveRedis(p *Peer, psync, rdbOnly bool, rdb RDBFunc) error {
 	})
 	if err == nil {
 		bw.WriteString(eof)
-		err = m.flush(nc, bw)
+		err = m.flush(p.conn.NetConn(), bw)
 	}
 	if err != nil {
-		return fmt.Errorf("RDB: %w", err)
+		return 0, fmt.Errorf("RDB: %w", err)
 	}
-	m.log.Info("RDB transferred to Redis replica", "replica", p.addr(), "index", index, "bytes", counted.n, "took", time.Since(start).Round(time.Millisecond))
-	if rdbOnly {
-		return nil
+	m.log.Info("RDB transferred to Redis replica", "replica", p.addr(), "index", index, "took", time.Since(start).Round(time.Millisecond))
+	return index, nil
+}
+
+// newStreamID returns 40 random hex digits: a replication ID, or the
+// mark that ends an RDB file.
+func newStreamID() string {
+	var b [20]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// maxRedisStreams is how many Redis replicas' streams the Master
+// remembers for a partial resync, the most recently served first.
+const maxRedisStreams = 16
+
+// rememberRedis keeps s for a partial resync of its replica, in place of
+// any stream of the same ID (the one it continues), and forgets the
+// oldest past maxRedisStreams.
+func (m *Master) rememberRedis(s *redisStream) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.redisStreams = slices.DeleteFunc(m.redisStreams, func(o *redisStream) bool { return o.id == s.id })
+	m.redisStreams = append(m.redisStreams, s)
+	if len(m.redisStreams) > maxRedisStreams {
+		m.redisStreams = slices.Delete(m.redisStreams, 0, len(m.redisStreams)-maxRedisStreams)
 	}
-	counted.n = 0
-	p.redis = &redisStream{base: index, counted: counted, db: -1, acked: make(chan struct{})}
-	p.state.Store(stateOnline)
-	ctx, cancel := context.WithCancel(m.ctx)
-	defer cancel()
-	go func() {
-		m.readAcks(p, pin)
-		cancel()
-	}()
-	// A replica reading an RDB that ends in a mark reads past the mark
-	// whatever has come, and loses it; so, as Redis does, the stream
-	// starts with its first ACK, sent once the file is loaded.
-	select {
-	case <-p.redis.acked:
-	case <-ctx.Done():
-		return errors.New("no ACK after the RDB")
+}
+
+// redisResume finds where a Redis replica's PSYNC replid offset can
+// continue: a stream of that ID the Master remembers, a command boundary
+// of it at offset-1 (the last byte the replica applied), and the log
+// still holding the entry after it.
+func (m *Master) redisResume(psync bool, replid, offset string) (*redisStream, streamMark, bool) {
+	off, err := strconv.ParseUint(offset, 10, 64)
+	if !psync || err != nil || off == 0 {
+		return nil, streamMark{}, false
 	}
-	// A PING first: redis-cli --replica reads one reply to the ACK it
-	// sends (a master answers none), and takes whatever comes first.
-	bw.WriteString("*1\r\n$4\r\nPING\r\n")
-	return m.feed(ctx, p, bw, index+1)
+	m.mu.Lock()
+	i := slices.IndexFunc(m.redisStreams, func(s *redisStream) bool { return s.id == replid })
+	var s *redisStream
+	if i >= 0 {
+		s = m.redisStreams[i]
+	}
+	m.mu.Unlock()
+	if s == nil {
+		return nil, streamMark{}, false
+	}
+	at, ok := s.boundary(off - 1)
+	w := m.eng.WAL()
+	if !ok || at.index+1 < w.FirstIndex() || at.index > w.LastIndex() {
+		return nil, streamMark{}, false
+	}
+	return s, at, true
 }
 
 // countingWriter counts the bytes that pass.
@@ -113,14 +208,16 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 }
 
 // redisStream encodes log entries for a Redis replica and remembers
-// where each batch of them ends in the stream, to read its ACKs.
+// which log index each command boundary of the stream ends, to read its
+// ACKs and to continue it after a reconnection.
 type redisStream struct {
-	base    uint64          // the offset FULLRESYNC announced: the RDB's index
-	counted *countingWriter // under the stream's bufio.Writer; counts from the RDB's end
+	id      string          // its replication ID
+	base    uint64          // the offset counted at its start
+	counted *countingWriter // under the stream's bufio.Writer; counts from its start
 	db      int             // the database the stream has selected; -1 before its first SELECT
 	buf     []byte
 
-	acked     chan struct{} // closed at the replica's first ACK
+	acked     chan struct{} // after an RDB: closed at the replica's first ACK
 	ackedOnce sync.Once
 
 	mu    sync.Mutex
@@ -131,53 +228,78 @@ type redisStream struct {
 // index.
 type streamMark struct{ offset, index uint64 }
 
-// maxMarks bounds the marks a replica that never ACKs leaves behind; past
-// it the older half goes, and an ACK older than what is left counts as
-// nothing applied.
-const maxMarks = 4096
+// maxMarks bounds the marks a stream keeps (16 bytes each). Past it the
+// older half goes: an ACK older than what is left counts as nothing
+// applied since the stream began, and the replica cannot continue from
+// there.
+const maxMarks = 1 << 16
 
-// write writes the entries from index first on to bw.
+func newRedisStream(id string, base uint64, counted *countingWriter, index uint64) *redisStream {
+	r := &redisStream{id: id, base: base, counted: counted, db: -1}
+	r.marks = append(r.marks, streamMark{base, index})
+	return r
+}
+
+// write writes the entries from index first on to bw, marking the end
+// of each.
 func (r *redisStream) write(bw *bufio.Writer, ents [][]byte, first uint64) error {
-	for _, e := range ents {
+	for i, e := range ents {
 		var err error
 		if r.buf, err = engine.AppendRedisEntry(r.buf[:0], e, &r.db); err != nil {
 			return err
 		}
 		bw.Write(r.buf)
+		r.mark(bw, first+uint64(i))
 	}
+	return nil
+}
+
+// mark records that the stream, as far as it has been written to bw,
+// carries the log up to index.
+func (r *redisStream) mark(bw *bufio.Writer, index uint64) {
 	offset := r.base + r.counted.n + uint64(bw.Buffered())
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.marks); n > 0 && r.marks[n-1].offset == offset {
+		return
+	}
 	if len(r.marks) == maxMarks {
 		r.marks = append(r.marks[:0], r.marks[maxMarks/2:]...)
 	}
-	r.marks = append(r.marks, streamMark{offset, first + uint64(len(ents)) - 1})
-	r.mu.Unlock()
-	return nil
+	r.marks = append(r.marks, streamMark{offset, index})
 }
 
 // ack maps an ACK's offsets to log indexes (see index), the first ACK
 // starting the stream.
 func (r *redisStream) ack(offset, fsynced uint64) (uint64, uint64) {
-	r.ackedOnce.Do(func() { close(r.acked) })
+	if r.acked != nil {
+		r.ackedOnce.Do(func() { close(r.acked) })
+	}
 	return r.index(offset), r.index(fsynced)
 }
 
 // index maps an acknowledged offset to the last log index it covers, and
-// forgets the marks before it.
+// forgets the marks before the last one it reaches: the replica will not
+// go back past them.
 func (r *redisStream) index(offset uint64) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := 0
-	for i < len(r.marks) && r.marks[i].offset <= offset {
-		i++
-	}
+	i, _ := slices.BinarySearchFunc(r.marks, offset, func(m streamMark, o uint64) int { return cmp.Compare(m.offset, o+1) })
 	if i == 0 {
-		if offset >= r.base {
-			return r.base // the RDB, and nothing after it yet
-		}
 		return 0
 	}
 	index := r.marks[i-1].index
 	r.marks = append(r.marks[:0], r.marks[i-1:]...)
 	return index
+}
+
+// boundary returns the mark exactly at offset, if the stream has one.
+func (r *redisStream) boundary(offset uint64) (streamMark, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(r.marks, offset, func(m streamMark, o uint64) int { return cmp.Compare(m.offset, o) })
+	if !ok {
+		return streamMark{}, false
+	}
+	return r.marks[i], true
 }

@@ -171,9 +171,10 @@ func firstDiff(a, b string) int {
 }
 
 // TestRedisReplicaSyncsUnderWrites: writes made while the RDB is taken
-// and sent all reach the Redis replica (the log is pinned from the
-// snapshot's index and streamed from there), none twice: counters
-// INCRed throughout read the same on both sides.
+// and sent, and across partial resyncs, all reach the Redis replica (the
+// log is pinned from the snapshot's index and streamed from there, then
+// continued from where the replica stopped), none twice: counters INCRed
+// throughout read the same on both sides.
 func TestRedisReplicaSyncsUnderWrites(t *testing.T) {
 	s := startServer(t)
 	w := dialRaw(t, s.Addr().String())
@@ -209,7 +210,18 @@ func TestRedisReplicaSyncsUnderWrites(t *testing.T) {
 	waitFor(t, "the Redis replica's link", 20*time.Second, func() bool {
 		return strings.Contains(r.do("INFO", "replication"), "master_link_status:up")
 	})
-	time.Sleep(200 * time.Millisecond) // writes after the sync, as well as during it
+	// Writes after the sync as well as during it, and the link cut under
+	// them: each reconnection continues from the command the replica
+	// stopped at, wherever in the stream that is.
+	for i := 0; i < 3; i++ {
+		time.Sleep(100 * time.Millisecond)
+		partial := infoField(t, w, "stats", "sync_partial_ok")
+		r.expect(":1", "CLIENT", "KILL", "TYPE", "master")
+		waitFor(t, "a partial resync", 10*time.Second, func() bool {
+			return infoField(t, w, "stats", "sync_partial_ok") != partial
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
 	close(stop)
 	writes := <-done
 	if writes == 0 {
@@ -227,4 +239,83 @@ func TestRedisReplicaSyncsUnderWrites(t *testing.T) {
 	r.expect(w.do(counters...), counters...)
 	r.expect(w.do("GET", "new"+strconv.Itoa(writes-1)), "GET", "new"+strconv.Itoa(writes-1))
 	t.Logf("%d INCR and SET pairs written around the sync", writes)
+}
+
+// TestRedisReplicaContinuesAfterReconnect: a Redis replica whose link
+// drops (either end may cut it) continues with a partial resync from the
+// command it stopped at, the writes made meanwhile included, and a
+// replica walrus does not know gets a full one.
+func TestRedisReplicaContinuesAfterReconnect(t *testing.T) {
+	s := startServer(t)
+	w := dialRaw(t, s.Addr().String())
+	for i := 0; i < 100; i++ {
+		w.do("SET", "k"+strconv.Itoa(i), "v")
+	}
+	host, port, _ := net.SplitHostPort(s.Addr().String())
+	raddr := redisServer(t, "--replicaof", host, port)
+	r := dialRaw(t, raddr)
+	linkUp := func() {
+		t.Helper()
+		waitFor(t, "the Redis replica's link", 20*time.Second, func() bool {
+			return strings.Contains(r.do("INFO", "replication"), "master_link_status:up")
+		})
+	}
+	linkUp()
+	replid := infoField(t, r, "replication", "master_replid")
+	syncs := func() int {
+		n := 0
+		for _, f := range []string{"sync_full", "sync_partial_ok", "sync_partial_err"} {
+			v, _ := strconv.Atoi(infoField(t, w, "stats", f))
+			n += v
+		}
+		return n
+	}
+	for round := 0; round < 4; round++ {
+		before := syncs()
+		w.do("SELECT", strconv.Itoa(round%2))
+		w.do("INCR", "counter")
+		w.expect(":1", "WAIT", "1", "5000")
+		if round%2 == 0 {
+			r.expect(":1", "CLIENT", "KILL", "TYPE", "master")
+		} else {
+			w.expect(":1", "CLIENT", "KILL", "TYPE", "replica")
+		}
+		// Writes while the replica is away, in another database than
+		// the stream had selected.
+		w.do("SELECT", strconv.Itoa((round+1)%2))
+		w.do("INCR", "counter")
+		w.do("RPUSH", "away", strconv.Itoa(round))
+		waitFor(t, "the Redis replica to sync again", 10*time.Second, func() bool { return syncs() > before })
+		linkUp()
+	}
+	w.do("SELECT", "0")
+	w.expect("+OK", "SET", "last", "1")
+	w.expect(":1", "WAIT", "1", "5000")
+	for _, db := range []string{"0", "1"} {
+		w.do("SELECT", db)
+		r.do("SELECT", db)
+		r.expect(w.do("DBSIZE"), "DBSIZE")
+		r.expect(w.do("GET", "counter"), "GET", "counter")
+		r.expect(w.do("LRANGE", "away", "0", "-1"), "LRANGE", "away", "0", "-1")
+	}
+	if got := infoField(t, w, "stats", "sync_full"); got != "1" {
+		t.Errorf("sync_full = %s after 4 reconnections, want 1", got)
+	}
+	if got := infoField(t, w, "stats", "sync_partial_ok"); got != "4" {
+		t.Errorf("sync_partial_ok = %s after 4 reconnections, want 4", got)
+	}
+	if got := infoField(t, r, "replication", "master_replid"); got != replid {
+		t.Errorf("the Redis replica's master_replid went from %s to %s", replid, got)
+	}
+
+	// A replica with a history walrus never served syncs in full.
+	c := dialRaw(t, s.Addr().String())
+	c.expect("+OK", "REPLCONF", "capa", "eof")
+	c.send("PSYNC", replid+"0", "12345")
+	if line, err := c.rd.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+FULLRESYNC ") {
+		t.Fatalf("PSYNC of an unknown stream: %q, %v; want +FULLRESYNC", line, err)
+	}
+	if got := infoField(t, w, "stats", "sync_partial_err"); got != "1" {
+		t.Errorf("sync_partial_err = %s, want 1", got)
+	}
 }

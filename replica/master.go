@@ -79,13 +79,12 @@ type Master struct {
 	opts MasterOptions
 	log  *slog.Logger
 
-	mu    sync.Mutex // guards peers, ckpt, ckptGen, closed, redisStreams
-	peers map[*Peer]struct{}
-	// Redis replicas' streams, kept for a partial resync (redis.go).
-	redisStreams []*redisStream
+	mu           sync.Mutex // guards peers, ckpt, ckptGen, closed, redisStreams
+	peers        map[*Peer]struct{}
 	ckpt         *snapshot.Manager
 	ckptGen      uint64
 	closed       bool
+	redisStreams []*redisStream // Redis replicas' streams, kept for a partial resync (redis.go)
 
 	limit *rate.Limiter // SetCheckpointRate's cap, shared by all checkpoint streams
 

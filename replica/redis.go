@@ -24,11 +24,11 @@ type RDBFunc func(w io.Writer, begin func(index uint64) error) error
 
 // ServeRedis serves a replica that speaks Redis's protocol: a real
 // redis-server replicating from this node (PSYNC replid offset), or a
-// tool that sends SYNC (`redis-cli --replica`, `--rdb`; psync false).
+// tool that sends SYNC (`redis-cli --replica`, `--rdb`).
 //
 // On a full resync it gets what Redis sends: `+FULLRESYNC <id> <offset>`
-// when psync, the dataset as an RDB file in the diskless framing
-// ("$EOF:<mark>", the file, the mark), then, unless rdbOnly, the log
+// for a PSYNC, the dataset as an RDB file in the diskless framing
+// ("$EOF:<mark>", the file, the mark), then, unless RDBOnly, the log
 // from the file's index on as Redis commands (engine.AppendRedisEntry)
 // with PINGs, GETACKs and PUBLISHes, as the Master feeds its own
 // replicas. The id names this stream alone, and the offset announced is
@@ -41,13 +41,20 @@ type RDBFunc func(w io.Writer, begin func(index uint64) error) error
 // Master still remembers, at a boundary it marked and with the log still
 // holding what follows, continues where it was (`+CONTINUE <id>`), as
 // after a partial resync in Redis; anything else is a full resync.
-func (m *Master) ServeRedis(conn Conn, ip string, port int, replid, offset string, psync, rdbOnly bool, rdb RDBFunc) {
-	m.start(&Peer{conn: conn, IP: ip, Port: port, isRedis: true}, func(p *Peer) error {
-		return m.serveRedis(p, replid, offset, psync, rdbOnly, rdb)
-	})
+func (m *Master) ServeRedis(conn Conn, ip string, port int, req RedisSync) {
+	m.start(&Peer{conn: conn, IP: ip, Port: port, isRedis: true}, func(p *Peer) error { return m.serveRedis(p, req) })
 }
 
-func (m *Master) serveRedis(p *Peer, replid, offset string, psync, rdbOnly bool, rdb RDBFunc) error {
+// RedisSync is what a client speaking Redis's replication protocol asked
+// for.
+type RedisSync struct {
+	PSYNC          bool   // PSYNC (a replica), not SYNC (a tool)
+	Replid, Offset string // PSYNC's arguments
+	RDBOnly        bool   // REPLCONF rdb-only 1: the RDB file alone
+	RDB            RDBFunc
+}
+
+func (m *Master) serveRedis(p *Peer, req RedisSync) error {
 	w := m.eng.WAL()
 	nc := p.conn.NetConn()
 	counted := &countingWriter{w: deadlineWriter{nc, m}}
@@ -57,7 +64,7 @@ func (m *Master) serveRedis(p *Peer, replid, offset string, psync, rdbOnly bool,
 	defer m.watchOverrun(p, pin)()
 
 	var next uint64
-	if old, at, ok := m.redisResume(psync, replid, offset); ok {
+	if old, at, ok := m.redisResume(req); ok {
 		pin.Move(at.index + 1)
 		fmt.Fprintf(bw, "+CONTINUE %s\r\n", old.id)
 		if err := m.flush(nc, bw); err != nil {
@@ -69,12 +76,12 @@ func (m *Master) serveRedis(p *Peer, replid, offset string, psync, rdbOnly bool,
 		p.redis = newRedisStream(old.id, at.offset, counted, at.index)
 		next = at.index + 1
 	} else {
-		if psync && replid != "?" {
+		if req.PSYNC && req.Replid != "?" {
 			m.partialErr.Add(1)
 		}
 		id := newStreamID()
-		index, err := m.sendRDB(p, bw, pin, id, psync, rdb)
-		if err != nil || rdbOnly {
+		index, err := m.sendRDB(p, bw, pin, id, req)
+		if err != nil || req.RDBOnly {
 			return err
 		}
 		counted.n = 0
@@ -82,7 +89,7 @@ func (m *Master) serveRedis(p *Peer, replid, offset string, psync, rdbOnly bool,
 		p.redis.acked = make(chan struct{})
 		next = index + 1
 	}
-	if psync {
+	if req.PSYNC {
 		m.rememberRedis(p.redis)
 	}
 	p.state.Store(stateOnline)
@@ -109,22 +116,22 @@ func (m *Master) serveRedis(p *Peer, replid, offset string, psync, rdbOnly bool,
 	return m.feed(ctx, p, bw, next)
 }
 
-// sendRDB sends the dataset as an RDB file, after +FULLRESYNC <id> when
-// psync, and returns the log index it holds, from which the log stays
+// sendRDB sends the dataset as an RDB file, after +FULLRESYNC <id> for
+// a PSYNC, and returns the log index it holds, from which the log stays
 // pinned.
-func (m *Master) sendRDB(p *Peer, bw *bufio.Writer, pin *engine.Pin, id string, psync bool, rdb RDBFunc) (uint64, error) {
+func (m *Master) sendRDB(p *Peer, bw *bufio.Writer, pin *engine.Pin, id string, req RedisSync) (uint64, error) {
 	w := m.eng.WAL()
 	m.fullSyncs.Add(1)
 	eof := newStreamID() // 40 random hex digits, as Redis's mark
 	var index uint64
 	start := time.Now()
-	err := rdb(bw, func(i uint64) error {
+	err := req.RDB(bw, func(i uint64) error {
 		if i+1 < w.FirstIndex() {
 			return fmt.Errorf("dataset at %d is older than the log (first %d)", i, w.FirstIndex())
 		}
 		index = i
 		pin.Move(i + 1)
-		if psync {
+		if req.PSYNC {
 			fmt.Fprintf(bw, "+FULLRESYNC %s %d\r\n", id, i)
 		}
 		bw.WriteString("$EOF:" + eof + "\r\n")
@@ -172,13 +179,13 @@ func (m *Master) rememberRedis(s *redisStream) {
 // continue: a stream of that ID the Master remembers, a command boundary
 // of it at offset-1 (the last byte the replica applied), and the log
 // still holding the entry after it.
-func (m *Master) redisResume(psync bool, replid, offset string) (*redisStream, streamMark, bool) {
-	off, err := strconv.ParseUint(offset, 10, 64)
-	if !psync || err != nil || off == 0 {
+func (m *Master) redisResume(req RedisSync) (*redisStream, streamMark, bool) {
+	off, err := strconv.ParseUint(req.Offset, 10, 64)
+	if !req.PSYNC || err != nil || off == 0 {
 		return nil, streamMark{}, false
 	}
 	m.mu.Lock()
-	i := slices.IndexFunc(m.redisStreams, func(s *redisStream) bool { return s.id == replid })
+	i := slices.IndexFunc(m.redisStreams, func(s *redisStream) bool { return s.id == req.Replid })
 	var s *redisStream
 	if i >= 0 {
 		s = m.redisStreams[i]
@@ -275,7 +282,8 @@ func (r *redisStream) ack(offset, fsynced uint64) (uint64, uint64) {
 	if r.acked != nil {
 		r.ackedOnce.Do(func() { close(r.acked) })
 	}
-	return r.index(offset), r.index(fsynced)
+	f := r.index(fsynced) // first: index forgets what is before its offset
+	return r.index(offset), f
 }
 
 // index maps an acknowledged offset to the last log index it covers, and

@@ -485,7 +485,8 @@ func cmdPsync(s *Server, cl *client, args [][]byte) {
 		ip = hostOf(cl.addr)
 	}
 	if cl.capaEOF {
-		s.repl.master.ServeRedis(dc, ip, port, string(args[1]), string(args[2]), true, cl.rdbOnly, s.rdbFunc(cl))
+		s.repl.master.ServeRedis(dc, ip, port, replica.RedisSync{PSYNC: true, Replid: string(args[1]), Offset: string(args[2]),
+			RDBOnly: cl.rdbOnly, RDB: s.rdbFunc(cl)})
 		return
 	}
 	s.repl.master.Serve(dc, string(args[1]), string(args[2]), ip, port)
@@ -501,7 +502,7 @@ func cmdSync(s *Server, cl *client, _ [][]byte) {
 	if !ok {
 		return
 	}
-	s.repl.master.ServeRedis(dc, hostOf(cl.addr), cl.replPort, "", "", false, cl.rdbOnly, s.rdbFunc(cl))
+	s.repl.master.ServeRedis(dc, hostOf(cl.addr), cl.replPort, replica.RedisSync{RDBOnly: cl.rdbOnly, RDB: s.rdbFunc(cl)})
 }
 
 // detachReplica takes a connection that asked for a replication stream

@@ -125,7 +125,11 @@ func (m *Master) sendRDB(p *Peer, bw *bufio.Writer, pin *engine.Pin, id string, 
 	eof := newStreamID() // 40 random hex digits, as Redis's mark
 	var index uint64
 	start := time.Now()
-	err := req.RDB(bw, func(i uint64) error {
+	// Paced as a checkpoint stream is (repl-checkpoint-max-rate), so the
+	// RDB leaves the master's CPU to its clients; begin writes the header
+	// straight to bw, which the first paced step flushes.
+	paced := &pacedWriter{ctx: m.ctx, w: bw, limit: m.limit}
+	err := req.RDB(paced, func(i uint64) error {
 		if i+1 < w.FirstIndex() {
 			return fmt.Errorf("dataset at %d is older than the log (first %d)", i, w.FirstIndex())
 		}

@@ -132,3 +132,34 @@ func TestSyncCutsOffAClientThatStopsReading(t *testing.T) {
 	}
 	c.expect("+PONG", "PING")
 }
+
+// TestRDBStreamIsPaced: the RDB file SYNC sends (as a Redis replica's
+// full resync does) keeps to repl-checkpoint-max-rate, as walrus's
+// checkpoint stream does, and arrives whole.
+func TestRDBStreamIsPaced(t *testing.T) {
+	s := startServer(t)
+	c := dialRaw(t, s.Addr().String())
+	value := strings.Repeat("v", 1000)
+	for i := 0; i < 600; i++ { // about 600 KB of RDB
+		c.expect("+OK", "SET", "k"+strconv.Itoa(i), value)
+	}
+	c.expect("+OK", "CONFIG", "SET", "repl-checkpoint-max-rate", "200kb")
+	sync := dialRaw(t, s.Addr().String())
+	sync.expect("+OK", "REPLCONF", "rdb-only", "1")
+	start := time.Now()
+	sync.send("SYNC")
+	rest, err := io.ReadAll(sync.rd)
+	elapsed := time.Since(start)
+	if err != nil || !strings.HasPrefix(string(rest), "$EOF:") {
+		t.Fatalf("SYNC: %.60q, %v", rest, err)
+	}
+	header, body, _ := strings.Cut(string(rest), "\r\n")
+	if mark := strings.TrimPrefix(header, "$EOF:"); !strings.HasSuffix(body, mark) || len(body) < 600_000 {
+		t.Fatalf("SYNC sent %d bytes, not ending in its mark", len(body))
+	}
+	// The limiter starts with one step (64 KiB) in hand; the rest comes
+	// at the rate: a floor, whatever the machine's speed.
+	if floor := time.Duration(float64(len(body)-64<<10) / (200 << 10) * float64(time.Second)); elapsed < floor {
+		t.Errorf("%d bytes at 200kb a second took %v, want at least %v", len(body), elapsed, floor)
+	}
+}

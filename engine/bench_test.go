@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"io"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/walrus-kv/walrus/wal"
@@ -224,5 +226,27 @@ func BenchmarkEvict(b *testing.B) {
 	b.ResetTimer()
 	if n, err := e.Evict("allkeys-lru", 5, b.N); err != nil || n != b.N {
 		b.Fatalf("evicted %d of %d: %v", n, b.N, err)
+	}
+}
+
+// BenchmarkWriteRDB writes an RDB file of 100,000 strings of 100 bytes
+// (what a Redis replica's full resync and SAVE write); ns/op is per key.
+func BenchmarkWriteRDB(b *testing.B) {
+	e := benchEngine(b)
+	s := NewSession()
+	value := []byte(strings.Repeat("v", 100))
+	const keys = 100000
+	for i := 0; i < keys; i += 1000 {
+		cmd := [][]byte{[]byte("MSET")}
+		for j := i; j < i+1000; j++ {
+			cmd = append(cmd, []byte("key:"+strconv.Itoa(j)), value)
+		}
+		e.Exec(s, [][][]byte{cmd}, nil)
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n += keys {
+		if err := e.WriteRDB(io.Discard, nil, RDBOptions{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -34,8 +34,19 @@ func cmdDump(c *ctx, args [][]byte) {
 	c.replyBulk(b)
 }
 
-// dump serializes a value in the plain RDB encodings.
+// dump serializes a value as DUMP's payload: the plain RDB encodings,
+// sealed with the version and the CRC.
 func (c *ctx) dump(m *meta) ([]byte, bool) {
+	b, ok := c.dumpBody(m)
+	if !ok {
+		return nil, false
+	}
+	return sealDump(b), true
+}
+
+// dumpBody serializes a value in the plain RDB encodings: its type, then
+// the value, as an RDB file holds it after the key.
+func (c *ctx) dumpBody(m *meta) ([]byte, bool) {
 	var b []byte
 	switch m.typ {
 	case typeString:
@@ -73,7 +84,7 @@ func (c *ctx) dump(m *meta) ([]byte, bool) {
 	default:
 		return nil, false
 	}
-	return sealDump(b), true
+	return b, true
 }
 
 // forEachUnder calls fn for each member and value of a hash-ordered

@@ -50,9 +50,13 @@ const (
 // crc64Table is Redis's CRC-64 (Jones' polynomial, reflected).
 var crc64Table = crc64.MakeTable(0x95ac9329ac4bc9b5)
 
-// redisCRC64 is Redis's crc64(0, p): no inversion before or after, unlike
-// hash/crc64's Update.
+// redisCRC64 is Redis's crc64(crc, p): no inversion before or after,
+// unlike hash/crc64's Update, which this undoes for long inputs, where
+// Update goes 8 bytes at a time.
 func redisCRC64(crc uint64, p []byte) uint64 {
+	if len(p) >= 2048 {
+		return ^crc64.Update(^crc, crc64Table, p)
+	}
 	for _, b := range p {
 		crc = crc64Table[byte(crc)^b] ^ crc>>8
 	}

@@ -14,6 +14,26 @@ func TestRedisCRC64(t *testing.T) {
 	if got := redisCRC64(0, []byte("123456789")); got != 0xe9c6d914c4b8d9ca {
 		t.Fatalf("crc64(123456789) = %#x, want 0xe9c6d914c4b8d9ca", got)
 	}
+	// Long inputs go through hash/crc64's Update, eight bytes at a time:
+	// the same sums, from any starting CRC, whole or in pieces.
+	data := make([]byte, 10000)
+	for i := range data {
+		data[i] = byte(i*7 + i>>8)
+	}
+	bytewise := func(crc uint64, p []byte) uint64 {
+		for _, b := range p {
+			crc = crc64Table[byte(crc)^b] ^ crc>>8
+		}
+		return crc
+	}
+	for _, n := range []int{2047, 2048, 4099, 10000} {
+		if got, want := redisCRC64(0, data[:n]), bytewise(0, data[:n]); got != want {
+			t.Errorf("crc64 of %d bytes = %#x, want %#x", n, got, want)
+		}
+		if got, want := redisCRC64(redisCRC64(0, data[:100]), data[100:n]), bytewise(0, data[:n]); got != want {
+			t.Errorf("crc64 of %d bytes in two pieces = %#x, want %#x", n, got, want)
+		}
+	}
 }
 
 // TestDumpPayloadsFromRedis decodes payloads redis-server 7.0 wrote, one

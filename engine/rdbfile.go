@@ -171,7 +171,7 @@ func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, opts RDBOptions) (err er
 			return err
 		}
 	}
-	out := &rdbWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	out := newRDBWriter(w)
 	out.write([]byte("REDIS" + fmt.Sprintf("%04d", rdbVersion)))
 	for _, kv := range aux {
 		out.write(appendRDBString(appendRDBString([]byte{rdbOpAux}, []byte(kv[0])), []byte(kv[1])))
@@ -187,7 +187,7 @@ func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, opts RDBOptions) (err er
 		c.selectDB(db)
 		selected := false
 		c.scanKeys(0, func(key []byte, _ uint64, m *meta) bool {
-			payload, ok := c.dump(m)
+			body, ok := c.dumpBody(m) // the type, then the value
 			if !ok {
 				out.err = fmt.Errorf("key %q in database %d is a %s, which walrus does not write to an RDB file", key, db, typeName(m.typ))
 				return false
@@ -199,14 +199,16 @@ func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, opts RDBOptions) (err er
 			if m.expireAt != 0 {
 				out.write(binary.LittleEndian.AppendUint64([]byte{rdbOpExpireTimeMS}, uint64(m.expireAt)))
 			}
-			body := payload[:len(payload)-10] // the type, then the value
 			out.write(appendRDBString(body[:1:1], key))
 			out.write(body[1:])
 			return out.err == nil
 		})
 	}
 	out.write([]byte{rdbOpEOF})
-	out.write(binary.LittleEndian.AppendUint64(nil, out.crc))
+	if out.err == nil {
+		out.err = out.w.Flush() // everything through the CRC
+	}
+	out.write(binary.LittleEndian.AppendUint64(nil, out.sum.crc))
 	if out.err != nil {
 		return out.err
 	}
@@ -215,15 +217,31 @@ func (e *Engine) WriteRDB(w io.Writer, aux [][2]string, opts RDBOptions) (err er
 
 // rdbWriter writes an RDB file, keeping its CRC-64 and its first error.
 type rdbWriter struct {
-	w   *bufio.Writer
-	crc uint64
+	w   *bufio.Writer // over sum
+	sum *crcWriter
 	err error
+}
+
+func newRDBWriter(w io.Writer) *rdbWriter {
+	sum := &crcWriter{w: w}
+	return &rdbWriter{w: bufio.NewWriterSize(sum, 64<<10), sum: sum}
 }
 
 func (r *rdbWriter) write(b []byte) {
 	if r.err != nil {
 		return
 	}
-	r.crc = redisCRC64(r.crc, b)
 	_, r.err = r.w.Write(b)
+}
+
+// crcWriter keeps Redis's CRC-64 of what passes, which a bufio.Writer
+// hands it in blocks long enough to be summed 8 bytes at a time.
+type crcWriter struct {
+	w   io.Writer
+	crc uint64
+}
+
+func (c *crcWriter) Write(p []byte) (int, error) {
+	c.crc = redisCRC64(c.crc, p)
+	return c.w.Write(p)
 }

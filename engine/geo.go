@@ -515,9 +515,29 @@ func formatCFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', 6, 64)
 }
 
-// replyGeoDistance writes a distance as Redis does ("%.4f").
-func (c *ctx) replyGeoDistance(d float64) {
-	c.replyBulkString(strconv.FormatFloat(d, 'f', 4, 64))
+// replyGeoDistance writes a distance as Redis does.
+func (c *ctx) replyGeoDistance(d float64) { c.replyBulkString(formatGeoDistance(d)) }
+
+// formatGeoDistance is Redis's fixedpoint_d2string(d, 4): d·10⁴ rounded
+// to an integer, half to even (llrint), then written with four decimals.
+// It is not "%.4f", which rounds the exact value of d: a distance of
+// 4193001.34954999990... is 41930013495.5 once multiplied, and Redis
+// writes 4193001.3496 where "%.4f" gives 4193001.3495.
+func formatGeoDistance(d float64) string {
+	if d == 0 {
+		return "0.0000"
+	}
+	v := math.RoundToEven(d * 10000)
+	if math.IsNaN(v) || math.Abs(v) >= 1<<63 {
+		return strconv.FormatFloat(d, 'f', 4, 64) // out of llrint's range; no distance gets here
+	}
+	n := int64(v)
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	frac := strconv.FormatInt(n%10000, 10)
+	return sign + strconv.FormatInt(n/10000, 10) + "." + strings.Repeat("0", 4-len(frac)) + frac
 }
 
 // replyGeoCoord writes a coordinate as Redis's addReplyHumanLongDouble:

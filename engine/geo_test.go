@@ -152,3 +152,26 @@ func TestGeoRadiusStoreTouchesWatchers(t *testing.T) {
 	}
 	runSteps(t, e, s1, []step{{"ZRANGE dst 0 -1", "[Palermo]"}})
 }
+
+// TestFormatGeoDistanceRoundsAsRedis: distances are written as Redis's
+// fixedpoint_d2string writes them (scaled, then rounded half to even),
+// which differs from "%.4f" where the scaled value lands on a half.
+func TestFormatGeoDistanceRoundsAsRedis(t *testing.T) {
+	for _, tc := range []struct {
+		d    float64
+		want string
+	}{
+		{0, "0.0000"},
+		{1.5, "1.5000"},
+		{4193001.3495499999, "4193001.3496"}, // "%.4f": 4193001.3495
+		{0.00005, "0.0000"},                  // "%.4f": 0.0001
+		{0.00015, "0.0001"},
+		{12.34567, "12.3457"},
+		{20037508.3428, "20037508.3428"},
+		{0.1, "0.1000"},
+	} {
+		if got := formatGeoDistance(tc.d); got != tc.want {
+			t.Errorf("formatGeoDistance(%v) = %s, want %s", tc.d, got, tc.want)
+		}
+	}
+}

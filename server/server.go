@@ -72,6 +72,7 @@ type Server struct {
 
 	sd         shutdown     // SHUTDOWN's request and its wait for replicas; see shutdown.go
 	saveOnStop atomic.Int32 // 0 default, 1 SAVE, -1 NOSAVE
+	stopping   atomic.Bool  // the stop itself has begun (stop): Stopping
 
 	repl *replication // master and replica roles; see replication.go
 
@@ -273,7 +274,16 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.stop()
 }
 
+// Stopping reports that the server has begun to stop: the wait for
+// replicas is over and it closes its listeners, its clients and the
+// engine. A signal then ends the process at once (cmd/walrus-server), as
+// Redis ends on a second SIGINT: a stop that hangs (the data directory
+// removed under a running server leaves Pebble's flush retrying for
+// ever) can still be ended.
+func (s *Server) Stopping() bool { return s.stopping.Load() }
+
 func (s *Server) stop() error {
+	s.stopping.Store(true)
 	s.log.Info("shutting down")
 	for _, srv := range s.servers {
 		srv.Close()

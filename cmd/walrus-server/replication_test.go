@@ -380,3 +380,46 @@ func TestShutdownOnSigterm(t *testing.T) {
 		t.Errorf("with shutdown-on-sigterm save, no RDB file after SIGTERM: %v", err)
 	}
 }
+
+// A signal ends a stop that hangs, as a second SIGINT ends Redis. With
+// its data directory removed under it, walrus's stop waits for ever on
+// Pebble's flush, which retries writing a table it cannot create.
+func TestSignalEndsAStopThatHangs(t *testing.T) {
+	base := t.TempDir()
+	data := filepath.Join(base, "data")
+	n := &node{t: t, port: freePort(t), dir: data}
+	n.log = filepath.Join(base, "walrus.log") // outside the directory removed
+	n.startArgs([]string{"--port", strconv.Itoa(n.port), "--dir", data, "--logfile", n.log})
+	pipe := n.rdb.Pipeline()
+	for i := 0; i < 2000; i++ {
+		pipe.Set(context.Background(), "k"+strconv.Itoa(i), strings.Repeat("v", 100), 0)
+	}
+	if _, err := pipe.Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	n.do("SHUTDOWN", "NOSAVE") // the connection closes: no reply
+	exited := make(chan error, 1)
+	go func() { exited <- n.cmd.Wait() }()
+	logSays := func(s string) bool { b, _ := os.ReadFile(n.log); return strings.Contains(string(b), s) }
+	waitFor(t, "the stop to begin", 10*time.Second, func() bool { return logSays("shutting down") })
+	select { // the hang under test: 2 s is far longer than a stop takes
+	case err := <-exited:
+		t.Fatalf("walrus-server stopped (%v) with its data directory gone; this test needs the stop to hang", err)
+	case <-time.After(2 * time.Second):
+	}
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err == nil {
+			t.Error("a stop ended by a signal exited with status 0; want 1, as after a crash")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGTERM did not end a stop that hangs")
+	}
+	if !logSays("You insist... exiting now.") {
+		t.Error("the log does not say the signal ended the stop")
+	}
+}

@@ -37,11 +37,11 @@ type client struct {
 	// listens, whether it takes Redis's diskless framing (capa eof: a
 	// Redis replica; walrus's never says so), whether it wants the RDB
 	// file alone, and what it leaves out of it.
-	replPort int
-	replIP   string
-	capaEOF  bool
-	rdbOnly  bool
-	rdbParts engine.RDBOptions
+	replPort  int
+	replIP    string
+	capaEOF   bool
+	rdbOnly   bool
+	rdbFilter engine.RDBOptions // NoFunctions, NoKeys: REPLCONF rdb-filter-only
 
 	// MULTI state. multiQueued is the number of commands queued, -1
 	// outside MULTI; other connections read it too (CLIENT LIST), the

@@ -446,15 +446,15 @@ func cmdReplconf(s *Server, cl *client, args [][]byte) {
 				cl.err("ERR Missing rdb-filter-only values")
 				return
 			}
-			parts := engine.RDBOptions{NoFunctions: true, NoKeys: true}
+			filter := engine.RDBOptions{NoFunctions: true, NoKeys: true}
 			for _, f := range filters {
 				if !strings.EqualFold(f, "functions") {
 					cl.err("ERR Unsupported rdb-filter-only option: " + f)
 					return
 				}
-				parts.NoFunctions = false
+				filter.NoFunctions = false
 			}
-			cl.rdbParts = parts
+			cl.rdbFilter = filter
 		case "capa":
 			if strings.EqualFold(string(args[i+1]), "eof") {
 				cl.capaEOF = true
@@ -535,7 +535,7 @@ func (s *Server) detachReplica(cl *client) (redcon.DetachedConn, bool) {
 // rdbFunc writes the RDB file a Redis replica or SYNC gets: the dataset,
 // less what the client's REPLCONF rdb-filter-only left out.
 func (s *Server) rdbFunc(cl *client) replica.RDBFunc {
-	opts := cl.rdbParts
+	opts := cl.rdbFilter
 	return func(w io.Writer, begin func(uint64) error) error {
 		opts.Begin = begin
 		return s.eng.WriteRDB(w, rdbAux(), opts)
